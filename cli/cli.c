@@ -1,0 +1,93 @@
+/*
+ * cli: helpers shared by the subcommands (see cli.h).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+void hs_cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "hetsurv %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int hs_cli_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+char **hs_cli_list(const char *s, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *p = s; *p; p++)
+        cap += *p == ',';
+    char **list = calloc(cap + 1, sizeof *list);
+    if (!list)
+        return NULL;
+    size_t k = 0;
+    const char *p = s;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        if (len) {
+            if (!(list[k] = strndup(p, len))) {
+                hs_cli_list_free(list);
+                return NULL;
+            }
+            k++;
+        }
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    *n = k;
+    return list;
+}
+
+void hs_cli_list_free(char **list)
+{
+    if (!list)
+        return;
+    for (char **p = list; *p; p++)
+        free(*p);
+    free(list);
+}
+
+int hs_cli_mkdirs(const char *path)
+{
+    char *tmp = strdup(path);
+    if (!tmp)
+        return -1;
+    for (char *p = tmp + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
+                free(tmp);
+                return -1;
+            }
+            if (!(*p = c))
+                break;
+        }
+    }
+    struct stat st;
+    int ok = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    free(tmp);
+    if (!ok)
+        errno = ENOTDIR;
+    return ok ? 0 : -1;
+}

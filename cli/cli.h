@@ -1,0 +1,35 @@
+/*
+ * cli: what the subcommands share: the error printer, option parsing helpers
+ * and the subcommand entry points listed in hetsurv.c's command table.
+ */
+#ifndef HS_CLI_H
+#define HS_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util/hs_error.h"
+
+/* Exit codes of the subcommands: misuse exits 1 like a failure (validate alone uses 2, its contract). */
+enum { HS_EXIT_OK = 0, HS_EXIT_FAIL = 1, HS_EXIT_USAGE = 1 };
+
+/* Prints "hetsurv CMD: message" to stderr. */
+void hs_cli_error(const char *cmd, const char *fmt, ...) HS_FORMAT(2, 3);
+
+/* Parses a whole string as a finite double; 0 on success, -1 otherwise. */
+int hs_cli_double(const char *s, double *out);
+
+/*
+ * Splits a comma-separated list into a NULL-terminated array of fresh strings
+ * (free with hs_cli_list_free); empty items are dropped.  NULL when out of memory.
+ */
+char **hs_cli_list(const char *s, size_t *n);
+void hs_cli_list_free(char **list);
+
+/* Creates directory path and its parents (mode 0777 & ~umask); 0 or -1 with errno. */
+int hs_cli_mkdirs(const char *path);
+
+int main_validate(int argc, char **argv);
+int main_survival(int argc, char **argv);
+
+#endif /* HS_CLI_H */

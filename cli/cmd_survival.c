@@ -1,0 +1,728 @@
+/*
+ * hetsurv survival: Kaplan-Meier curves, log-rank test and Cox regression on
+ * any CSV table, with every number matching R survival (see README.md for
+ * the R calls each output file corresponds to).
+ *
+ * Thin layer: parse options, read the needed columns (cohorts/table), pick
+ * the complete rows of each analysis as R's na.omit would, call stats/, and
+ * write DIR/km.csv, median.csv, cox.csv, fit.csv, tests.csv plus a summary.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "cli/cli.h"
+#include "cohorts/table.h"
+#include "stats/concordance.h"
+#include "stats/cox.h"
+#include "stats/km.h"
+#include "stats/logrank.h"
+#include "stats/timefix.h"
+#include "stats/zph.h"
+#include "util/hs_parse.h"
+
+#define CMD "survival"
+
+typedef struct opts {
+    const char *data, *time, *event, *group, *strata, *out;
+    char **cov;        /* covariate names */
+    size_t ncov;
+    char **factors;
+    size_t nfactor;
+    hs_ties ties;
+    hs_conf_type conf;
+    double rho, tau;   /* tau NAN: default */
+} opts;
+
+/* Where each variable lives in the table. */
+typedef struct vars {
+    const hs_column *time, *event, *group, *strata;
+    const hs_column **cov;
+    int *status;       /* nrow: 0/1, -1 when missing */
+} vars;
+
+/* Rows of one analysis and their gathered data. */
+typedef struct subset {
+    size_t n, dropped;
+    size_t *row;
+    double *time;
+    int *status;
+} subset;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: hetsurv survival --data FILE.csv --time COL --event COL [--group COL]\n"
+            "                        [--covariates A,B,...] [--factors A,...] [--strata COL]\n"
+            "                        [--ties efron|breslow] [--conf-type log|log-log|plain]\n"
+            "                        [--rho R] [--tau T] --out DIR\n"
+            "\n"
+            "Kaplan-Meier curves (per --group value), the G-rho log-rank test (with --group)\n"
+            "and a Cox model (with --covariates, the group added as a factor) on any CSV table,\n"
+            "computed as R survival does.  Empty cells and NA are missing values; each analysis\n"
+            "drops the rows missing a variable it uses.  The event column is 0/1 (1 = event) or,\n"
+            "as in R, 1/2 (2 = event).\n"
+            "\n"
+            "Options:\n"
+            "  --data FILE        input CSV with a header line\n"
+            "  --time COL         follow-up time (>= 0)\n"
+            "  --event COL        event indicator\n"
+            "  --group COL        categorical grouping: KM per level, log-rank, factor in the Cox model\n"
+            "  --covariates LIST  Cox model covariates (numeric unless named in --factors)\n"
+            "  --factors LIST     covariates to treat as categorical (first level is the reference)\n"
+            "  --strata COL       stratify the log-rank test and the Cox model\n"
+            "  --ties T           Cox ties: efron (default) or breslow\n"
+            "  --conf-type T      KM confidence limits: log (default), log-log or plain\n"
+            "  --rho R            G-rho weight S(t-)^R of the log-rank test (default 0)\n"
+            "  --tau T            RMST horizon (default: the largest last time among the curves)\n"
+            "  --out DIR          output folder (created): km.csv median.csv cox.csv fit.csv tests.csv\n"
+            "  -h, --help         show this help\n");
+}
+
+static int misuse(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "hetsurv " CMD ": ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    usage(stderr);
+    return HS_EXIT_USAGE;
+}
+
+static int in_list(char **list, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+/* Parses argv into o; returns -1 to continue, else the exit code. */
+static int parse_args(int argc, char **argv, opts *o)
+{
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, 'd'},   {"time", required_argument, NULL, 't'},
+        {"event", required_argument, NULL, 'e'},  {"group", required_argument, NULL, 'g'},
+        {"covariates", required_argument, NULL, 'c'}, {"factors", required_argument, NULL, 'f'},
+        {"strata", required_argument, NULL, 's'}, {"ties", required_argument, NULL, 'T'},
+        {"conf-type", required_argument, NULL, 'C'}, {"rho", required_argument, NULL, 'r'},
+        {"tau", required_argument, NULL, 'u'},    {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *cov = "", *fac = "";
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': o->data = optarg; break;
+        case 't': o->time = optarg; break;
+        case 'e': o->event = optarg; break;
+        case 'g': o->group = optarg; break;
+        case 'c': cov = optarg; break;
+        case 'f': fac = optarg; break;
+        case 's': o->strata = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'T':
+            if (strcmp(optarg, "efron") == 0)
+                o->ties = HS_TIES_EFRON;
+            else if (strcmp(optarg, "breslow") == 0)
+                o->ties = HS_TIES_BRESLOW;
+            else
+                return misuse("--ties must be efron or breslow, not '%s'", optarg);
+            break;
+        case 'C':
+            if (strcmp(optarg, "log") == 0)
+                o->conf = HS_CONF_LOG;
+            else if (strcmp(optarg, "log-log") == 0)
+                o->conf = HS_CONF_LOGLOG;
+            else if (strcmp(optarg, "plain") == 0)
+                o->conf = HS_CONF_PLAIN;
+            else
+                return misuse("--conf-type must be log, log-log or plain, not '%s'", optarg);
+            break;
+        case 'r':
+            if (hs_cli_double(optarg, &o->rho) != 0 || o->rho < 0)
+                return misuse("--rho must be a number >= 0, not '%s'", optarg);
+            break;
+        case 'u':
+            if (hs_cli_double(optarg, &o->tau) != 0 || o->tau <= 0)
+                return misuse("--tau must be a number > 0, not '%s'", optarg);
+            break;
+        case 'h': usage(stdout); return HS_EXIT_OK;
+        default: return misuse("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return misuse("unexpected argument '%s'", argv[optind]);
+    if (!o->data || !o->time || !o->event || !o->out)
+        return misuse("%s", "--data, --time, --event and --out are required");
+    if (!(o->cov = hs_cli_list(cov, &o->ncov)) || !(o->factors = hs_cli_list(fac, &o->nfactor))) {
+        hs_cli_error(CMD, "out of memory");
+        return HS_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < o->nfactor; i++)
+        if (!in_list(o->cov, o->ncov, o->factors[i]))
+            return misuse("--factors names '%s', which is not in --covariates", o->factors[i]);
+    for (size_t i = 0; i < o->ncov; i++) {
+        const char *v = o->cov[i];
+        if (strcmp(v, o->time) == 0 || strcmp(v, o->event) == 0 || (o->strata && strcmp(v, o->strata) == 0) ||
+            (o->group && strcmp(v, o->group) == 0))
+            return misuse("covariate '%s' is also the time, event, group or strata column", v);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(o->cov[k], v) == 0)
+                return misuse("covariate '%s' is listed twice", v);
+    }
+    return -1;
+}
+
+/* Reads the columns the analyses need and checks time and event. */
+static int load(const opts *o, hs_table **tab, vars *v, hs_error *err)
+{
+    size_t n = 0;
+    const char *names[64 + 4];
+    hs_col_kind kinds[64 + 4];
+    if (o->ncov > 64)
+        return hs_error_set(err, HS_EINVAL, "at most 64 covariates are supported");
+    names[n] = o->time, kinds[n++] = HS_COL_NUMERIC;
+    names[n] = o->event, kinds[n++] = HS_COL_NUMERIC;
+    if (o->group)
+        names[n] = o->group, kinds[n++] = HS_COL_FACTOR;
+    if (o->strata)
+        names[n] = o->strata, kinds[n++] = HS_COL_FACTOR;
+    for (size_t i = 0; i < o->ncov; i++)
+        names[n] = o->cov[i], kinds[n++] = in_list(o->factors, o->nfactor, o->cov[i]) ? HS_COL_FACTOR : HS_COL_NUMERIC;
+    int rc = hs_table_read(tab, o->data, names, kinds, n, err);
+    if (rc != HS_OK)
+        return rc;
+    const hs_table *t = *tab;
+    v->time = hs_table_column(t, o->time, HS_COL_NUMERIC);
+    v->event = hs_table_column(t, o->event, HS_COL_NUMERIC);
+    v->group = o->group ? hs_table_column(t, o->group, HS_COL_FACTOR) : NULL;
+    v->strata = o->strata ? hs_table_column(t, o->strata, HS_COL_FACTOR) : NULL;
+    if (!(v->cov = calloc(o->ncov + 1, sizeof *v->cov)) || !(v->status = malloc((t->nrow + 1) * sizeof *v->status)))
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < o->ncov; i++)
+        v->cov[i] = &t->col[n - o->ncov + i];
+
+    /* Event coding as R's Surv(): 0/1, or 1/2 when no 0 is present. */
+    int has0 = 0, has2 = 0;
+    for (size_t r = 0; r < t->nrow; r++) {
+        double e = v->event->num[r], x = v->time->num[r];
+        if (!isnan(e) && e != 0 && e != 1 && e != 2)
+            return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s': event must be 0/1 (or 1/2), not %g",
+                                o->data, t->line[r], v->event->csv_index + 1, o->event, e);
+        has0 |= e == 0;
+        has2 |= e == 2;
+        if (!isnan(x) && (x < 0 || isinf(x)))
+            return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s': time must be finite and >= 0, not %g",
+                                o->data, t->line[r], v->time->csv_index + 1, o->time, x);
+    }
+    if (has0 && has2)
+        return hs_error_set(err, HS_EDATA, "%s: column '%s' mixes 0 and 2: use 0/1 or 1/2 coding", o->data, o->event);
+    for (size_t r = 0; r < t->nrow; r++) {
+        double e = v->event->num[r];
+        v->status[r] = isnan(e) ? -1 : has2 ? (int)e - 1 : (int)e;
+    }
+    return HS_OK;
+}
+
+static int row_complete(const vars *v, size_t r, int use_group, int use_strata, int use_cov, size_t ncov)
+{
+    if (isnan(v->time->num[r]) || v->status[r] < 0)
+        return 0;
+    if (use_group && v->group && v->group->code[r] < 0)
+        return 0;
+    if (use_strata && v->strata && v->strata->code[r] < 0)
+        return 0;
+    for (size_t i = 0; use_cov && i < ncov; i++) {
+        const hs_column *c = v->cov[i];
+        if (c->kind == HS_COL_NUMERIC ? isnan(c->num[r]) : c->code[r] < 0)
+            return 0;
+    }
+    return 1;
+}
+
+static void subset_free(subset *s)
+{
+    free(s->row);
+    free(s->time);
+    free(s->status);
+    memset(s, 0, sizeof *s);
+}
+
+/* The complete rows of one analysis, with R's timefix applied to their times. */
+static int subset_make(subset *s, const hs_table *t, const vars *v, int use_group, int use_strata, int use_cov,
+                       size_t ncov, hs_error *err)
+{
+    size_t n = t->nrow;
+    memset(s, 0, sizeof *s);
+    if (!(s->row = malloc((n + 1) * sizeof *s->row)) || !(s->time = malloc((n + 1) * sizeof *s->time)) ||
+        !(s->status = malloc((n + 1) * sizeof *s->status))) {
+        subset_free(s);
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    }
+    for (size_t r = 0; r < n; r++)
+        if (row_complete(v, r, use_group, use_strata, use_cov, ncov)) {
+            s->row[s->n] = r;
+            s->time[s->n] = v->time->num[r];
+            s->status[s->n++] = v->status[r];
+        }
+    s->dropped = n - s->n;
+    if (s->n == 0) {
+        subset_free(s);
+        return hs_error_set(err, HS_EDATA, "%s: no row has all the values this analysis needs", t->path);
+    }
+    int rc = hs_timefix(s->time, s->n, err);
+    if (rc != HS_OK)
+        subset_free(s);
+    return rc;
+}
+
+/* Writes a CSV field, quoting it when it holds a comma, quote or newline. */
+static void put_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void put_num(FILE *f, double x)
+{
+    fputc(',', f);
+    hs_fprint_double(f, x);
+}
+
+static FILE *open_out(const char *dir, const char *name, const char *header, hs_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        hs_error_set(err, HS_EIO, "%s: cannot create: %s", path, strerror(errno));
+    else
+        fprintf(f, "%s\n", header);
+    return f;
+}
+
+static int close_out(FILE *f, const char *dir, const char *name, hs_error *err)
+{
+    if (ferror(f) | (fclose(f) != 0))
+        return hs_error_set(err, HS_EIO, "%s/%s: write error: %s", dir, name, strerror(errno));
+    return HS_OK;
+}
+
+/* ---- Kaplan-Meier and log-rank ---------------------------------------------------------- */
+
+typedef struct curve {
+    char *name;
+    hs_km *km;
+    double median, lower, upper, rmst, rmst_se;
+} curve;
+
+static int run_km(const opts *o, const hs_table *t, const vars *v, FILE *summary, hs_error *err)
+{
+    subset s;
+    int rc = subset_make(&s, t, v, 1, 0, 0, 0, err);
+    if (rc != HS_OK)
+        return rc;
+    size_t ncurve = v->group ? v->group->nlevel : 1;
+    curve *cv = calloc(ncurve, sizeof *cv);
+    double *tt = malloc(s.n * sizeof *tt);
+    int *st = malloc(s.n * sizeof *st);
+    FILE *f = NULL;
+    if (!cv || !tt || !st) {
+        rc = hs_error_set(err, HS_ENOMEM, "out of memory");
+        goto done;
+    }
+    double tau = o->tau;
+    for (size_t g = 0; g < ncurve && rc == HS_OK; g++) {
+        size_t m = 0;
+        for (size_t i = 0; i < s.n; i++)
+            if (!v->group || v->group->code[s.row[i]] == (int)g) {
+                tt[m] = s.time[i];
+                st[m++] = s.status[i];
+            }
+        if (m == 0)
+            continue; /* a level with no complete row has no curve, as in R */
+        const char *lev = v->group ? v->group->level[g] : NULL;
+        size_t len = lev ? strlen(o->group) + strlen(lev) + 2 : 4;
+        if (!(cv[g].name = malloc(len))) {
+            rc = hs_error_set(err, HS_ENOMEM, "out of memory");
+            break;
+        }
+        if (lev)
+            snprintf(cv[g].name, len, "%s=%s", o->group, lev);
+        else
+            snprintf(cv[g].name, len, "all");
+        rc = hs_km_fit(&cv[g].km, tt, st, m, o->conf, 0.95, err);
+        if (rc == HS_OK && isnan(o->tau)) {
+            double last = cv[g].km->time[cv[g].km->ntime - 1];
+            tau = isnan(tau) || last > tau ? last : tau;
+        }
+    }
+    if (rc != HS_OK)
+        goto done;
+
+    if (!(f = open_out(o->out, "km.csv", "curve,time,n_risk,n_event,n_censor,surv,std_err,lower,upper", err))) {
+        rc = HS_EIO;
+        goto done;
+    }
+    for (size_t g = 0; g < ncurve; g++) {
+        const hs_km *k = cv[g].km;
+        for (size_t j = 0; k && j < k->ntime; j++) {
+            put_field(f, cv[g].name);
+            put_num(f, k->time[j]);
+            put_num(f, k->n_risk[j]);
+            put_num(f, k->n_event[j]);
+            put_num(f, k->n_censor[j]);
+            put_num(f, k->surv[j]);
+            put_num(f, k->std_err[j]);
+            put_num(f, k->lower[j]);
+            put_num(f, k->upper[j]);
+            fputc('\n', f);
+        }
+    }
+    rc = close_out(f, o->out, "km.csv", err);
+    if (rc != HS_OK)
+        goto done;
+
+    if (!(f = open_out(o->out, "median.csv", "curve,n,events,median,lower95,upper95,rmst,rmst_se,tau", err))) {
+        rc = HS_EIO;
+        goto done;
+    }
+    fprintf(summary, "Kaplan-Meier (%s confidence limits)", o->conf == HS_CONF_LOG ? "log" : o->conf == HS_CONF_LOGLOG ? "log-log" : "plain");
+    if (s.dropped)
+        fprintf(summary, ", %zu observation%s deleted due to missingness", s.dropped, s.dropped == 1 ? "" : "s");
+    fprintf(summary, "\n  %-20s %8s %8s %10s %10s %10s %10s %10s\n", "curve", "n", "events", "median", "0.95LCL",
+            "0.95UCL", "rmst", "se(rmst)");
+    for (size_t g = 0; g < ncurve && rc == HS_OK; g++) {
+        curve *c = &cv[g];
+        if (!c->km)
+            continue;
+        if ((rc = hs_km_median(c->km, &c->median, &c->lower, &c->upper, err)) != HS_OK ||
+            (rc = hs_km_rmst(c->km, tau, &c->rmst, &c->rmst_se, err)) != HS_OK)
+            break;
+        put_field(f, c->name);
+        put_num(f, (double)c->km->n);
+        put_num(f, c->km->events);
+        put_num(f, c->median);
+        put_num(f, c->lower);
+        put_num(f, c->upper);
+        put_num(f, c->rmst);
+        put_num(f, c->rmst_se);
+        put_num(f, tau);
+        fputc('\n', f);
+        fprintf(summary, "  %-20s %8zu %8g %10.4g %10.4g %10.4g %10.4g %10.4g\n", c->name, c->km->n, c->km->events,
+                c->median, c->lower, c->upper, c->rmst, c->rmst_se);
+    }
+    fprintf(summary, "  (RMST restricted to tau = %g)\n", tau);
+    if (rc != HS_OK)
+        fclose(f);
+    else
+        rc = close_out(f, o->out, "median.csv", err);
+    f = NULL;
+done:
+    for (size_t g = 0; cv && g < ncurve; g++) {
+        free(cv[g].name);
+        hs_km_free(cv[g].km);
+    }
+    free(cv);
+    free(tt);
+    free(st);
+    subset_free(&s);
+    return rc;
+}
+
+/* One row of tests.csv. */
+static void put_test(FILE *f, const char *name, double stat, int df)
+{
+    put_field(f, name);
+    put_num(f, stat);
+    fprintf(f, ",%d", df);
+    put_num(f, df > 0 && isfinite(stat) ? gsl_cdf_chisq_Q(stat, df) : NAN);
+    fputc('\n', f);
+}
+
+static int run_logrank(const opts *o, const hs_table *t, const vars *v, FILE *tests, FILE *summary, hs_error *err)
+{
+    subset s;
+    int rc = subset_make(&s, t, v, 1, 1, 0, 0, err);
+    if (rc != HS_OK)
+        return rc;
+    int *grp = malloc(s.n * sizeof *grp), *str = v->strata ? malloc(s.n * sizeof *str) : NULL;
+    hs_logrank *lr = NULL;
+    if (!grp || (v->strata && !str)) {
+        rc = hs_error_set(err, HS_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < s.n; i++) {
+        grp[i] = v->group->code[s.row[i]];
+        if (str)
+            str[i] = v->strata->code[s.row[i]];
+    }
+    if ((rc = hs_logrank_test(&lr, s.time, s.status, grp, v->group->nlevel, str, s.n, o->rho, err)) != HS_OK)
+        goto done;
+    put_test(tests, "logrank", lr->chisq, lr->df);
+    fprintf(summary, "\nLog-rank test (G-rho, rho = %g)%s", o->rho, v->strata ? ", stratified" : "");
+    if (s.dropped)
+        fprintf(summary, ", %zu observation%s deleted due to missingness", s.dropped, s.dropped == 1 ? "" : "s");
+    fprintf(summary, "\n  %-20s %10s %12s %12s\n", "group", "observed", "expected", "(O-E)^2/E");
+    for (size_t g = 0; g < lr->ngroup; g++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s=%s", o->group, v->group->level[g]);
+        double oe = lr->exp[g] > 0 ? (lr->obs[g] - lr->exp[g]) * (lr->obs[g] - lr->exp[g]) / lr->exp[g] : NAN;
+        fprintf(summary, "  %-20s %10.6g %12.6g %12.6g\n", name, lr->obs[g], lr->exp[g], oe);
+    }
+    fprintf(summary, "  Chisq = %.6g on %d degrees of freedom, p = %.4g\n", lr->chisq, lr->df,
+            lr->df > 0 ? gsl_cdf_chisq_Q(lr->chisq, lr->df) : NAN);
+done:
+    hs_logrank_free(lr);
+    free(grp);
+    free(str);
+    subset_free(&s);
+    return rc;
+}
+
+/* ---- Cox regression ------------------------------------------------------------------ */
+
+/* The design matrix: covariates in order (factors dummy-coded), then the group factor. */
+typedef struct design {
+    size_t p, nterm;
+    double *x;          /* n*p row-major */
+    char **col_name;    /* p */
+    size_t *term_of_col;
+    const char **term_name;
+} design;
+
+static void design_free(design *d)
+{
+    for (size_t j = 0; d->col_name && j < d->p; j++)
+        free(d->col_name[j]);
+    free(d->col_name);
+    free(d->term_of_col);
+    free(d->term_name);
+    free(d->x);
+}
+
+static int design_make(design *d, const opts *o, const vars *v, const subset *s, hs_error *err)
+{
+    memset(d, 0, sizeof *d);
+    size_t nterm = o->ncov + (v->group ? 1 : 0), p = 0;
+    const hs_column *term[65];
+    const char *tname[65];
+    for (size_t i = 0; i < o->ncov; i++)
+        term[i] = v->cov[i], tname[i] = o->cov[i];
+    if (v->group)
+        term[o->ncov] = v->group, tname[o->ncov] = o->group;
+    for (size_t k = 0; k < nterm; k++)
+        p += term[k]->kind == HS_COL_NUMERIC ? 1 : (term[k]->nlevel ? term[k]->nlevel - 1 : 0);
+    d->p = p;
+    d->nterm = nterm;
+    if (!(d->x = malloc((s->n * p + 1) * sizeof *d->x)) || !(d->col_name = calloc(p + 1, sizeof *d->col_name)) ||
+        !(d->term_of_col = malloc((p + 1) * sizeof *d->term_of_col)) ||
+        !(d->term_name = malloc((nterm + 1) * sizeof *d->term_name)))
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    size_t j = 0;
+    for (size_t k = 0; k < nterm; k++) {
+        const hs_column *c = term[k];
+        d->term_name[k] = tname[k];
+        size_t width = c->kind == HS_COL_NUMERIC ? 1 : (c->nlevel ? c->nlevel - 1 : 0);
+        for (size_t w = 0; w < width; w++, j++) {
+            d->term_of_col[j] = k;
+            size_t len = strlen(tname[k]) + (c->kind == HS_COL_FACTOR ? strlen(c->level[w + 1]) + 2 : 1);
+            if (!(d->col_name[j] = malloc(len)))
+                return hs_error_set(err, HS_ENOMEM, "out of memory");
+            if (c->kind == HS_COL_FACTOR)
+                snprintf(d->col_name[j], len, "%s=%s", tname[k], c->level[w + 1]);
+            else
+                snprintf(d->col_name[j], len, "%s", tname[k]);
+            for (size_t i = 0; i < s->n; i++) {
+                size_t r = s->row[i];
+                d->x[i * p + j] = c->kind == HS_COL_NUMERIC ? c->num[r] : (c->code[r] == (int)w + 1 ? 1.0 : 0.0);
+            }
+        }
+    }
+    return HS_OK;
+}
+
+static void print_cox(FILE *out, const design *d, const hs_cox *fit, const hs_concordance *cc, size_t dropped)
+{
+    fprintf(out, "\nCox proportional hazards model\n  n = %zu, number of events = %g\n", fit->n, fit->nevent);
+    if (dropped)
+        fprintf(out, "  (%zu observation%s deleted due to missingness)\n", dropped, dropped == 1 ? "" : "s");
+    fprintf(out, "  %-24s %12s %12s %12s %9s %10s %10s %10s\n", "term", "coef", "exp(coef)", "se(coef)", "z", "p",
+            "lower .95", "upper .95");
+    double zq = gsl_cdf_ugaussian_Pinv(0.975);
+    for (size_t j = 0; j < d->p; j++) {
+        double b = fit->coef[j], se = fit->se[j], z = b / se;
+        fprintf(out, "  %-24s %12.5g %12.5g %12.5g %9.4g %10.4g %10.4g %10.4g%s\n", d->col_name[j], b, exp(b), se, z,
+                2 * gsl_cdf_ugaussian_Q(fabs(z)), exp(b - zq * se), exp(b + zq * se),
+                isnan(b) ? "  (aliased: not estimable)" : fit->infinite[j] ? "  (coefficient may be infinite)" : "");
+    }
+    if (fit->df > 0) {
+        fprintf(out, "  Likelihood ratio test = %.6g on %d df, p = %.4g\n", fit->lr_test, fit->df,
+                gsl_cdf_chisq_Q(fit->lr_test, fit->df));
+        fprintf(out, "  Wald test             = %.6g on %d df, p = %.4g\n", fit->wald_test, fit->df,
+                gsl_cdf_chisq_Q(fit->wald_test, fit->df));
+        fprintf(out, "  Score (log-rank) test = %.6g on %d df, p = %.4g\n", fit->score_test, fit->df,
+                gsl_cdf_chisq_Q(fit->score_test, fit->df));
+    }
+    fprintf(out, "  Concordance = %.4g (se = %.4g)\n", cc->c, sqrt(cc->var));
+    if (!fit->converged)
+        fprintf(out, "  WARNING: ran out of iterations and did not converge (iter = %d)\n", fit->iter);
+    for (size_t j = 0; j < d->p; j++)
+        if (fit->infinite[j])
+            fprintf(out, "  WARNING: loglik converged before variable %zu (%s); coefficient may be infinite\n", j + 1,
+                    d->col_name[j]);
+}
+
+static int run_cox(const opts *o, const hs_table *t, const vars *v, FILE *tests, FILE *summary, hs_error *err)
+{
+    subset s;
+    int rc = subset_make(&s, t, v, 1, 1, 1, o->ncov, err);
+    if (rc != HS_OK)
+        return rc;
+    design d;
+    hs_cox *fit = NULL;
+    hs_zph *zph = NULL;
+    hs_concordance cc;
+    int *str = v->strata ? malloc(s.n * sizeof *str) : NULL;
+    FILE *f = NULL;
+    if ((rc = design_make(&d, o, v, &s, err)) != HS_OK)
+        goto done;
+    if (v->strata && !str) {
+        rc = hs_error_set(err, HS_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; str && i < s.n; i++)
+        str[i] = v->strata->code[s.row[i]];
+    hs_cox_control ctl;
+    hs_cox_control_default(&ctl);
+    if ((rc = hs_cox_fit(&fit, s.time, s.status, d.x, s.n, d.p, str, o->ties, &ctl, err)) != HS_OK ||
+        (rc = hs_concordance_fit(&cc, s.time, s.status, fit->lp, str, s.n, 1, err)) != HS_OK)
+        goto done;
+    if (d.p > 0 && (rc = hs_zph_test(&zph, s.time, s.status, d.x, s.n, d.p, str, fit->coef, (int)o->ties,
+                                     d.term_of_col, d.nterm, err)) != HS_OK)
+        goto done;
+
+    if (!(f = open_out(o->out, "cox.csv", "term,coef,se,z,p,hr,hr_lower95,hr_upper95,flag", err))) {
+        rc = HS_EIO;
+        goto done;
+    }
+    double zq = gsl_cdf_ugaussian_Pinv(0.975);
+    for (size_t j = 0; j < d.p; j++) {
+        double b = fit->coef[j], se = fit->se[j], z = b / se;
+        put_field(f, d.col_name[j]);
+        put_num(f, b);
+        put_num(f, se);
+        put_num(f, z);
+        put_num(f, isnan(z) ? NAN : 2 * gsl_cdf_ugaussian_Q(fabs(z)));
+        put_num(f, exp(b));
+        put_num(f, exp(b - zq * se));
+        put_num(f, exp(b + zq * se));
+        fprintf(f, ",%s\n", isnan(b) ? "aliased" : fit->infinite[j] ? "infinite" : "");
+    }
+    if ((rc = close_out(f, o->out, "cox.csv", err)) != HS_OK)
+        goto done;
+    if (!(f = open_out(o->out, "fit.csv", "n,nevent,loglik_null,loglik,iter,converged,concordance,concordance_se",
+                       err))) {
+        rc = HS_EIO;
+        goto done;
+    }
+    fprintf(f, "%zu", fit->n);
+    put_num(f, fit->nevent);
+    put_num(f, fit->loglik_null);
+    put_num(f, fit->loglik);
+    fprintf(f, ",%d,%d", fit->iter, fit->converged);
+    put_num(f, cc.c);
+    put_num(f, sqrt(cc.var));
+    fputc('\n', f);
+    if ((rc = close_out(f, o->out, "fit.csv", err)) != HS_OK)
+        goto done;
+
+    put_test(tests, "likelihood_ratio", fit->lr_test, fit->df);
+    put_test(tests, "wald", fit->wald_test, fit->df);
+    put_test(tests, "score", fit->score_test, fit->df);
+    for (size_t k = 0; zph && k < zph->nterm; k++) {
+        char name[512];
+        snprintf(name, sizeof name, "zph:%s", d.term_name[k]);
+        put_test(tests, name, zph->chisq[k], zph->df[k]);
+    }
+    if (zph)
+        put_test(tests, "zph:GLOBAL", zph->global_chisq, zph->global_df);
+
+    print_cox(summary, &d, fit, &cc, s.dropped);
+    if (zph) {
+        fprintf(summary, "  Proportional hazards (cox.zph, km transform):");
+        for (size_t k = 0; k < zph->nterm; k++)
+            fprintf(summary, " %s p = %.4g;", d.term_name[k], zph->p[k]);
+        fprintf(summary, " GLOBAL p = %.4g\n", zph->global_p);
+    }
+done:
+    hs_zph_free(zph);
+    hs_cox_free(fit);
+    design_free(&d);
+    free(str);
+    subset_free(&s);
+    return rc;
+}
+
+int main_survival(int argc, char **argv)
+{
+    opts o = {.ties = HS_TIES_EFRON, .conf = HS_CONF_LOG, .rho = 0, .tau = NAN};
+    vars v = {0};
+    hs_table *tab = NULL;
+    FILE *tests = NULL;
+    hs_error err;
+    hs_error_clear(&err);
+    int status = parse_args(argc, argv, &o);
+    if (status >= 0)
+        goto done;
+    status = HS_EXIT_FAIL;
+    if (hs_cli_mkdirs(o.out) != 0) {
+        hs_cli_error(CMD, "%s: cannot create the output folder: %s", o.out, strerror(errno));
+        goto done;
+    }
+    if (load(&o, &tab, &v, &err) != HS_OK)
+        goto fail;
+    printf("hetsurv survival: %s, %zu rows\n\n", o.data, tab->nrow);
+    if (run_km(&o, tab, &v, stdout, &err) != HS_OK)
+        goto fail;
+    if (!(tests = open_out(o.out, "tests.csv", "test,statistic,df,p", &err)))
+        goto fail;
+    if (o.group && run_logrank(&o, tab, &v, tests, stdout, &err) != HS_OK)
+        goto fail;
+    if ((o.group || o.ncov) && run_cox(&o, tab, &v, tests, stdout, &err) != HS_OK)
+        goto fail;
+    FILE *t = tests;
+    tests = NULL;
+    if (close_out(t, o.out, "tests.csv", &err) != HS_OK)
+        goto fail;
+    printf("\nResults written to %s/\n", o.out);
+    status = HS_EXIT_OK;
+    goto done;
+fail:
+    hs_cli_error(CMD, "%s", err.msg);
+done:
+    if (tests)
+        fclose(tests);
+    hs_table_free(tab);
+    free(v.cov);
+    free(v.status);
+    hs_cli_list_free(o.cov);
+    hs_cli_list_free(o.factors);
+    return status;
+}

@@ -1,0 +1,202 @@
+/*
+ * csvread: libcsv-driven streaming reader (see csvread.h).
+ *
+ * The file is read in blocks and fed to libcsv one physical line at a time, so
+ * the reader always knows the line it is on: a record starts on the first
+ * non-blank line fed after the previous record ended.  Fields are copied into
+ * one growing buffer per record; pointers into it are fixed up when the record
+ * is complete.
+ */
+#include "csvread.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <csv.h>
+
+typedef struct reader {
+    const char *path;
+    hs_csv_row_fn fn;
+    void *ctx;
+    hs_error *err;
+    int status;        /* first failure; once set, further records are ignored */
+    char *buf;         /* field bytes of the current record, each NUL-terminated */
+    size_t buf_len, buf_cap;
+    size_t *off;       /* offset of each field in buf */
+    size_t *len;
+    const char **ptr;
+    size_t nfield, field_cap;
+    long line;         /* line being fed */
+    long rec_line;     /* line on which the current record started */
+    int at_start;      /* between records */
+    size_t index;
+} reader;
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static void on_field(void *data, size_t n, void *rd_)
+{
+    reader *rd = rd_;
+    if (rd->status)
+        return;
+    if (rd->nfield == rd->field_cap) {
+        size_t cap = rd->field_cap ? 2 * rd->field_cap : 16;
+        size_t *off = realloc(rd->off, cap * sizeof *off);
+        if (off)
+            rd->off = off;
+        size_t *len = off ? realloc(rd->len, cap * sizeof *len) : NULL;
+        if (len)
+            rd->len = len;
+        const char **ptr = len ? realloc(rd->ptr, cap * sizeof *ptr) : NULL;
+        if (ptr) {
+            rd->ptr = ptr;
+            rd->field_cap = cap;
+        }
+    }
+    if (rd->nfield == rd->field_cap || grow((void **)&rd->buf, &rd->buf_cap, rd->buf_len + n + 1, 1)) {
+        rd->status = hs_error_set(rd->err, HS_ENOMEM, "%s:%ld: out of memory reading a record", rd->path,
+                                  rd->rec_line);
+        return;
+    }
+    rd->off[rd->nfield] = rd->buf_len;
+    rd->len[rd->nfield] = n;
+    if (n)
+        memcpy(rd->buf + rd->buf_len, data, n);
+    rd->buf[rd->buf_len + n] = '\0';
+    rd->buf_len += n + 1;
+    rd->nfield++;
+}
+
+static void on_record(int term, void *rd_)
+{
+    reader *rd = rd_;
+    (void)term;
+    if (!rd->status) {
+        for (size_t i = 0; i < rd->nfield; i++)
+            rd->ptr[i] = rd->buf + rd->off[i];
+        hs_csv_row row = {rd->nfield, rd->ptr, rd->len, rd->rec_line, rd->index};
+        int rc = rd->fn(rd->ctx, &row, rd->err);
+        if (rc != HS_OK)
+            rd->status = rc;
+    }
+    rd->index++;
+    rd->nfield = 0;
+    rd->buf_len = 0;
+    rd->at_start = 1;
+}
+
+static int blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '\n' && s[i] != '\r')
+            return 0;
+    return 1;
+}
+
+/* Feeds one physical line (ending in '\n', or the file's unterminated tail). */
+static int feed_line(struct csv_parser *p, reader *rd, const char *s, size_t n)
+{
+    if (rd->at_start && !blank(s, n)) {
+        rd->rec_line = rd->line;
+        rd->at_start = 0;
+    }
+    if (csv_parse(p, s, n, on_field, on_record, rd) != n && !rd->status)
+        rd->status = hs_error_set(rd->err, HS_EDATA, "%s:%ld: malformed CSV: a quote inside an unquoted field or "
+                                  "text after a closing quote (%s)", rd->path, rd->line, csv_strerror(csv_error(p)));
+    if (n && s[n - 1] == '\n')
+        rd->line++;
+    return rd->status;
+}
+
+int hs_csv_read(const char *path, char delim, hs_csv_row_fn fn, void *ctx, hs_error *err)
+{
+    if (!path || !fn)
+        return hs_error_set(err, HS_EINVAL, "hs_csv_read: NULL argument");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return hs_error_set(err, HS_EIO, "%s: cannot open: %s", path, strerror(errno));
+
+    struct csv_parser p;
+    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+        fclose(f);
+        return hs_error_set(err, HS_ENOMEM, "%s: cannot initialise the CSV parser", path);
+    }
+    csv_set_delim(&p, (unsigned char)delim);
+
+    reader rd = {.path = path, .fn = fn, .ctx = ctx, .err = err, .line = 1, .rec_line = 1, .at_start = 1};
+    enum { BLOCK = 1 << 20 };
+    char *block = malloc(BLOCK);
+    char *carry = NULL; /* a line split across blocks */
+    size_t carry_len = 0, carry_cap = 0;
+    int first = 1;
+    if (!block)
+        rd.status = hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
+
+    while (!rd.status) {
+        size_t got = fread(block, 1, BLOCK, f);
+        if (got == 0) {
+            if (ferror(f))
+                rd.status = hs_error_set(err, HS_EIO, "%s:%ld: read error: %s", path, rd.line, strerror(errno));
+            break;
+        }
+        const char *s = block;
+        size_t n = got;
+        if (first) {
+            first = 0;
+            if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+                s += 3;
+                n -= 3;
+            }
+        }
+        while (n && !rd.status) {
+            const char *nl = memchr(s, '\n', n);
+            size_t seg = nl ? (size_t)(nl - s) + 1 : n;
+            if (!nl || carry_len) {
+                /* Assemble a line that spans blocks before feeding it whole. */
+                if (grow((void **)&carry, &carry_cap, carry_len + seg, 1)) {
+                    rd.status = hs_error_set(err, HS_ENOMEM, "%s:%ld: out of memory", path, rd.line);
+                    break;
+                }
+                memcpy(carry + carry_len, s, seg);
+                carry_len += seg;
+                if (nl) {
+                    feed_line(&p, &rd, carry, carry_len);
+                    carry_len = 0;
+                }
+            } else {
+                feed_line(&p, &rd, s, seg);
+            }
+            s += seg;
+            n -= seg;
+        }
+    }
+    if (!rd.status && carry_len)
+        feed_line(&p, &rd, carry, carry_len);
+    if (!rd.status && csv_fini(&p, on_field, on_record, &rd) != 0 && !rd.status)
+        rd.status = hs_error_set(err, HS_EDATA, "%s:%ld: malformed CSV: quoted field not closed before the end of "
+                                 "the file (%s)", path, rd.rec_line, csv_strerror(csv_error(&p)));
+    csv_free(&p);
+    fclose(f);
+    free(block);
+    free(carry);
+    free(rd.buf);
+    free(rd.off);
+    free(rd.len);
+    free(rd.ptr);
+    return rd.status;
+}

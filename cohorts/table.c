@@ -1,0 +1,221 @@
+/*
+ * table: typed column reader (see table.h).
+ */
+#include "table.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cohorts/csvread.h"
+#include "util/hs_parse.h"
+#include "util/hs_strmap.h"
+
+typedef struct loader {
+    hs_table *t;
+    hs_strmap **levels; /* per factor column, NULL for numeric */
+    size_t nfield;      /* header width */
+    size_t cap;         /* allocated rows */
+} loader;
+
+static int grow_rows(loader *ld)
+{
+    hs_table *t = ld->t;
+    size_t cap = ld->cap ? 2 * ld->cap : 1024;
+    long *line = realloc(t->line, cap * sizeof *line);
+    if (!line)
+        return HS_ENOMEM;
+    t->line = line;
+    for (size_t j = 0; j < t->ncol; j++) {
+        hs_column *c = &t->col[j];
+        if (c->kind == HS_COL_NUMERIC) {
+            double *v = realloc(c->num, cap * sizeof *v);
+            if (!v)
+                return HS_ENOMEM;
+            c->num = v;
+        } else {
+            int *v = realloc(c->code, cap * sizeof *v);
+            if (!v)
+                return HS_ENOMEM;
+            c->code = v;
+        }
+    }
+    ld->cap = cap;
+    return HS_OK;
+}
+
+static int on_header(loader *ld, const hs_csv_row *row, hs_error *err)
+{
+    hs_table *t = ld->t;
+    ld->nfield = row->nfield;
+    for (size_t i = 0; i < row->nfield; i++)
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(row->field[i], row->field[k]) == 0 && row->field[i][0])
+                return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: duplicate column name '%s' (also column %zu)",
+                                    t->path, row->line, i + 1, row->field[i], k + 1);
+    for (size_t j = 0; j < t->ncol; j++) {
+        size_t i = 0;
+        while (i < row->nfield && strcmp(row->field[i], t->col[j].name) != 0)
+            i++;
+        if (i == row->nfield)
+            return hs_error_set(err, HS_EDATA, "%s:%ld: no column named '%s' in the header", t->path, row->line,
+                                t->col[j].name);
+        t->col[j].csv_index = i;
+    }
+    return HS_OK;
+}
+
+static int on_row(void *ctx, const hs_csv_row *row, hs_error *err)
+{
+    loader *ld = ctx;
+    hs_table *t = ld->t;
+    if (row->index == 0)
+        return on_header(ld, row, err);
+    if (row->nfield != ld->nfield)
+        return hs_error_set(err, HS_EDATA, "%s:%ld: row has %zu fields, the header has %zu", t->path, row->line,
+                            row->nfield, ld->nfield);
+    if (t->nrow == ld->cap && grow_rows(ld) != HS_OK)
+        return hs_error_set(err, HS_ENOMEM, "%s:%ld: out of memory", t->path, row->line);
+    size_t r = t->nrow;
+    t->line[r] = row->line;
+    for (size_t j = 0; j < t->ncol; j++) {
+        hs_column *c = &t->col[j];
+        const char *s = row->field[c->csv_index];
+        if (c->kind == HS_COL_NUMERIC) {
+            if (hs_parse_double(s, &c->num[r]) == HS_CELL_TEXT)
+                return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s': not a number: '%s'", t->path,
+                                    row->line, c->csv_index + 1, c->name, s);
+        } else if (hs_is_missing(s)) {
+            c->code[r] = -1;
+        } else {
+            long id = hs_strmap_intern(ld->levels[j], s, 1);
+            if (id < 0)
+                return hs_error_set(err, HS_ENOMEM, "%s:%ld: out of memory", t->path, row->line);
+            c->code[r] = (int)id;
+        }
+    }
+    t->nrow++;
+    return HS_OK;
+}
+
+typedef struct level_key {
+    const char *name;
+    double value;
+    size_t id;
+} level_key;
+
+static int cmp_numeric(const void *a, const void *b)
+{
+    double x = ((const level_key *)a)->value, y = ((const level_key *)b)->value;
+    return (x > y) - (x < y);
+}
+
+static int cmp_bytes(const void *a, const void *b)
+{
+    return strcmp(((const level_key *)a)->name, ((const level_key *)b)->name);
+}
+
+/* Orders a factor's levels as R would and rewrites the codes accordingly. */
+static int order_levels(hs_column *c, const hs_strmap *m, size_t nrow)
+{
+    size_t k = hs_strmap_size(m);
+    level_key *key = malloc((k ? k : 1) * sizeof *key);
+    size_t *rank = malloc((k ? k : 1) * sizeof *rank);
+    c->level = calloc(k ? k : 1, sizeof *c->level);
+    if (!key || !rank || !c->level) {
+        free(key);
+        free(rank);
+        return HS_ENOMEM;
+    }
+    int numeric = 1;
+    for (size_t i = 0; i < k; i++) {
+        key[i].name = hs_strmap_key(m, i);
+        key[i].id = i;
+        if (hs_parse_double(key[i].name, &key[i].value) != HS_CELL_NUMBER)
+            numeric = 0;
+    }
+    qsort(key, k, sizeof *key, numeric ? cmp_numeric : cmp_bytes);
+    int rc = HS_OK;
+    for (size_t i = 0; i < k; i++) {
+        rank[key[i].id] = i;
+        if (!(c->level[i] = strdup(key[i].name)))
+            rc = HS_ENOMEM;
+    }
+    c->nlevel = k;
+    for (size_t r = 0; r < nrow; r++)
+        if (c->code[r] >= 0)
+            c->code[r] = (int)rank[c->code[r]];
+    free(key);
+    free(rank);
+    return rc;
+}
+
+void hs_table_free(hs_table *t)
+{
+    if (!t)
+        return;
+    for (size_t j = 0; j < t->ncol; j++) {
+        hs_column *c = &t->col[j];
+        free(c->name);
+        free(c->num);
+        free(c->code);
+        for (size_t i = 0; c->level && i < c->nlevel; i++)
+            free(c->level[i]);
+        free(c->level);
+    }
+    free(t->col);
+    free(t->line);
+    free(t->path);
+    free(t);
+}
+
+int hs_table_read(hs_table **out, const char *path, const char *const *names, const hs_col_kind *kinds,
+                  size_t ncol, hs_error *err)
+{
+    *out = NULL;
+    hs_table *t = calloc(1, sizeof *t);
+    loader ld = {.t = t};
+    int rc = HS_OK;
+    if (!t || !(t->path = strdup(path)) || !(t->col = calloc(ncol ? ncol : 1, sizeof *t->col)) ||
+        !(ld.levels = calloc(ncol ? ncol : 1, sizeof *ld.levels))) {
+        rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    t->ncol = ncol;
+    for (size_t j = 0; j < ncol; j++) {
+        t->col[j].kind = kinds[j];
+        if (!(t->col[j].name = strdup(names[j])) ||
+            (kinds[j] == HS_COL_FACTOR && !(ld.levels[j] = hs_strmap_alloc()))) {
+            rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
+            goto done;
+        }
+    }
+    if ((rc = hs_csv_read(path, ',', on_row, &ld, err)) != HS_OK)
+        goto done;
+    if (ld.nfield == 0) {
+        rc = hs_error_set(err, HS_EDATA, "%s:1: empty file: no header line", path);
+        goto done;
+    }
+    for (size_t j = 0; j < ncol; j++)
+        if (kinds[j] == HS_COL_FACTOR && order_levels(&t->col[j], ld.levels[j], t->nrow) != HS_OK) {
+            rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
+            goto done;
+        }
+done:
+    for (size_t j = 0; ld.levels && j < ncol; j++)
+        hs_strmap_free(ld.levels[j]);
+    free(ld.levels);
+    if (rc != HS_OK)
+        hs_table_free(t);
+    else
+        *out = t;
+    return rc;
+}
+
+const hs_column *hs_table_column(const hs_table *t, const char *name, hs_col_kind kind)
+{
+    for (size_t j = 0; j < t->ncol; j++)
+        if (t->col[j].kind == kind && strcmp(t->col[j].name, name) == 0)
+            return &t->col[j];
+    return NULL;
+}

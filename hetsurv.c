@@ -1,0 +1,114 @@
+/*
+ * hetsurv: one binary, table-driven subcommands.
+ *
+ * main() turns GSL's abort-on-error handler off (every GSL status is checked
+ * by the modules), then dispatches on the first argument through cmds[],
+ * which also drives `hetsurv help`.  MPI is initialised only by the
+ * subcommands that use it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <csv.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_version.h>
+
+#include "cli/cli.h"
+#include "mpi/version.h"
+
+typedef struct cmd {
+    const char *name;
+    int (*func)(int argc, char **argv);
+    const char *summary;
+} cmd;
+
+static int main_help(int argc, char **argv);
+static int main_version(int argc, char **argv);
+
+static const cmd cmds[] = {
+    {"validate", main_validate, "check a cohort manifest and report every problem"},
+    {"survival", main_survival, "Kaplan-Meier, log-rank and Cox regression on a CSV table"},
+    {"version", main_version, "print the versions of hetsurv and its libraries"},
+    {"help", main_help, "list the commands, or show one command's usage"},
+};
+enum { NCMD = sizeof cmds / sizeof cmds[0] };
+
+static const cmd *find_cmd(const char *name)
+{
+    for (size_t i = 0; i < NCMD; i++)
+        if (strcmp(cmds[i].name, name) == 0)
+            return &cmds[i];
+    return NULL;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "hetsurv %s: HER2 heterogeneity scoring and survival analysis for cohorts\n\n", HS_VERSION);
+    fprintf(f, "Usage: hetsurv <command> [options]\n\nCommands:\n");
+    for (size_t i = 0; i < NCMD; i++)
+        fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+    fprintf(f, "\n`hetsurv help COMMAND` or `hetsurv COMMAND -h` shows a command's options.\n");
+}
+
+static int main_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return HS_EXIT_OK;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        printf("Usage: hetsurv help [COMMAND]\n");
+        return HS_EXIT_OK;
+    }
+    const cmd *c = find_cmd(argv[1]);
+    if (!c || c->func == main_help) {
+        hs_cli_error("help", "no such command: '%s'", argv[1]);
+        usage(stderr);
+        return HS_EXIT_USAGE;
+    }
+    char *args[] = {argv[1], "-h", NULL};
+    return c->func(2, args);
+}
+
+static int main_version(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        printf("Usage: hetsurv version\n\nPrints hetsurv's version and the libraries it was built against.\n");
+        return HS_EXIT_OK;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "Usage: hetsurv version\n");
+        return HS_EXIT_USAGE;
+    }
+    char mpi[256], hdf5[64];
+    hs_version_mpi(mpi, sizeof mpi);
+    hs_version_hdf5(hdf5, sizeof hdf5);
+    printf("hetsurv %s\n", HS_VERSION);
+    printf("MPI     %s\n", mpi);
+    printf("HDF5    %s\n", hdf5);
+    printf("GSL     %s\n", GSL_VERSION);
+    printf("libcsv  %d.%d.%d\n", CSV_MAJOR, CSV_MINOR, CSV_RELEASE);
+    return HS_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();
+    if (argc < 2) {
+        usage(stderr);
+        return HS_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(stdout);
+        return HS_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return main_version(1, argv + 1);
+    const cmd *c = find_cmd(argv[1]);
+    if (!c) {
+        hs_cli_error(argv[1], "no such command");
+        usage(stderr);
+        return HS_EXIT_USAGE;
+    }
+    return c->func(argc - 1, argv + 1);
+}
