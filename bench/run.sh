@@ -21,7 +21,7 @@ for i in 1 2 3; do
   if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
 done
 hmem=$(cut -d' ' -f2 "$work/h.time")
-rcalls=$(awk '/^R read.csv/ {print $10}' "$work/r.out")
+rcalls=$(awk '/^R read.csv/ {print $11}' "$work/r.out")
 rread=$(awk '/^R read.csv/ {print $3}' "$work/r.out")
 rmem=$(cut -d' ' -f2 "$work/r.time")
 echo "hetsurv loglik $(awk -F, 'NR==2{print $4}' "$work/out/fit.csv") concordance $(awk -F, 'NR==2{print $7}' "$work/out/fit.csv") logrank $(awk -F, '$1=="logrank"{print $2}' "$work/out/tests.csv")"

@@ -446,17 +446,65 @@ done:
     return rc;
 }
 
-/* One row of tests.csv. */
-static void put_test(FILE *f, const char *name, double stat, int df)
+/* The rows of tests.csv, gathered from the analyses and written in the contract's order. */
+typedef struct test_row {
+    char name[256];
+    double stat;
+    int df;
+} test_row;
+
+typedef struct test_list {
+    test_row *row;
+    size_t n, cap;
+} test_list;
+
+static int add_test(test_list *t, const char *name, double stat, int df, hs_error *err)
 {
-    put_field(f, name);
-    put_num(f, stat);
-    fprintf(f, ",%d", df);
-    put_num(f, df > 0 && isfinite(stat) ? gsl_cdf_chisq_Q(stat, df) : NAN);
-    fputc('\n', f);
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 16;
+        test_row *r = realloc(t->row, cap * sizeof *r);
+        if (!r)
+            return hs_error_set(err, HS_ENOMEM, "out of memory");
+        t->row = r;
+        t->cap = cap;
+    }
+    test_row *r = &t->row[t->n++];
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->stat = stat;
+    r->df = df;
+    return HS_OK;
 }
 
-static int run_logrank(const opts *o, const hs_table *t, const vars *v, FILE *tests, FILE *summary, hs_error *err)
+/* p-value of a chi-square statistic; R's pchisq(x, 0, lower = FALSE) is 1 at x = 0. */
+static double chisq_p(double stat, int df)
+{
+    if (df == 0 && stat == 0)
+        return 1;
+    return df > 0 && isfinite(stat) ? gsl_cdf_chisq_Q(stat, df) : NAN;
+}
+
+/* Writes tests.csv: the Cox tests, the log-rank test, then the cox.zph rows. */
+static int write_tests(const opts *o, const test_list *t, hs_error *err)
+{
+    static const char *const order[] = {"likelihood_ratio", "wald", "score", "logrank", "zph:"};
+    FILE *f = open_out(o->out, "tests.csv", "test,statistic,df,p", err);
+    if (!f)
+        return HS_EIO;
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
+        for (size_t i = 0; i < t->n; i++) {
+            const test_row *r = &t->row[i];
+            if (k == 4 ? strncmp(r->name, "zph:", 4) != 0 : strcmp(r->name, order[k]) != 0)
+                continue;
+            put_field(f, r->name);
+            put_num(f, r->stat);
+            fprintf(f, ",%d", r->df);
+            put_num(f, chisq_p(r->stat, r->df));
+            fputc('\n', f);
+        }
+    return close_out(f, o->out, "tests.csv", err);
+}
+
+static int run_logrank(const opts *o, const hs_table *t, const vars *v, test_list *tests, FILE *summary, hs_error *err)
 {
     subset s;
     int rc = subset_make(&s, t, v, 1, 1, 0, 0, err);
@@ -475,7 +523,8 @@ static int run_logrank(const opts *o, const hs_table *t, const vars *v, FILE *te
     }
     if ((rc = hs_logrank_test(&lr, s.time, s.status, grp, v->group->nlevel, str, s.n, o->rho, err)) != HS_OK)
         goto done;
-    put_test(tests, "logrank", lr->chisq, lr->df);
+    if ((rc = add_test(tests, "logrank", lr->chisq, lr->df, err)) != HS_OK)
+        goto done;
     fprintf(summary, "\nLog-rank test (G-rho, rho = %g)%s", o->rho, v->strata ? ", stratified" : "");
     if (s.dropped)
         fprintf(summary, ", %zu observation%s deleted due to missingness", s.dropped, s.dropped == 1 ? "" : "s");
@@ -487,7 +536,7 @@ static int run_logrank(const opts *o, const hs_table *t, const vars *v, FILE *te
         fprintf(summary, "  %-20s %10.6g %12.6g %12.6g\n", name, lr->obs[g], lr->exp[g], oe);
     }
     fprintf(summary, "  Chisq = %.6g on %d degrees of freedom, p = %.4g\n", lr->chisq, lr->df,
-            lr->df > 0 ? gsl_cdf_chisq_Q(lr->chisq, lr->df) : NAN);
+            chisq_p(lr->chisq, lr->df));
 done:
     hs_logrank_free(lr);
     free(grp);
@@ -589,7 +638,77 @@ static void print_cox(FILE *out, const design *d, const hs_cox *fit, const hs_co
                     d->col_name[j]);
 }
 
-static int run_cox(const opts *o, const hs_table *t, const vars *v, FILE *tests, FILE *summary, hs_error *err)
+/*
+ * cox.zph on the fitted model.  As R does, aliased (NA) coefficients are left
+ * out, and a term with no estimable column has no row.  A singular
+ * information matrix (a diverging coefficient) gives NA rows and a warning
+ * instead of failing the whole analysis.
+ */
+static int run_zph(const design *d, const subset *s, const int *str, const hs_cox *fit, hs_ties ties,
+                   test_list *tests, FILE *summary, hs_error *err)
+{
+    size_t p = 0, nterm = 0;
+    for (size_t j = 0; j < d->p; j++)
+        p += !isnan(fit->coef[j]);
+    if (p == 0)
+        return HS_OK;
+    double *x = p == d->p ? d->x : malloc(s->n * p * sizeof *x);
+    double *coef = malloc(p * sizeof *coef);
+    size_t *term_of_col = malloc(p * sizeof *term_of_col);
+    const char **term_name = malloc(d->nterm * sizeof *term_name);
+    hs_zph *zph = NULL;
+    int rc = HS_OK;
+    if (!x || !coef || !term_of_col || !term_name) {
+        rc = hs_error_set(err, HS_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t j = 0, k = 0; j < d->p; j++) {
+        if (isnan(fit->coef[j]))
+            continue;
+        if (k == 0 || term_name[nterm - 1] != d->term_name[d->term_of_col[j]])
+            term_name[nterm++] = d->term_name[d->term_of_col[j]];
+        term_of_col[k] = nterm - 1;
+        coef[k] = fit->coef[j];
+        if (x != d->x)
+            for (size_t i = 0; i < s->n; i++)
+                x[i * p + k] = d->x[i * d->p + j];
+        k++;
+    }
+    rc = hs_zph_test(&zph, s->time, s->status, x, s->n, p, str, coef, (int)ties, term_of_col, nterm, err);
+    if (rc == HS_ENUMERIC) {
+        fprintf(summary, "  WARNING: cox.zph not computed: %s\n", err->msg);
+        hs_error_clear(err);
+        rc = HS_OK;
+        for (size_t k = 0; k <= nterm && rc == HS_OK; k++) {
+            char name[256];
+            snprintf(name, sizeof name, "zph:%s", k < nterm ? term_name[k] : "GLOBAL");
+            rc = add_test(tests, name, NAN, 0, err);
+        }
+        goto done;
+    }
+    if (rc != HS_OK)
+        goto done;
+    fprintf(summary, "  Proportional hazards (cox.zph, km transform):");
+    for (size_t k = 0; k < zph->nterm && rc == HS_OK; k++) {
+        char name[256];
+        snprintf(name, sizeof name, "zph:%s", term_name[k]);
+        rc = add_test(tests, name, zph->chisq[k], zph->df[k], err);
+        fprintf(summary, " %s p = %.4g;", term_name[k], zph->p[k]);
+    }
+    fprintf(summary, " GLOBAL p = %.4g\n", zph->global_p);
+    if (rc == HS_OK)
+        rc = add_test(tests, "zph:GLOBAL", zph->global_chisq, zph->global_df, err);
+done:
+    hs_zph_free(zph);
+    if (x != d->x)
+        free(x);
+    free(coef);
+    free(term_of_col);
+    free(term_name);
+    return rc;
+}
+
+static int run_cox(const opts *o, const hs_table *t, const vars *v, test_list *tests, FILE *summary, hs_error *err)
 {
     subset s;
     int rc = subset_make(&s, t, v, 1, 1, 1, o->ncov, err);
@@ -597,7 +716,6 @@ static int run_cox(const opts *o, const hs_table *t, const vars *v, FILE *tests,
         return rc;
     design d;
     hs_cox *fit = NULL;
-    hs_zph *zph = NULL;
     hs_concordance cc;
     int *str = v->strata ? malloc(s.n * sizeof *str) : NULL;
     FILE *f = NULL;
@@ -613,9 +731,6 @@ static int run_cox(const opts *o, const hs_table *t, const vars *v, FILE *tests,
     hs_cox_control_default(&ctl);
     if ((rc = hs_cox_fit(&fit, s.time, s.status, d.x, s.n, d.p, str, o->ties, &ctl, err)) != HS_OK ||
         (rc = hs_concordance_fit(&cc, s.time, s.status, fit->lp, str, s.n, 1, err)) != HS_OK)
-        goto done;
-    if (d.p > 0 && (rc = hs_zph_test(&zph, s.time, s.status, d.x, s.n, d.p, str, fit->coef, (int)o->ties,
-                                     d.term_of_col, d.nterm, err)) != HS_OK)
         goto done;
 
     if (!(f = open_out(o->out, "cox.csv", "term,coef,se,z,p,hr,hr_lower95,hr_upper95,flag", err))) {
@@ -653,26 +768,13 @@ static int run_cox(const opts *o, const hs_table *t, const vars *v, FILE *tests,
     if ((rc = close_out(f, o->out, "fit.csv", err)) != HS_OK)
         goto done;
 
-    put_test(tests, "likelihood_ratio", fit->lr_test, fit->df);
-    put_test(tests, "wald", fit->wald_test, fit->df);
-    put_test(tests, "score", fit->score_test, fit->df);
-    for (size_t k = 0; zph && k < zph->nterm; k++) {
-        char name[512];
-        snprintf(name, sizeof name, "zph:%s", d.term_name[k]);
-        put_test(tests, name, zph->chisq[k], zph->df[k]);
-    }
-    if (zph)
-        put_test(tests, "zph:GLOBAL", zph->global_chisq, zph->global_df);
-
+    if ((rc = add_test(tests, "likelihood_ratio", fit->lr_test, fit->df, err)) != HS_OK ||
+        (rc = add_test(tests, "wald", fit->wald_test, fit->df, err)) != HS_OK ||
+        (rc = add_test(tests, "score", fit->score_test, fit->df, err)) != HS_OK)
+        goto done;
     print_cox(summary, &d, fit, &cc, s.dropped);
-    if (zph) {
-        fprintf(summary, "  Proportional hazards (cox.zph, km transform):");
-        for (size_t k = 0; k < zph->nterm; k++)
-            fprintf(summary, " %s p = %.4g;", d.term_name[k], zph->p[k]);
-        fprintf(summary, " GLOBAL p = %.4g\n", zph->global_p);
-    }
+    rc = run_zph(&d, &s, str, fit, o->ties, tests, summary, err);
 done:
-    hs_zph_free(zph);
     hs_cox_free(fit);
     design_free(&d);
     free(str);
@@ -685,7 +787,7 @@ int main_survival(int argc, char **argv)
     opts o = {.ties = HS_TIES_EFRON, .conf = HS_CONF_LOG, .rho = 0, .tau = NAN};
     vars v = {0};
     hs_table *tab = NULL;
-    FILE *tests = NULL;
+    test_list tests = {0};
     hs_error err;
     hs_error_clear(&err);
     int status = parse_args(argc, argv, &o);
@@ -701,15 +803,11 @@ int main_survival(int argc, char **argv)
     printf("hetsurv survival: %s, %zu rows\n\n", o.data, tab->nrow);
     if (run_km(&o, tab, &v, stdout, &err) != HS_OK)
         goto fail;
-    if (!(tests = open_out(o.out, "tests.csv", "test,statistic,df,p", &err)))
+    if (o.group && run_logrank(&o, tab, &v, &tests, stdout, &err) != HS_OK)
         goto fail;
-    if (o.group && run_logrank(&o, tab, &v, tests, stdout, &err) != HS_OK)
+    if ((o.group || o.ncov) && run_cox(&o, tab, &v, &tests, stdout, &err) != HS_OK)
         goto fail;
-    if ((o.group || o.ncov) && run_cox(&o, tab, &v, tests, stdout, &err) != HS_OK)
-        goto fail;
-    FILE *t = tests;
-    tests = NULL;
-    if (close_out(t, o.out, "tests.csv", &err) != HS_OK)
+    if (write_tests(&o, &tests, &err) != HS_OK)
         goto fail;
     printf("\nResults written to %s/\n", o.out);
     status = HS_EXIT_OK;
@@ -717,8 +815,7 @@ int main_survival(int argc, char **argv)
 fail:
     hs_cli_error(CMD, "%s", err.msg);
 done:
-    if (tests)
-        fclose(tests);
+    free(tests.row);
     hs_table_free(tab);
     free(v.cov);
     free(v.status);

@@ -100,10 +100,11 @@ static void on_record(int term, void *rd_)
     rd->at_start = 1;
 }
 
+/* A line libcsv skips without a record: only blanks and line ends (unquoted blanks are trimmed). */
 static int blank(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (s[i] != '\n' && s[i] != '\r')
+        if (s[i] != '\n' && s[i] != '\r' && s[i] != ' ' && s[i] != '\t')
             return 0;
     return 1;
 }
@@ -137,6 +138,7 @@ int hs_csv_read(const char *path, char delim, hs_csv_row_fn fn, void *ctx, hs_er
         return hs_error_set(err, HS_ENOMEM, "%s: cannot initialise the CSV parser", path);
     }
     csv_set_delim(&p, (unsigned char)delim);
+    csv_set_blk_size(&p, 1 << 16); /* libcsv's default 128-byte growth is quadratic on long fields */
 
     reader rd = {.path = path, .fn = fn, .ctx = ctx, .err = err, .line = 1, .rec_line = 1, .at_start = 1};
     enum { BLOCK = 1 << 20 };

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cohorts/csvread.h"
@@ -252,9 +253,13 @@ static int check_row(reader *rd, const hs_csv_row *row)
     } else {
         if (!(pt->slide = strdup(slide)) || !(pt->slide_path = resolve_slide(rd, slide)))
             return HS_ENOMEM;
+        struct stat st;
         if (rd->check_slides && access(pt->slide_path, R_OK) != 0)
             rc = add_problem(rd, row->line, col + 1, 0, "slide '%s': %s", pt->slide_path,
                              errno == ENOENT ? "no such file" : strerror(errno));
+        else if (rd->check_slides && (stat(pt->slide_path, &st) != 0 || S_ISDIR(st.st_mode)))
+            rc = add_problem(rd, row->line, col + 1, 0, "slide '%s': is a directory, not a slide file",
+                             pt->slide_path);
     }
     if (rc)
         return rc;

@@ -110,6 +110,30 @@ static int cmp_numeric(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Insertion-free stable merge sort by value (qsort is not stable). */
+static void stable_sort_numeric(level_key *key, size_t k)
+{
+    if (k < 2)
+        return;
+    size_t h = k / 2;
+    stable_sort_numeric(key, h);
+    stable_sort_numeric(key + h, k - h);
+    level_key *tmp = malloc(k * sizeof *tmp);
+    if (!tmp) { /* fall back: still sorted, only ties' order may vary */
+        qsort(key, k, sizeof *key, cmp_numeric);
+        return;
+    }
+    size_t i = 0, j = h, o = 0;
+    while (i < h && j < k)
+        tmp[o++] = cmp_numeric(&key[j], &key[i]) < 0 ? key[j++] : key[i++];
+    while (i < h)
+        tmp[o++] = key[i++];
+    while (j < k)
+        tmp[o++] = key[j++];
+    memcpy(key, tmp, k * sizeof *tmp);
+    free(tmp);
+}
+
 static int cmp_bytes(const void *a, const void *b)
 {
     return strcmp(((const level_key *)a)->name, ((const level_key *)b)->name);
@@ -134,14 +158,22 @@ static int order_levels(hs_column *c, const hs_strmap *m, size_t nrow)
         if (hs_parse_double(key[i].name, &key[i].value) != HS_CELL_NUMBER)
             numeric = 0;
     }
-    qsort(key, k, sizeof *key, numeric ? cmp_numeric : cmp_bytes);
+    /* Byte order first, so that equal numbers spelt differently ("1", "1.0") are in a fixed order. */
+    qsort(key, k, sizeof *key, cmp_bytes);
+    if (numeric)
+        stable_sort_numeric(key, k);
     int rc = HS_OK;
+    size_t nlevel = 0;
     for (size_t i = 0; i < k; i++) {
-        rank[key[i].id] = i;
-        if (!(c->level[i] = strdup(key[i].name)))
-            rc = HS_ENOMEM;
+        /* R reads a numeric column as numbers: equal values are one level, named by its first spelling. */
+        if (i == 0 || !numeric || key[i].value != key[i - 1].value) {
+            if (!(c->level[nlevel] = strdup(key[i].name)))
+                rc = HS_ENOMEM;
+            nlevel++;
+        }
+        rank[key[i].id] = nlevel - 1;
     }
-    c->nlevel = k;
+    c->nlevel = nlevel;
     for (size_t r = 0; r < nrow; r++)
         if (c->code[r] >= 0)
             c->code[r] = (int)rank[c->code[r]];

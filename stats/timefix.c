@@ -1,0 +1,207 @@
+/*
+ * timefix: R's aeqSurv and the (stratum, time) ordering shared by the
+ * survival modules (see timefix.h).
+ *
+ * The ordering is an LSD radix sort of order-preserving integer images of the
+ * keys (11-bit digits), which is stable and O(n); digit positions on which
+ * every key agrees (common for integer-valued times) are skipped.
+ */
+#include "stats/timefix.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An unsigned image of x whose integer order is the numeric order; NAN last, -0 == 0. */
+static uint64_t double_key(double x)
+{
+    if (isnan(x))
+        return UINT64_MAX;
+    x += 0.0; /* -0.0 becomes +0.0 */
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return (u & UINT64_C(0x8000000000000000)) ? ~u : (u | UINT64_C(0x8000000000000000));
+}
+
+/* A sort item: the key and the row it came from. */
+typedef struct {
+    uint64_t key;
+    size_t row;
+} item;
+
+#define RADIX_BITS 11
+#define RADIX_BINS (1 << RADIX_BITS)
+#define RADIX_MAXPASS ((64 + RADIX_BITS - 1) / RADIX_BITS)
+
+/*
+ * Stable LSD radix sort of a[0..n-1] by the low nbits bits of key, with
+ * scratch buf[n] and count[RADIX_MAXPASS * RADIX_BINS]; the result ends in a.
+ */
+static void radix_sort(item *a, item *buf, size_t *count, size_t n, int nbits)
+{
+    const int npass = (nbits + RADIX_BITS - 1) / RADIX_BITS;
+    memset(count, 0, (size_t)npass * RADIX_BINS * sizeof *count);
+    for (size_t i = 0; i < n; i++)
+        for (int p = 0; p < npass; p++)
+            count[p * RADIX_BINS + ((a[i].key >> (p * RADIX_BITS)) & (RADIX_BINS - 1))]++;
+
+    item *src = a, *dst = buf;
+    for (int p = 0; p < npass; p++) {
+        size_t *c = count + p * RADIX_BINS;
+        int trivial = 0; /* every key has the same digit here */
+        for (int v = 0; v < RADIX_BINS && !trivial; v++)
+            trivial = c[v] == n;
+        if (trivial)
+            continue;
+        size_t pos = 0;
+        for (int v = 0; v < RADIX_BINS; v++) {
+            size_t t = c[v];
+            c[v] = pos;
+            pos += t;
+        }
+        const int shift = p * RADIX_BITS;
+        for (size_t i = 0; i < n; i++)
+            dst[c[(src[i].key >> shift) & (RADIX_BINS - 1)]++] = src[i];
+        item *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+}
+
+int hs_timefix_order(const double *time, const int *strata, size_t n, size_t *order, hs_error *err)
+{
+    if (n == 0)
+        return HS_OK;
+    if (!time || !order)
+        return hs_error_set(err, HS_EINVAL, "timefix: NULL time or order array");
+    if (n > SIZE_MAX / (2 * sizeof(item)))
+        return hs_error_set(err, HS_ENOMEM, "timefix: %zu rows is too many", n);
+    item *a = malloc(2 * n * sizeof *a);
+    size_t *count = malloc((size_t)RADIX_MAXPASS * RADIX_BINS * sizeof *count);
+    if (!a || !count) {
+        free(a);
+        free(count);
+        return hs_error_set(err, HS_ENOMEM, "timefix: out of memory ordering %zu rows", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        a[i].key = double_key(time[i]);
+        a[i].row = i;
+    }
+    radix_sort(a, a + n, count, n, 64);
+    if (strata) {
+        for (size_t i = 0; i < n; i++)
+            a[i].key = (uint64_t)((uint32_t)strata[a[i].row] ^ UINT32_C(0x80000000));
+        radix_sort(a, a + n, count, n, 32);
+    }
+    for (size_t i = 0; i < n; i++)
+        order[i] = a[i].row;
+    free(a);
+    free(count);
+    return HS_OK;
+}
+
+/*
+ * R's mean() of |y| over the distinct values of the sorted finite y[0..m-1]:
+ * a long double sum divided by the count, then one correction pass.
+ */
+static double mean_abs_unique(const double *y, size_t m)
+{
+    long double s = 0.0L;
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (i > 0 && y[i] == y[i - 1])
+            continue;
+        s += fabs(y[i]);
+        k++;
+    }
+    s /= (long double)k;
+    if (isfinite((double)s)) {
+        long double t = 0.0L;
+        for (size_t i = 0; i < m; i++) {
+            if (i > 0 && y[i] == y[i - 1])
+                continue;
+            t += (long double)fabs(y[i]) - s;
+        }
+        s += t / (long double)k;
+    }
+    return (double)s;
+}
+
+/* aeqSurv's rule for two adjacent distinct values prev < y. */
+static int near_tied(double prev, double y, double mean)
+{
+    double dy = y - prev;
+    return dy <= HS_TIMEFIX_TOL || dy / mean <= HS_TIMEFIX_TOL;
+}
+
+int hs_timefix_sorted(double *time, size_t n, hs_error *err)
+{
+    if (n == 0)
+        return HS_OK;
+    if (!time)
+        return hs_error_set(err, HS_EINVAL, "timefix: NULL time array");
+    /* layout: -Inf..., finite [a, b), +Inf..., NAN... */
+    size_t a = 0, b = n;
+    while (a < n && time[a] == -INFINITY)
+        a++;
+    while (b > a && !isfinite(time[b - 1]))
+        b--;
+    for (size_t i = a + 1; i < n; i++) {
+        int ok = i < b ? time[i - 1] <= time[i] : (isnan(time[i]) || time[i - 1] <= time[i]);
+        if (!ok)
+            return hs_error_set(err, HS_EINVAL, "timefix: times are not sorted (position %zu)", i + 1);
+    }
+    if (b - a < 2)
+        return HS_OK;
+    const double mean = mean_abs_unique(time + a, b - a);
+    int any_tied = 0;
+    for (size_t i = a + 1; i < b && !any_tied; i++)
+        any_tied = time[i] != time[i - 1] && near_tied(time[i - 1], time[i], mean);
+    if (!any_tied) /* R returns its input untouched, +Inf included */
+        return HS_OK;
+
+    /* map every value onto the start of its chain of near-ties (R's cut) */
+    double prev = time[a], cut = prev;
+    for (size_t i = a + 1; i < b; i++) {
+        double y = time[i];
+        if (y != prev) {
+            if (!near_tied(prev, y, mean))
+                cut = y;
+            prev = y;
+        }
+        time[i] = cut;
+    }
+    for (size_t i = b; i < n && time[i] == INFINITY; i++)
+        time[i] = cut; /* findInterval(Inf, cuts) is the last cut */
+    return HS_OK;
+}
+
+int hs_timefix(double *time, size_t n, hs_error *err)
+{
+    if (n == 0)
+        return HS_OK;
+    if (!time)
+        return hs_error_set(err, HS_EINVAL, "timefix: NULL time array");
+    size_t *order = malloc(n * sizeof *order);
+    double *sorted = malloc(n * sizeof *sorted);
+    if (!order || !sorted) {
+        free(order);
+        free(sorted);
+        return hs_error_set(err, HS_ENOMEM, "timefix: out of memory for %zu times", n);
+    }
+    int rc = hs_timefix_order(time, NULL, n, order, err);
+    if (rc == HS_OK) {
+        for (size_t i = 0; i < n; i++)
+            sorted[i] = time[order[i]];
+        rc = hs_timefix_sorted(sorted, n, err);
+    }
+    if (rc == HS_OK)
+        for (size_t i = 0; i < n; i++)
+            time[order[i]] = sorted[i];
+    free(order);
+    free(sorted);
+    return rc;
+}
