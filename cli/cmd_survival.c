@@ -681,8 +681,11 @@ static int run_zph(const design *d, const subset *s, const int *str, const hs_co
         rc = HS_OK;
         for (size_t k = 0; k <= nterm && rc == HS_OK; k++) {
             char name[256];
+            int df = 0;
+            for (size_t j = 0; j < p; j++)
+                df += k == nterm || term_of_col[j] == k;
             snprintf(name, sizeof name, "zph:%s", k < nterm ? term_name[k] : "GLOBAL");
-            rc = add_test(tests, name, NAN, 0, err);
+            rc = add_test(tests, name, NAN, df, err);
         }
         goto done;
     }

@@ -34,6 +34,14 @@
  * Where R has quirks (after running out of iterations the variance is the
  * inverse of the diagonal of I; with iter_max <= 1 the last step is not
  * re-evaluated), they are reproduced on purpose.
+ *
+ * Every sum is formed in the order R forms it and every quotient as R writes
+ * it, so the results are normally identical to R's bit for bit (checked on a
+ * few thousand random designs with ties, strata, aliased and monotone
+ * columns); reordering would still agree to ~1e-15 but could flip R's
+ * threshold decisions (convergence, singularity) in edge cases.  For the same
+ * reason the Cholesky routines are R's LDL' with its tolerance rule rather
+ * than GSL's.  Cost: one O(n p^2) pass per iteration, O(n p) memory.
  */
 #include "stats/cox.h"
 

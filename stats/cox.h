@@ -66,8 +66,9 @@ typedef struct hs_cox {
  *   wald 0, iter 0, lp 0 and means the plain column means.
  * On success *out owns a new hs_cox (free it with hs_cox_free) and HS_OK is returned.  Failures leave
  * *out NULL and return HS_EINVAL (NULL pointers, n == 0 or n >= 2^31, a negative or non-finite time,
- * a status not 0/1, a non-finite x, a bad control), HS_ENOMEM, or HS_ENUMERIC (the initial
- * information matrix is not finite: cannot happen with finite x and beta = 0).
+ * a status not 0/1, a non-finite x, a bad control) or HS_ENOMEM.  Numerical trouble is not a failure:
+ * it is reported as R reports it (NAN coefficients, flag, converged, infinite; a non-finite var gives
+ * wald_test NAN where R's coxph() would stop).
  */
 int hs_cox_fit(hs_cox **out, const double *time, const int *status, const double *x, size_t n, size_t p,
                const int *strata, hs_ties ties, const hs_cox_control *ctl, hs_error *err) HS_RESULT_USED;

@@ -211,7 +211,8 @@ run_case <- function(cs, dir) {
         if (!identical(names(coef(cf)), rn)) stop("case ", cs$name, ": unexpected coefficient names")
 
         b <- coef(cf)
-        se <- sqrt(diag(cf$var))     # as summary.coxph: 0 for an aliased term
+        se <- sqrt(diag(cf$var))     # summary.coxph prints 0 for an aliased term;
+        se[is.na(b)] <- NA            # hetsurv reports NA: an aliased term has no standard error
         z <- b / se
         q <- qnorm(0.975)
         flag <- ifelse(is.na(b), "aliased", "")
