@@ -31,5 +31,7 @@ int hs_cli_mkdirs(const char *path);
 
 int main_validate(int argc, char **argv);
 int main_survival(int argc, char **argv);
+int main_score(int argc, char **argv);
+int main_simulate(int argc, char **argv);
 
 #endif /* HS_CLI_H */

@@ -170,7 +170,7 @@ static int check_event(reader *rd, const hs_csv_row *row, int k, int *rc)
     double v;
     const char *s = row->field[col];
     const char *name = hs_manifest_required[k];
-    hs_cell c = hs_parse_double(s, &v);
+    hs_cell_kind c = hs_parse_double(s, &v);
     if (c == HS_CELL_MISSING) {
         *rc = add_problem(rd, row->line, col + 1, 0, "%s: missing value ('%s')", name, s);
         return -1;

@@ -3,7 +3,7 @@
  * simulator: per-cell classes from membrane DAB intensity and completeness,
  * the ASCO/CAP 2018 slide call, the HER2 trial categories, and the rule that
  * makes a slide heterogeneous.  Every threshold lives in hs_her2_params,
- * whose defaults are documented in docs/scoring.md.
+ * whose defaults are documented in docs/scoring-metrics.md.
  */
 #ifndef HS_HER2_H
 #define HS_HER2_H

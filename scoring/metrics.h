@@ -1,7 +1,7 @@
 /*
  * metrics: per-slide HER2 summaries and heterogeneity metrics from per-cell
  * classes accumulated on a grid of square tiles.  Pure computation: the
- * scorer, the QuPath import and the tests feed it; formulas in docs/scoring.md.
+ * scorer, the QuPath import and the tests feed it; formulas in docs/scoring-metrics.md.
  */
 #ifndef HS_METRICS_H
 #define HS_METRICS_H

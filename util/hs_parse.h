@@ -5,7 +5,7 @@
 #define HS_PARSE_H
 
 /* What a cell holds. */
-typedef enum { HS_CELL_NUMBER = 0, HS_CELL_MISSING = 1, HS_CELL_TEXT = 2 } hs_cell;
+typedef enum { HS_CELL_NUMBER = 0, HS_CELL_MISSING = 1, HS_CELL_TEXT = 2 } hs_cell_kind;
 
 /* True when s is a missing value: empty, blank, "NA" (R's na.strings) or "NaN". */
 int hs_is_missing(const char *s);
@@ -16,7 +16,7 @@ int hs_is_missing(const char *s);
  * Returns HS_CELL_NUMBER and sets *out, HS_CELL_MISSING (*out = NAN), or
  * HS_CELL_TEXT when s is not a number (*out untouched).
  */
-hs_cell hs_parse_double(const char *s, double *out);
+hs_cell_kind hs_parse_double(const char *s, double *out);
 
 /* Writes x as R writes it with sprintf("%.17g"): NA for NaN, Inf and -Inf, else %.17g. */
 #include <stdio.h>

@@ -19,6 +19,10 @@ int hs_suite_logrank(void);
 int hs_suite_cox(void);
 int hs_suite_concordance(void);
 int hs_suite_zph(void);
+int hs_suite_slide(void);
+int hs_suite_tiffwriter(void);
+int hs_suite_metrics(void);
+int hs_suite_qupath(void);
 
 /* Relative-or-absolute closeness: |a-b| <= tol * max(1, |b|). */
 #define HS_ASSERT_CLOSE(a, b, tol) \

@@ -1,0 +1,268 @@
+/*
+ * hetsurv score: scores HER2 IHC slides on one process and writes one CSV row
+ * per slide (or per image of a QuPath export).  A slide that fails gets
+ * status=error and its reason; the others are still scored.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "scoring/qupath.h"
+#include "scoring/score.h"
+#include "scoring/stain.h"
+#include "util/hs_parse.h"
+
+#define CMD "score"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: hetsurv score SLIDE... [--out FILE.csv] [--map DIR] [options]\n"
+            "       hetsurv score --qupath EXPORT.tsv [--out FILE.csv] [--map DIR] [options]\n"
+            "\n"
+            "Scores HER2 membrane staining of each slide: tumour cells classed 0/1+/2+/3+ (ASCO/CAP 2018),\n"
+            "H-score, slide call, HER2 category and heterogeneity metrics (docs/scoring-metrics.md).\n"
+            "Slides: anything OpenSlide reads (SVS, NDPI, MRXS, tiled TIFF, ...), plain TIFF and PNG.\n"
+            "\n"
+            "Options:\n"
+            "  --out FILE.csv        write the table there (default: stdout)\n"
+            "  --map DIR             write each slide's tile map as DIR/<name>.tiles.csv\n"
+            "  --qupath FILE         score the cells of a QuPath detection export instead of slides\n"
+            "  --mpp U               the slides' level-0 microns per pixel (overrides the file)\n"
+            "  --level-mpp U         score at the level nearest U microns per pixel (0.5)\n"
+            "  --stains H;DAB[;T]    stain vectors, e.g. '0.650,0.704,0.286;0.268,0.570,0.776'\n"
+            "  --no-background       use 255,255,255 as the glass intensity instead of estimating it\n"
+            "  --thresholds A,B,C    DAB OD thresholds of 1+/2+/3+ membrane intensity (0.2,0.4,0.6)\n"
+            "  --complete F          stained ring fraction of a complete membrane (0.8)\n"
+            "  --tile-um U           heterogeneity tile side in micrometres (256)\n"
+            "  --ish RESULT          ISH result (positive/negative) used to resolve 2+ for every slide\n"
+            "  --completeness-column NAME  QuPath column with the stained membrane fraction (0..1);\n"
+            "                        (default: \"Membrane: DAB completeness\" when present); without one,\n"
+            "                        QuPath's own Negative/1+/2+/3+ classes are used\n"
+            "  -h, --help            show this help\n");
+}
+
+static int misuse(const char *msg, const char *arg)
+{
+    fprintf(stderr, "hetsurv " CMD ": ");
+    fprintf(stderr, msg, arg);
+    fputc('\n', stderr);
+    usage(stderr);
+    return HS_EXIT_USAGE;
+}
+
+static const char *const header = "slide,status,error,n_cells,n_tiles,p0,p1,p2,p3,hscore,ihc_score,her2_class,entropy,"
+                                  "simpson,tile_cv,discordant_frac,morans_i,pattern,heterogeneous";
+
+static void put_text(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void put_num(FILE *f, double x)
+{
+    fputc(',', f);
+    hs_fprint_double(f, x);
+}
+
+static void put_row(FILE *f, const char *slide, const hs_slide_metrics *m, const char *error)
+{
+    put_text(f, slide);
+    if (error) {
+        fputs(",error,", f);
+        put_text(f, error);
+        fputs(",NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA\n", f);
+        return;
+    }
+    fprintf(f, ",ok,,%lu,%zu", m->n_cells, m->n_tiles);
+    for (int k = 0; k < HS_NCLASS; k++)
+        put_num(f, m->p[k]);
+    put_num(f, m->hscore);
+    fprintf(f, ",%s,%s", hs_her2_call_name(m->ihc_score), hs_her2_category_name(m->her2_class));
+    put_num(f, m->entropy);
+    put_num(f, m->simpson);
+    put_num(f, m->tile_cv);
+    put_num(f, m->discordant_frac);
+    put_num(f, m->morans_i);
+    fprintf(f, ",%s,", hs_her2_pattern_name(m->pattern));
+    if (m->heterogeneous < 0)
+        fputs("NA\n", f);
+    else
+        fprintf(f, "%d\n", m->heterogeneous);
+}
+
+/* Writes DIR/<base name of slide>.tiles.csv: one row per tile with cells. */
+static int write_map(const char *dir, const char *slide, const hs_tilemap *map, const hs_her2_params *hp,
+                     hs_error *err)
+{
+    const char *base = strrchr(slide, '/');
+    base = base ? base + 1 : slide;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.tiles.csv", dir, base);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", path, strerror(errno));
+    fprintf(f, "ix,iy,x_um,y_um,n_cells,n0,n1,n2,n3,hscore,ihc_score,tumour\n");
+    for (size_t iy = 0; iy < map->ny; iy++)
+        for (size_t ix = 0; ix < map->nx; ix++) {
+            const unsigned long *c = map->count + (iy * map->nx + ix) * HS_NCLASS;
+            unsigned long n = c[0] + c[1] + c[2] + c[3];
+            if (!n)
+                continue;
+            double fr[HS_NCLASS];
+            for (int k = 0; k < HS_NCLASS; k++)
+                fr[k] = (double)c[k] / n;
+            fprintf(f, "%zu,%zu,%.17g,%.17g,%lu,%lu,%lu,%lu,%lu,%.17g,%s,%d\n", ix, iy, ix * map->tile_um,
+                    iy * map->tile_um, n, c[0], c[1], c[2], c[3], hs_her2_hscore(fr),
+                    hs_her2_call_name(hs_her2_call(hp, fr, n)), n >= hp->tile_min_cells);
+        }
+    if (ferror(f) | (fclose(f) != 0))
+        return hs_error_set(err, HS_EIO, "%s: write error", path);
+    return HS_OK;
+}
+
+static int parse_thresholds(const char *s, hs_her2_params *hp)
+{
+    double a, b, c;
+    char tail;
+    if (sscanf(s, "%lf,%lf,%lf%c", &a, &b, &c, &tail) != 3 || !(a > 0 && a < b && b < c))
+        return -1;
+    hp->od_1 = a;
+    hp->od_2 = b;
+    hp->od_3 = c;
+    return 0;
+}
+
+int main_score(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'},      {"map", required_argument, NULL, 'm'},
+        {"qupath", required_argument, NULL, 'q'},   {"mpp", required_argument, NULL, 'u'},
+        {"level-mpp", required_argument, NULL, 'l'}, {"stains", required_argument, NULL, 's'},
+        {"no-background", no_argument, NULL, 'b'},  {"thresholds", required_argument, NULL, 't'},
+        {"complete", required_argument, NULL, 'c'}, {"tile-um", required_argument, NULL, 'T'},
+        {"ish", required_argument, NULL, 'i'},      {"completeness-column", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    hs_score_params p;
+    hs_score_params_default(&p);
+    const char *out = NULL, *map = NULL, *qupath = NULL, *completeness_col = NULL;
+    hs_ish ish = HS_ISH_UNKNOWN;
+    hs_error err;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'm': map = optarg; break;
+        case 'q': qupath = optarg; break;
+        case 'u':
+            if (hs_cli_double(optarg, &p.mpp_override) != 0 || p.mpp_override <= 0)
+                return misuse("--mpp must be a number > 0, not '%s'", optarg);
+            break;
+        case 'l':
+            if (hs_cli_double(optarg, &p.target_mpp) != 0 || p.target_mpp <= 0)
+                return misuse("--level-mpp must be a number > 0, not '%s'", optarg);
+            break;
+        case 's':
+            if (hs_stain_parse(optarg, p.stain_h, p.stain_dab, p.stain_third, &p.has_third, &err) != HS_OK)
+                return misuse("%s", err.msg);
+            p.has_stains = 1;
+            break;
+        case 'b': p.estimate_background = 0; break;
+        case 't':
+            if (parse_thresholds(optarg, &p.her2) != 0)
+                return misuse("--thresholds must be three increasing numbers > 0, not '%s'", optarg);
+            break;
+        case 'c':
+            if (hs_cli_double(optarg, &p.her2.complete) != 0 || !(p.her2.complete > 0 && p.her2.complete <= 1))
+                return misuse("--complete must be in (0, 1], not '%s'", optarg);
+            break;
+        case 'T':
+            if (hs_cli_double(optarg, &p.tile_um) != 0 || p.tile_um <= 0)
+                return misuse("--tile-um must be a number > 0, not '%s'", optarg);
+            break;
+        case 'i':
+            if (hs_her2_ish_parse(optarg, &ish) != 0)
+                return misuse("--ish must be positive or negative, not '%s'", optarg);
+            break;
+        case 'C': completeness_col = optarg; break;
+        case 'h': usage(stdout); return HS_EXIT_OK;
+        default: return misuse("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (qupath ? optind != argc : optind == argc)
+        return misuse("%s", qupath ? "--qupath takes no slide arguments" : "no slide given");
+    if (map && hs_cli_mkdirs(map) != 0) {
+        hs_cli_error(CMD, "%s: cannot create the map folder: %s", map, strerror(errno));
+        return HS_EXIT_FAIL;
+    }
+    FILE *f = out ? fopen(out, "w") : stdout;
+    if (!f) {
+        hs_cli_error(CMD, "%s: cannot create: %s", out, strerror(errno));
+        return HS_EXIT_FAIL;
+    }
+    fprintf(f, "%s\n", header);
+    int nfail = 0, status = HS_EXIT_OK;
+    if (qupath) {
+        hs_qupath *q = NULL;
+        if (hs_qupath_read(&q, qupath, p.tile_um, p.mpp_override, completeness_col, &p.her2, &err) != HS_OK) {
+            hs_cli_error(CMD, "%s", err.msg);
+            status = HS_EXIT_FAIL;
+        }
+        for (size_t i = 0; q && i < q->nimage; i++) {
+            hs_slide_metrics m;
+            if (hs_metrics_compute(q->image[i].map, &p.her2, ish, &m, &err) != HS_OK) {
+                put_row(f, q->image[i].image, NULL, err.msg);
+                nfail++;
+                continue;
+            }
+            put_row(f, q->image[i].image, &m, m.n_cells ? NULL : "no tumour cells in the export");
+            nfail += m.n_cells == 0;
+            if (map && m.n_cells && write_map(map, q->image[i].image, q->image[i].map, &p.her2, &err) != HS_OK) {
+                hs_cli_error(CMD, "%s", err.msg);
+                status = HS_EXIT_FAIL;
+            }
+        }
+        hs_qupath_free(q);
+    }
+    for (int i = optind; !qupath && i < argc; i++) {
+        hs_score_result res;
+        if (hs_score_slide(argv[i], &p, ish, &res, &err) != HS_OK) {
+            hs_cli_error(CMD, "%s", err.msg);
+            put_row(f, argv[i], NULL, err.msg);
+            nfail++;
+            continue;
+        }
+        put_row(f, argv[i], &res.metrics, NULL);
+        if (map && write_map(map, argv[i], res.map, &p.her2, &err) != HS_OK) {
+            hs_cli_error(CMD, "%s", err.msg);
+            status = HS_EXIT_FAIL;
+        }
+        hs_score_result_clear(&res);
+    }
+    if (f != stdout ? (ferror(f) | (fclose(f) != 0)) : fflush(f) != 0) {
+        hs_cli_error(CMD, "%s: write error", out ? out : "stdout");
+        status = HS_EXIT_FAIL;
+    }
+    if (nfail)
+        fprintf(stderr, "hetsurv " CMD ": %d of %d slide%s failed (status=error in the table)\n", nfail,
+                qupath ? nfail : argc - optind, argc - optind == 1 ? "" : "s");
+    return nfail ? HS_EXIT_FAIL : status;
+}

@@ -1,0 +1,648 @@
+/*
+ * slide: reading slide images region by region (see slide.h).
+ *
+ * Three backends.  Anything OpenSlide recognises is read through OpenSlide,
+ * region by region, so memory stays bounded by the region asked for.  PNG
+ * files and TIFF files OpenSlide refuses (stripped, not tiled) are small
+ * fields of view: they are decoded whole into memory at open (at most
+ * MAX_PIXELS pixels) with libpng / libtiff and have one level.
+ *
+ * OpenSlide hands out premultiplied ARGB; we return straight RGB, with pixels
+ * of alpha 0 (no data, outside the image) white and flagged invalid.  libtiff
+ * and OpenSlide errors never reach stderr: they are captured (tiffmsg) and
+ * become part of the returned message.  An OpenSlide handle that failed once
+ * stays failed (OpenSlide's errors are sticky): every later read fails too.
+ *
+ * Pixel size sources, in order: the caller's override, openslide.mpp-x/y,
+ * the TIFF resolution tags (centimetre or inch units), "MPP = x" in the image
+ * description, PNG's pHYs (metre unit).  A resolution giving more than
+ * MAX_PLAUSIBLE_MPP microns per pixel is ignored as an editor's default
+ * (72 dpi is 353 um per pixel), not a microscope's.
+ */
+#include "scoring/slide.h"
+
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openslide.h>
+#include <png.h>
+#include <tiffio.h>
+
+#include "scoring/tiffmsg_internal.h"
+
+#define MAX_PIXELS ((uint64_t)1 << 28)   /* 256 megapixels: the in-memory backends' limit */
+#define MAX_PLAUSIBLE_MPP 100.0          /* microns per pixel; coarser resolutions are ignored */
+#define BAND_PIXELS ((int64_t)1 << 22)   /* OpenSlide reads go through a buffer of at most this many pixels */
+
+struct hs_slide {
+    hs_slide_info info;
+    char *path;
+    char vendor[64];
+    openslide_t *osr; /* OpenSlide backend; NULL for the in-memory ones */
+    int64_t *lw, *lh; /* per level size */
+    double *lds;      /* per level downsample */
+    uint8_t *pix;     /* in-memory backends: width*height*3 RGB */
+    uint8_t *mask;    /* in-memory backends: width*height validity, NULL when every pixel is valid */
+    void *rows;       /* PNG decoding: the row pointers */
+    char pngmsg[256]; /* PNG decoding: libpng's error (here, not in a local, as it is set across a longjmp) */
+};
+
+/* ---- helpers ---------------------------------------------------------------------------------------------- */
+
+static int parse_positive(const char *s, double *out)
+{
+    if (!s)
+        return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno != 0 || !isfinite(v) || v <= 0)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* The value after "MPP" and '=' in an Aperio-style description ("...|MPP = 0.499|..."). */
+static int description_mpp(const char *desc, double *out)
+{
+    for (const char *p = desc ? strstr(desc, "MPP") : NULL; p; p = strstr(p + 3, "MPP")) {
+        const char *q = p + 3;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q != '=')
+            continue;
+        q++;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (parse_positive(q, out))
+            return 1;
+    }
+    return 0;
+}
+
+/* Microns per pixel from a resolution in pixels per unit; 0 when unusable. */
+static double resolution_mpp(double res, double microns_per_unit)
+{
+    if (!(res > 0) || !isfinite(res) || !(microns_per_unit > 0))
+        return 0;
+    double mpp = microns_per_unit / res;
+    return mpp > 0 && mpp <= MAX_PLAUSIBLE_MPP && isfinite(mpp) ? mpp : 0;
+}
+
+static void set_mpp(hs_slide *s, double x, double y, const char *source)
+{
+    s->info.mpp_x = x;
+    s->info.mpp_y = y > 0 ? y : x;
+    s->info.mpp_source = source;
+}
+
+/*
+ * Straight 8-bit RGB from premultiplied values; alpha 0 gives white and
+ * valid 0.  Rounded to nearest and clamped (a corrupt file may have colour > alpha).
+ */
+static inline void unpremultiply(unsigned a, unsigned r, unsigned g, unsigned b, uint8_t *rgb, uint8_t *valid)
+{
+    if (a == 255) {
+        rgb[0] = (uint8_t)r;
+        rgb[1] = (uint8_t)g;
+        rgb[2] = (uint8_t)b;
+        *valid = 1;
+    } else if (a == 0) {
+        rgb[0] = rgb[1] = rgb[2] = 255;
+        *valid = 0;
+    } else {
+        unsigned half = a / 2;
+        r = (r * 255 + half) / a;
+        g = (g * 255 + half) / a;
+        b = (b * 255 + half) / a;
+        rgb[0] = (uint8_t)(r > 255 ? 255 : r);
+        rgb[1] = (uint8_t)(g > 255 ? 255 : g);
+        rgb[2] = (uint8_t)(b > 255 ? 255 : b);
+        *valid = 1;
+    }
+}
+
+static int set_single_level(hs_slide *s, int64_t w, int64_t h)
+{
+    s->lw = malloc(sizeof *s->lw);
+    s->lh = malloc(sizeof *s->lh);
+    s->lds = malloc(sizeof *s->lds);
+    if (!s->lw || !s->lh || !s->lds)
+        return -1;
+    s->lw[0] = s->info.width = w;
+    s->lh[0] = s->info.height = h;
+    s->lds[0] = 1;
+    s->info.nlevel = 1;
+    return 0;
+}
+
+static int too_large(hs_slide *s, uint64_t w, uint64_t h, hs_error *err)
+{
+    return hs_error_set(err, HS_EFORMAT,
+                        "%s: %llux%llu pixels is more than the %llu megapixels a plain (untiled) image may have; "
+                        "convert it to a tiled pyramidal TIFF",
+                        s->path, (unsigned long long)w, (unsigned long long)h,
+                        (unsigned long long)(MAX_PIXELS >> 20));
+}
+
+/* ---- OpenSlide backend ------------------------------------------------------------------------------------ */
+
+/* OpenSlide's (sticky) error, with libtiff's reason when it gave one. */
+static int openslide_failure(hs_slide *s, const char *what, const char *oserr, hs_error *err)
+{
+    const char *tiff = hs_tiffmsg_get();
+    if (tiff[0])
+        return hs_error_set(err, HS_EFORMAT, "%s: %s: %s (libtiff: %s)", s->path, what, oserr, tiff);
+    return hs_error_set(err, HS_EFORMAT, "%s: %s: %s", s->path, what, oserr);
+}
+
+static int open_openslide(hs_slide *s, hs_error *err)
+{
+    hs_tiffmsg_clear();
+    s->osr = openslide_open(s->path);
+    if (!s->osr)
+        return openslide_failure(s, "OpenSlide cannot open it", "unsupported or invalid file", err);
+    const char *e = openslide_get_error(s->osr);
+    if (e)
+        return openslide_failure(s, "OpenSlide cannot open it", e, err);
+    int32_t n = openslide_get_level_count(s->osr);
+    if (n < 1)
+        return openslide_failure(s, "OpenSlide cannot open it", "no levels", err);
+    s->lw = malloc((size_t)n * sizeof *s->lw);
+    s->lh = malloc((size_t)n * sizeof *s->lh);
+    s->lds = malloc((size_t)n * sizeof *s->lds);
+    if (!s->lw || !s->lh || !s->lds)
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", s->path);
+    for (int32_t l = 0; l < n; l++) {
+        openslide_get_level_dimensions(s->osr, l, &s->lw[l], &s->lh[l]);
+        s->lds[l] = openslide_get_level_downsample(s->osr, l);
+        if (s->lw[l] <= 0 || s->lh[l] <= 0 || !(s->lds[l] > 0))
+            return openslide_failure(s, "OpenSlide cannot open it", "bad level geometry", err);
+    }
+    s->info.nlevel = n;
+    s->info.width = s->lw[0];
+    s->info.height = s->lh[0];
+    const char *vendor = openslide_get_property_value(s->osr, OPENSLIDE_PROPERTY_NAME_VENDOR);
+    snprintf(s->vendor, sizeof s->vendor, "%s", vendor ? vendor : "unknown");
+    s->info.vendor = s->vendor;
+    s->info.backend = "openslide";
+
+    double x, y = 0;
+    if (s->info.mpp_source)
+        return HS_OK; /* override */
+    if (parse_positive(openslide_get_property_value(s->osr, OPENSLIDE_PROPERTY_NAME_MPP_X), &x)) {
+        if (!parse_positive(openslide_get_property_value(s->osr, OPENSLIDE_PROPERTY_NAME_MPP_Y), &y))
+            y = 0;
+        set_mpp(s, x, y, "openslide");
+        return HS_OK;
+    }
+    const char *unit = openslide_get_property_value(s->osr, "tiff.ResolutionUnit");
+    double um = !unit ? 0 : !strcmp(unit, "centimeter") ? 1e4 : !strcmp(unit, "inch") ? 25400 : 0;
+    double rx, ry;
+    if (um > 0 && parse_positive(openslide_get_property_value(s->osr, "tiff.XResolution"), &rx) &&
+        (x = resolution_mpp(rx, um)) > 0) {
+        if (!parse_positive(openslide_get_property_value(s->osr, "tiff.YResolution"), &ry) ||
+            (y = resolution_mpp(ry, um)) <= 0)
+            y = x;
+        set_mpp(s, x, y, "tiff-resolution");
+        return HS_OK;
+    }
+    if (description_mpp(openslide_get_property_value(s->osr, "tiff.ImageDescription"), &x) ||
+        description_mpp(openslide_get_property_value(s->osr, OPENSLIDE_PROPERTY_NAME_COMMENT), &x))
+        set_mpp(s, x, x, "description");
+    return HS_OK;
+}
+
+/* Reads the in-image rectangle (x, y, w, h) of a level into rgb/valid rows of stride `stride` pixels. */
+static int read_openslide(hs_slide *s, int level, int64_t x, int64_t y, int64_t w, int64_t h, uint8_t *rgb,
+                          uint8_t *valid, int64_t stride, hs_error *err)
+{
+    const char *e = openslide_get_error(s->osr);
+    if (e)
+        return openslide_failure(s, "OpenSlide failed earlier", e, err);
+    int64_t band = BAND_PIXELS / w > 0 ? BAND_PIXELS / w : 1;
+    if (band > h)
+        band = h;
+    uint32_t *buf = malloc((size_t)(w * band) * sizeof *buf);
+    if (!buf)
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", s->path);
+    double ds = s->lds[level];
+    int64_t x0 = llround((double)x * ds);
+    uint8_t dummy;
+    for (int64_t r0 = 0; r0 < h; r0 += band) {
+        int64_t rows = h - r0 < band ? h - r0 : band;
+        hs_tiffmsg_clear();
+        openslide_read_region(s->osr, buf, x0, llround((double)(y + r0) * ds), level, w, rows);
+        if ((e = openslide_get_error(s->osr)) != NULL) {
+            free(buf);
+            return openslide_failure(s, "OpenSlide cannot read a region", e, err);
+        }
+        for (int64_t i = 0; i < rows; i++) {
+            const uint32_t *src = buf + i * w;
+            uint8_t *dst = rgb + ((r0 + i) * stride) * 3;
+            uint8_t *ok = valid ? valid + (r0 + i) * stride : NULL;
+            for (int64_t j = 0; j < w; j++) {
+                uint32_t p = src[j];
+                unpremultiply(p >> 24, (p >> 16) & 255, (p >> 8) & 255, p & 255, dst + 3 * j, ok ? ok + j : &dummy);
+            }
+        }
+    }
+    free(buf);
+    return HS_OK;
+}
+
+/* ---- libtiff backend -------------------------------------------------------------------------------------- */
+
+static int on_tiff_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+{
+    (void)tif;
+    hs_tiffmsg_format(user, 512, module, fmt, ap);
+    return 1;
+}
+
+static int on_tiff_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+{
+    (void)tif;
+    (void)user;
+    (void)module;
+    (void)fmt;
+    (void)ap;
+    return 1;
+}
+
+static int tiff_failure(hs_slide *s, const char *what, const char *msg, hs_error *err)
+{
+    const char *why = msg[0] ? msg : hs_tiffmsg_get();
+    if (why[0])
+        return hs_error_set(err, HS_EFORMAT, "%s: %s (libtiff: %s)", s->path, what, why);
+    return hs_error_set(err, HS_EFORMAT, "%s: %s", s->path, what);
+}
+
+static int decode_tiff(hs_slide *s, TIFF *t, char *msg, hs_error *err)
+{
+    uint32_t w = 0, h = 0;
+    if (!TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w) || !TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h) || w == 0 || h == 0)
+        return tiff_failure(s, "TIFF without image size", msg, err);
+    if ((uint64_t)w * h > MAX_PIXELS)
+        return too_large(s, w, h, err);
+    char emsg[1024] = "";
+    if (!TIFFRGBAImageOK(t, emsg))
+        return hs_error_set(err, HS_EFORMAT, "%s: libtiff cannot decode this TIFF: %s", s->path, emsg);
+    size_t n = (size_t)w * h;
+    uint16_t nextra = 0;
+    uint16_t *extra = NULL;
+    int has_alpha = TIFFGetField(t, TIFFTAG_EXTRASAMPLES, &nextra, &extra) && nextra > 0;
+    uint32_t *raster = malloc(n * sizeof *raster);
+    if (has_alpha)
+        s->mask = malloc(n);
+    if (!raster || (has_alpha && !s->mask)) {
+        free(raster);
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory for %ux%u pixels", s->path, (unsigned)w, (unsigned)h);
+    }
+    if (!TIFFReadRGBAImageOriented(t, w, h, raster, ORIENTATION_TOPLEFT, 1) || msg[0]) {
+        free(raster);
+        return tiff_failure(s, "cannot decode the TIFF image", msg, err);
+    }
+    /* Repack ABGR words into RGB bytes in place: byte 3i never overtakes word i. */
+    uint8_t *rgb = (uint8_t *)raster, dummy;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t p = raster[i];
+        uint8_t px[3];
+        unpremultiply(TIFFGetA(p), TIFFGetR(p), TIFFGetG(p), TIFFGetB(p), px, has_alpha ? s->mask + i : &dummy);
+        memcpy(rgb + 3 * i, px, 3);
+    }
+    uint8_t *shrunk = realloc(raster, n * 3);
+    s->pix = shrunk ? shrunk : rgb;
+    if (set_single_level(s, w, h) != 0)
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", s->path);
+
+    if (s->info.mpp_source)
+        return HS_OK;
+    float rx = 0, ry = 0;
+    uint16_t unit = RESUNIT_INCH;
+    TIFFGetFieldDefaulted(t, TIFFTAG_RESOLUTIONUNIT, &unit);
+    double um = unit == RESUNIT_CENTIMETER ? 1e4 : unit == RESUNIT_INCH ? 25400 : 0;
+    double x, y;
+    if (TIFFGetField(t, TIFFTAG_XRESOLUTION, &rx) && (x = resolution_mpp(rx, um)) > 0) {
+        if (!TIFFGetField(t, TIFFTAG_YRESOLUTION, &ry) || (y = resolution_mpp(ry, um)) <= 0)
+            y = x;
+        set_mpp(s, x, y, "tiff-resolution");
+        return HS_OK;
+    }
+    const char *desc = NULL;
+    if (TIFFGetField(t, TIFFTAG_IMAGEDESCRIPTION, &desc) && description_mpp(desc, &x))
+        set_mpp(s, x, x, "description");
+    return HS_OK;
+}
+
+static int open_tiff(hs_slide *s, hs_error *err)
+{
+    char msg[512] = "";
+    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    if (!opts)
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", s->path);
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, msg);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_warning, NULL);
+    hs_tiffmsg_clear();
+    TIFF *t = TIFFOpenExt(s->path, "r", opts);
+    TIFFOpenOptionsFree(opts);
+    if (!t)
+        return tiff_failure(s, "not a readable TIFF file", msg, err);
+    int rc = decode_tiff(s, t, msg, err);
+    /* A broken chain of directories (a truncated file) is an error even when the first image decoded. */
+    if (rc == HS_OK && (TIFFNumberOfDirectories(t) == 0 || msg[0]))
+        rc = tiff_failure(s, "corrupt or truncated TIFF file", msg, err);
+    TIFFClose(t);
+    if (rc == HS_OK) {
+        s->info.backend = "tiff";
+        s->info.vendor = "tiff";
+    }
+    return rc;
+}
+
+/* ---- libpng backend --------------------------------------------------------------------------------------- */
+
+static void on_png_error(png_structp png, png_const_charp text)
+{
+    hs_slide *s = png_get_error_ptr(png);
+    snprintf(s->pngmsg, sizeof s->pngmsg, "%s", text);
+    png_longjmp(png, 1);
+}
+
+static void on_png_warning(png_structp png, png_const_charp text)
+{
+    (void)png;
+    (void)text;
+}
+
+/*
+ * Decodes the PNG in f.  Everything that must survive a longjmp lives in s
+ * (heap), not in locals.
+ */
+static int decode_png(hs_slide *s, FILE *f, hs_error *err)
+{
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, s, on_png_error, on_png_warning);
+    if (!png)
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", s->path);
+    png_infop info = png_create_info_struct(png);
+    if (!info) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", s->path);
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return hs_error_set(err, HS_EFORMAT, "%s: corrupt or truncated PNG file (libpng: %s)", s->path, s->pngmsg);
+    }
+    png_init_io(png, f);
+    png_read_info(png, info);
+    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    if ((uint64_t)w * h > MAX_PIXELS) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return too_large(s, w, h, err);
+    }
+    int color = png_get_color_type(png, info);
+    png_set_strip_16(png);
+    png_set_packing(png);
+    if (color == PNG_COLOR_TYPE_PALETTE)
+        png_set_palette_to_rgb(png);
+    if (color == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 8)
+        png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS))
+        png_set_tRNS_to_alpha(png);
+    if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA)
+        png_set_gray_to_rgb(png);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    size_t ch = png_get_channels(png, info);
+    if (ch != 3 && ch != 4) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return hs_error_set(err, HS_EFORMAT, "%s: unexpected PNG layout (%zu channels)", s->path, ch);
+    }
+    size_t n = (size_t)w * h;
+    s->pix = malloc(n * ch);
+    s->rows = malloc(h * sizeof(png_bytep));
+    if (ch == 4)
+        s->mask = malloc(n);
+    if (!s->pix || !s->rows || (ch == 4 && !s->mask)) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory for %ux%u pixels", s->path, (unsigned)w,
+                            (unsigned)h);
+    }
+    png_bytep *rows = s->rows;
+    for (png_uint_32 r = 0; r < h; r++)
+        rows[r] = s->pix + (size_t)r * w * ch;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+
+    png_uint_32 px = 0, py = 0;
+    int unit = 0;
+    int has_phys = png_get_pHYs(png, info, &px, &py, &unit) != 0;
+    png_destroy_read_struct(&png, &info, NULL);
+    free(s->rows);
+    s->rows = NULL;
+
+    if (ch == 4) {
+        /* Straight alpha: keep the colour, but alpha 0 carries no data. */
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *p = s->pix + 4 * i;
+            uint8_t a = p[3], c[3] = {p[0], p[1], p[2]};
+            s->mask[i] = a != 0;
+            if (a == 0)
+                c[0] = c[1] = c[2] = 255;
+            memcpy(s->pix + 3 * i, c, 3);
+        }
+        uint8_t *shrunk = realloc(s->pix, n * 3);
+        if (shrunk)
+            s->pix = shrunk;
+    }
+    if (set_single_level(s, w, h) != 0)
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", s->path);
+    s->info.backend = "png";
+    s->info.vendor = "png";
+    double x, y;
+    if (!s->info.mpp_source && has_phys && unit == PNG_RESOLUTION_METER && (x = resolution_mpp(px, 1e6)) > 0) {
+        if ((y = resolution_mpp(py, 1e6)) <= 0)
+            y = x;
+        set_mpp(s, x, y, "png-phys");
+    }
+    return HS_OK;
+}
+
+/* Reads the in-image rectangle from the in-memory pixels. */
+static void read_memory(const hs_slide *s, int64_t x, int64_t y, int64_t w, int64_t h, uint8_t *rgb,
+                        uint8_t *valid, int64_t stride)
+{
+    int64_t iw = s->info.width;
+    for (int64_t r = 0; r < h; r++) {
+        memcpy(rgb + r * stride * 3, s->pix + ((y + r) * iw + x) * 3, (size_t)w * 3);
+        if (valid) {
+            if (s->mask)
+                memcpy(valid + r * stride, s->mask + (y + r) * iw + x, (size_t)w);
+            else
+                memset(valid + r * stride, 1, (size_t)w);
+        }
+    }
+}
+
+/* ---- public ----------------------------------------------------------------------------------------------- */
+
+static int is_tiff_magic(const unsigned char *b, size_t n)
+{
+    return n >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
+                      (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43)));
+}
+
+int hs_slide_open(hs_slide **out, const char *path, double mpp_override, hs_error *err)
+{
+    if (!out)
+        return hs_error_set(err, HS_EINVAL, "hs_slide_open: out is NULL");
+    *out = NULL;
+    if (!path || !*path)
+        return hs_error_set(err, HS_EINVAL, "hs_slide_open: no path");
+    if (isnan(mpp_override) || isinf(mpp_override))
+        return hs_error_set(err, HS_EINVAL, "%s: pixel size override %g is not finite", path, mpp_override);
+
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return hs_error_set(err, HS_EIO, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return hs_error_set(err, HS_EIO, "%s: is a directory", path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return hs_error_set(err, HS_EIO, "%s: %s", path, strerror(errno));
+    unsigned char magic[8];
+    size_t nmagic = fread(magic, 1, sizeof magic, f);
+    if (ferror(f)) {
+        int e = errno;
+        fclose(f);
+        return hs_error_set(err, HS_EIO, "%s: %s", path, strerror(e));
+    }
+
+    hs_slide *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        fclose(f);
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
+    }
+    s->info.mpp_x = s->info.mpp_y = NAN;
+    if (mpp_override > 0)
+        set_mpp(s, mpp_override, mpp_override, "override");
+
+    hs_tiffmsg_install();
+    int rc;
+    if (nmagic == 0) {
+        rc = hs_error_set(err, HS_EFORMAT, "%s: empty file", path);
+    } else if (nmagic == 8 && png_sig_cmp(magic, 0, 8) == 0) {
+        rewind(f);
+        rc = decode_png(s, f, err);
+    } else {
+        hs_tiffmsg_clear();
+        if (openslide_detect_vendor(path))
+            rc = open_openslide(s, err);
+        else if (is_tiff_magic(magic, nmagic))
+            rc = open_tiff(s, err);
+        else
+            rc = hs_error_set(err, HS_EFORMAT,
+                              "%s: not a slide image (OpenSlide does not recognise it and it is neither TIFF nor "
+                              "PNG)",
+                              path);
+    }
+    fclose(f);
+    if (rc != HS_OK) {
+        hs_slide_close(s);
+        return rc;
+    }
+    if (!s->info.mpp_source)
+        s->info.mpp_source = "none";
+    *out = s;
+    return HS_OK;
+}
+
+void hs_slide_close(hs_slide *s)
+{
+    if (!s)
+        return;
+    if (s->osr)
+        openslide_close(s->osr);
+    free(s->lw);
+    free(s->lh);
+    free(s->lds);
+    free(s->pix);
+    free(s->mask);
+    free(s->rows);
+    free(s->path);
+    free(s);
+}
+
+const hs_slide_info *hs_slide_get_info(const hs_slide *s)
+{
+    return s ? &s->info : NULL;
+}
+
+int hs_slide_level(const hs_slide *s, int level, int64_t *w, int64_t *h, double *downsample)
+{
+    if (!s || level < 0 || level >= s->info.nlevel)
+        return HS_EINVAL;
+    if (w)
+        *w = s->lw[level];
+    if (h)
+        *h = s->lh[level];
+    if (downsample)
+        *downsample = s->lds[level];
+    return HS_OK;
+}
+
+int hs_slide_best_level(const hs_slide *s, double target_mpp)
+{
+    if (!s || !(target_mpp > 0) || !isfinite(target_mpp) || !(s->info.mpp_x > 0))
+        return 0;
+    double mpp = s->info.mpp_y > 0 ? 0.5 * (s->info.mpp_x + s->info.mpp_y) : s->info.mpp_x;
+    int best = 0;
+    double best_d = INFINITY;
+    for (int l = 0; l < s->info.nlevel; l++) {
+        /* Distance on a log scale, so that 2x too fine and 2x too coarse count alike; ties go to the finer. */
+        double d = fabs(log(mpp * s->lds[l] / target_mpp));
+        if (d < best_d - 1e-12) {
+            best = l;
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+int hs_slide_read(hs_slide *s, int level, int64_t x, int64_t y, int w, int h, uint8_t *rgb, uint8_t *valid,
+                  hs_error *err)
+{
+    if (!s || !rgb)
+        return hs_error_set(err, HS_EINVAL, "hs_slide_read: NULL argument");
+    if (level < 0 || level >= s->info.nlevel)
+        return hs_error_set(err, HS_EINVAL, "%s: level %d does not exist (%d levels)", s->path, level,
+                            s->info.nlevel);
+    if (w <= 0 || h <= 0)
+        return hs_error_set(err, HS_EINVAL, "%s: bad region size %dx%d", s->path, w, h);
+    int64_t lw = s->lw[level], lh = s->lh[level];
+    /* The part of the region inside the level. */
+    int64_t x0 = x > 0 ? x : 0, y0 = y > 0 ? y : 0;
+    int64_t x1 = x + w < lw ? x + w : lw, y1 = y + h < lh ? y + h : lh;
+    if (x0 >= x1 || y0 >= y1) {
+        memset(rgb, 255, (size_t)w * h * 3);
+        if (valid)
+            memset(valid, 0, (size_t)w * h);
+        return HS_OK;
+    }
+    if (x0 != x || y0 != y || x1 != x + w || y1 != y + h) {
+        memset(rgb, 255, (size_t)w * h * 3);
+        if (valid)
+            memset(valid, 0, (size_t)w * h);
+    }
+    size_t off = (size_t)((y0 - y) * w + (x0 - x));
+    if (s->osr)
+        return read_openslide(s, level, x0, y0, x1 - x0, y1 - y0, rgb + 3 * off, valid ? valid + off : NULL, w, err);
+    read_memory(s, x0, y0, x1 - x0, y1 - y0, rgb + 3 * off, valid ? valid + off : NULL, w);
+    return HS_OK;
+}

@@ -1,0 +1,60 @@
+/*
+ * slide: reading slide images region by region, whatever the format.
+ *
+ * Whole-slide images (Aperio SVS, Hamamatsu NDPI, MIRAX, generic tiled TIFF
+ * and every other format OpenSlide 3.4 reads) go through OpenSlide; plain
+ * (stripped) TIFF and PNG images of small fields of view are decoded with
+ * libtiff / libpng.  Pixels come out as un-premultiplied 8-bit RGB; pixels with
+ * no data (alpha 0, outside the image) come out white and flagged invalid.
+ * Microns per pixel come from, in order: the caller's override, OpenSlide's
+ * openslide.mpp-x/y, the TIFF resolution tags (tiff.XResolution with
+ * tiff.ResolutionUnit), an Aperio-style "|MPP = x|" in the image description,
+ * PNG's pHYs chunk.
+ */
+#ifndef HS_SLIDE_H
+#define HS_SLIDE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/hs_error.h"
+
+typedef struct hs_slide hs_slide;
+
+typedef struct hs_slide_info {
+    int64_t width, height;  /* level-0 size in pixels */
+    int nlevel;
+    double mpp_x, mpp_y;    /* level-0 microns per pixel; NAN when unknown */
+    const char *mpp_source; /* "override", "openslide", "tiff-resolution", "description", "png-phys", "none" */
+    const char *backend;    /* "openslide", "tiff", "png" */
+    const char *vendor;     /* OpenSlide's vendor ("aperio", "generic-tiff", ...), or "tiff" / "png" */
+} hs_slide_info;
+
+/*
+ * Opens the slide at path.  mpp_override > 0 replaces the file's pixel size.
+ * Fails with HS_EIO (missing/unreadable file), HS_EFORMAT (not an image it can
+ * read, corrupt or truncated; the message gives OpenSlide's/libtiff's reason),
+ * HS_ENOMEM.
+ */
+int hs_slide_open(hs_slide **out, const char *path, double mpp_override, hs_error *err) HS_RESULT_USED;
+void hs_slide_close(hs_slide *s);
+
+const hs_slide_info *hs_slide_get_info(const hs_slide *s);
+
+/* Size of a level in pixels and its downsample factor relative to level 0. HS_EINVAL for a bad level. */
+int hs_slide_level(const hs_slide *s, int level, int64_t *w, int64_t *h, double *downsample) HS_RESULT_USED;
+
+/* The level whose pixel size is nearest to target_mpp (level 0 when the pixel size is unknown). */
+int hs_slide_best_level(const hs_slide *s, double target_mpp);
+
+/*
+ * Reads the w x h region whose top-left pixel is (x, y) in LEVEL coordinates
+ * (not level 0) into rgb (w*h*3 bytes, row-major).  Parts outside the image or
+ * without data are white and, when valid is not NULL, valid[i] = 0 (else 1).
+ * Fails with HS_EFORMAT when the decoder reports an error (e.g. a corrupt
+ * tile), HS_EINVAL for a bad level or size.
+ */
+int hs_slide_read(hs_slide *s, int level, int64_t x, int64_t y, int w, int h, uint8_t *rgb, uint8_t *valid,
+                  hs_error *err) HS_RESULT_USED;
+
+#endif /* HS_SLIDE_H */

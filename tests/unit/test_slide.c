@@ -1,0 +1,614 @@
+/*
+ * Unit tests of scoring/slide: PNG and plain (stripped) TIFF fields of view,
+ * pixel-size sources, pyramidal slides written by tiffwriter and read by
+ * OpenSlide, and every way a file can be wrong: missing, empty, not an image,
+ * truncated, corrupt, too large.  Bad files must give an error naming the file,
+ * never a crash, and nothing may be printed on stderr.
+ *
+ * References: pixels are formulas of (x, y, channel) (slidefix.c) written
+ * with libpng / libtiff here; pixel sizes are set by hand: PNG pHYs of
+ * 2,000,000 pixels per metre is 1e6 / 2e6 = 0.5 um, 2,500,000 is 0.4 um;
+ * TIFF 20000 pixels per cm is 1e4 / 2e4 = 0.5 um, 50800 per inch is
+ * 25400 / 50800 = 0.5 um, 72 per inch (353 um) is an editor's default and
+ * ignored.  Alpha: libtiff premultiplies unassociated alpha (c*a/255) and we
+ * divide it out again, so c comes back within 255 / (2a) + 1 grey levels.
+ */
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tiffio.h>
+
+#include "scoring/slide.h"
+#include "scoring/tiffwriter.h"
+#include "slidefix.h"
+#include "suites.h"
+#include "tmpfiles.h"
+
+static char *dir;
+
+static int suite_init(void)
+{
+    dir = hs_test_tmpdir();
+    return dir ? 0 : 1;
+}
+
+static int suite_clean(void)
+{
+    hs_test_rmtree(dir);
+    dir = NULL;
+    return 0;
+}
+
+/* ---- writing test images ---- */
+
+/*
+ * Writes a w x h PNG of pattern p: channels 1 (grey: channel 0 of p), 3 (RGB)
+ * or 4 (RGBA, alpha = alpha(x, y)); ppm_x/ppm_y > 0 add a pHYs chunk in
+ * pixels per metre.
+ */
+typedef uint8_t (*alpha_fn)(uint32_t x, uint32_t y);
+
+static int write_png(const char *path, uint32_t w, uint32_t h, int channels, int bit_depth, hs_fix_pattern p,
+                     alpha_fn alpha, uint32_t ppm_x, uint32_t ppm_y)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    uint8_t *row = malloc((size_t)w * 4);
+    if (!png || !info || !row || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        free(row);
+        fclose(f);
+        return -1;
+    }
+    int type = channels == 1 ? PNG_COLOR_TYPE_GRAY : channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGBA;
+    png_init_io(png, f);
+    png_set_IHDR(png, info, w, h, bit_depth, type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    if (ppm_x)
+        png_set_pHYs(png, info, ppm_x, ppm_y, PNG_RESOLUTION_METER);
+    png_write_info(png, info);
+    for (uint32_t y = 0; y < h; y++) {
+        if (bit_depth == 1) {
+            memset(row, 0, (w + 7) / 8);
+        } else {
+            for (uint32_t x = 0; x < w; x++) {
+                for (int c = 0; c < channels && c < 3; c++)
+                    row[(size_t)x * channels + c] = p(x, y, c);
+                if (channels == 4)
+                    row[(size_t)x * 4 + 3] = alpha(x, y);
+            }
+        }
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    free(row);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/*
+ * Writes a stripped (untiled) Deflate TIFF of pattern p, 16 rows per strip;
+ * alpha != NULL adds an unassociated alpha channel.  res > 0 sets X/YResolution
+ * with the given unit; desc != NULL sets ImageDescription.
+ */
+static int write_stripped_tiff(const char *path, uint32_t w, uint32_t h, hs_fix_pattern p, alpha_fn alpha,
+                               double res, uint16_t unit, const char *desc)
+{
+    TIFF *t = TIFFOpen(path, "w");
+    if (!t)
+        return -1;
+    int spp = alpha ? 4 : 3;
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spp);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 16);
+    if (alpha) {
+        uint16_t extra[1] = {EXTRASAMPLE_UNASSALPHA};
+        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, extra);
+    }
+    if (res > 0) {
+        TIFFSetField(t, TIFFTAG_XRESOLUTION, res);
+        TIFFSetField(t, TIFFTAG_YRESOLUTION, res);
+        TIFFSetField(t, TIFFTAG_RESOLUTIONUNIT, unit);
+    }
+    if (desc)
+        TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, desc);
+    uint8_t *row = malloc((size_t)w * 4);
+    int rc = row ? 0 : -1;
+    for (uint32_t y = 0; rc == 0 && y < h; y++) {
+        for (uint32_t x = 0; x < w; x++) {
+            for (int c = 0; c < 3; c++)
+                row[(size_t)x * spp + c] = p(x, y, c);
+            if (alpha)
+                row[(size_t)x * 4 + 3] = alpha(x, y);
+        }
+        if (TIFFWriteScanline(t, row, y, 0) < 0)
+            rc = -1;
+    }
+    free(row);
+    TIFFClose(t);
+    return rc;
+}
+
+/* Alpha: a transparent block, a half-transparent block, opaque elsewhere. */
+static uint8_t some_alpha(uint32_t x, uint32_t y)
+{
+    if (x < 10 && y < 10)
+        return 0;
+    if (x >= 20 && x < 30 && y < 10)
+        return 128;
+    return 255;
+}
+
+/* Reads the whole of level 0 and counts pixels (bytes) that differ from p and, for alpha, the rule above. */
+static long check_pixels(hs_slide *s, hs_fix_pattern p, int grey, alpha_fn alpha, int tol)
+{
+    const hs_slide_info *in = hs_slide_get_info(s);
+    int w = (int)in->width, h = (int)in->height;
+    uint8_t *rgb = malloc((size_t)w * h * 3), *valid = malloc((size_t)w * h);
+    if (!rgb || !valid) {
+        free(rgb);
+        free(valid);
+        return -1;
+    }
+    long bad = 0;
+    CU_ASSERT_EQUAL(hs_slide_read(s, 0, 0, 0, w, h, rgb, valid, NULL), HS_OK);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)y * w + x;
+            uint8_t a = alpha ? alpha(x, y) : 255;
+            bad += valid[i] != (a != 0);
+            for (int c = 0; c < 3; c++) {
+                int want = a == 0 ? 255 : p(x, y, grey ? 0 : c);
+                int d = abs(rgb[3 * i + c] - want);
+                /* 8-bit premultiplication loses up to 255/(2a) in the colour. */
+                int allowed = a == 0 || a == 255 ? tol : tol + (255 + 2 * a - 1) / (2 * a) + 1;
+                bad += d > allowed;
+            }
+        }
+    free(rgb);
+    free(valid);
+    return bad;
+}
+
+/* ---- PNG ---- */
+
+static void test_png_phys(void)
+{
+    char *path = hs_test_path(dir, "phys.png");
+    CU_ASSERT_EQUAL_FATAL(write_png(path, 120, 80, 3, 8, hs_fix_noise, NULL, 2000000, 2500000), 0);
+    hs_slide *s = NULL;
+    hs_error err;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, &err), HS_OK);
+    const hs_slide_info *in = hs_slide_get_info(s);
+    CU_ASSERT_STRING_EQUAL(in->backend, "png");
+    CU_ASSERT_STRING_EQUAL(in->vendor, "png");
+    CU_ASSERT_STRING_EQUAL(in->mpp_source, "png-phys");
+    CU_ASSERT_DOUBLE_EQUAL(in->mpp_x, 0.5, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(in->mpp_y, 0.4, 1e-12);
+    CU_ASSERT_EQUAL(in->width, 120);
+    CU_ASSERT_EQUAL(in->height, 80);
+    CU_ASSERT_EQUAL(in->nlevel, 1);
+    CU_ASSERT_EQUAL(check_pixels(s, hs_fix_noise, 0, NULL, 0), 0);
+    /* Partly outside. */
+    uint8_t rgb[20 * 10 * 3], valid[20 * 10];
+    CU_ASSERT_EQUAL(hs_slide_read(s, 0, 110, -5, 20, 10, rgb, valid, NULL), HS_OK);
+    CU_ASSERT_EQUAL(valid[0], 0);                   /* (110, -5) */
+    CU_ASSERT_EQUAL(valid[5 * 20 + 9], 1);          /* (119, 0) */
+    CU_ASSERT_EQUAL(rgb[(5 * 20 + 9) * 3 + 1], hs_fix_noise(119, 0, 1));
+    CU_ASSERT_EQUAL(valid[5 * 20 + 10], 0);         /* (120, 0) */
+    CU_ASSERT_EQUAL(rgb[(5 * 20 + 10) * 3 + 2], 255);
+    /* One level only. */
+    CU_ASSERT_EQUAL(hs_slide_read(s, 1, 0, 0, 4, 4, rgb, valid, &err), HS_EINVAL);
+    CU_ASSERT_EQUAL(hs_slide_best_level(s, 2.0), 0);
+    hs_slide_close(s);
+    free(path);
+}
+
+static void test_png_plain(void)
+{
+    /* RGBA without pHYs: unknown pixel size, alpha 0 is white and invalid, other alpha keeps the colour. */
+    char *path = hs_test_path(dir, "rgba.png");
+    CU_ASSERT_EQUAL_FATAL(write_png(path, 64, 48, 4, 8, hs_fix_noise, some_alpha, 0, 0), 0);
+    hs_slide *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, NULL), HS_OK);
+    const hs_slide_info *in = hs_slide_get_info(s);
+    CU_ASSERT(isnan(in->mpp_x) && isnan(in->mpp_y));
+    CU_ASSERT_STRING_EQUAL(in->mpp_source, "none");
+    /* Straight alpha in PNG: colour exact wherever alpha > 0. */
+    const hs_slide_info *i2 = hs_slide_get_info(s);
+    uint8_t *rgb = malloc((size_t)i2->width * i2->height * 3), *valid = malloc((size_t)i2->width * i2->height);
+    CU_ASSERT_FATAL(rgb && valid);
+    CU_ASSERT_EQUAL(hs_slide_read(s, 0, 0, 0, 64, 48, rgb, valid, NULL), HS_OK);
+    long bad = 0;
+    for (uint32_t y = 0; y < 48; y++)
+        for (uint32_t x = 0; x < 64; x++) {
+            size_t i = y * 64 + x;
+            int a = some_alpha(x, y);
+            bad += valid[i] != (a != 0);
+            for (int c = 0; c < 3; c++)
+                bad += rgb[3 * i + c] != (a ? hs_fix_noise(x, y, c) : 255);
+        }
+    CU_ASSERT_EQUAL(bad, 0);
+    free(rgb);
+    free(valid);
+    CU_ASSERT_EQUAL(hs_slide_best_level(s, 2.0), 0);
+    hs_slide_close(s);
+    free(path);
+
+    /* Grey: the grey value in all three channels. */
+    path = hs_test_path(dir, "grey.png");
+    CU_ASSERT_EQUAL_FATAL(write_png(path, 33, 17, 1, 8, hs_fix_noise, NULL, 0, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, NULL), HS_OK);
+    CU_ASSERT_EQUAL(check_pixels(s, hs_fix_noise, 1, NULL, 0), 0);
+    hs_slide_close(s);
+    free(path);
+}
+
+/* ---- plain TIFF ---- */
+
+static void test_tiff_stripped(void)
+{
+    char *path = hs_test_path(dir, "strip.tif");
+    CU_ASSERT_EQUAL_FATAL(write_stripped_tiff(path, 150, 100, hs_fix_noise, NULL, 20000, RESUNIT_CENTIMETER, NULL), 0);
+    hs_slide *s = NULL;
+    hs_error err;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, &err), HS_OK);
+    const hs_slide_info *in = hs_slide_get_info(s);
+    CU_ASSERT_STRING_EQUAL(in->backend, "tiff");
+    CU_ASSERT_STRING_EQUAL(in->vendor, "tiff");
+    CU_ASSERT_STRING_EQUAL(in->mpp_source, "tiff-resolution");
+    CU_ASSERT_DOUBLE_EQUAL(in->mpp_x, 0.5, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(in->mpp_y, 0.5, 1e-12);
+    CU_ASSERT_EQUAL(in->width, 150);
+    CU_ASSERT_EQUAL(in->height, 100);
+    CU_ASSERT_EQUAL(in->nlevel, 1);
+    int64_t w, h;
+    double ds;
+    CU_ASSERT_EQUAL(hs_slide_level(s, 0, &w, &h, &ds), HS_OK);
+    CU_ASSERT(w == 150 && h == 100 && ds == 1);
+    CU_ASSERT_EQUAL(hs_slide_level(s, 1, &w, &h, &ds), HS_EINVAL);
+    CU_ASSERT_EQUAL(check_pixels(s, hs_fix_noise, 0, NULL, 0), 0);
+    hs_slide_close(s);
+    free(path);
+
+    /* Inch unit: 50800 dpi is 0.5 um. */
+    path = hs_test_path(dir, "inch.tif");
+    CU_ASSERT_EQUAL_FATAL(write_stripped_tiff(path, 40, 30, hs_fix_noise, NULL, 50800, RESUNIT_INCH, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, NULL), HS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(hs_slide_get_info(s)->mpp_x, 0.5, 1e-12);
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->mpp_source, "tiff-resolution");
+    hs_slide_close(s);
+    free(path);
+
+    /* 72 dpi is no microscope's: the description's MPP wins. */
+    path = hs_test_path(dir, "desc.tif");
+    CU_ASSERT_EQUAL_FATAL(
+        write_stripped_tiff(path, 40, 30, hs_fix_noise, NULL, 72, RESUNIT_INCH, "scanner X|AppMag = 40|MPP = 0.25|"),
+        0);
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, NULL), HS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(hs_slide_get_info(s)->mpp_x, 0.25, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(hs_slide_get_info(s)->mpp_y, 0.25, 1e-12);
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->mpp_source, "description");
+    hs_slide_close(s);
+    free(path);
+
+    /* Unassociated alpha: transparent pixels invalid, the rest un-premultiplied back. */
+    path = hs_test_path(dir, "alpha.tif");
+    CU_ASSERT_EQUAL_FATAL(write_stripped_tiff(path, 50, 20, hs_fix_noise, some_alpha, 0, 0, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, NULL), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->mpp_source, "none");
+    CU_ASSERT_EQUAL(check_pixels(s, hs_fix_noise, 0, some_alpha, 0), 0);
+    hs_slide_close(s);
+    free(path);
+}
+
+/* ---- pixel size override ---- */
+
+static void test_override(void)
+{
+    char *path = hs_test_path(dir, "ovr.tif");
+    CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 256, 256, 64, 2, HS_TIFF_DEFLATE, 0, 0.5, hs_fix_noise), HS_OK);
+    hs_slide *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0.3, NULL), HS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(hs_slide_get_info(s)->mpp_x, 0.3, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(hs_slide_get_info(s)->mpp_y, 0.3, 1e-15);
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->mpp_source, "override");
+    hs_slide_close(s);
+    /* 0 or a negative value means no override. */
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, -1, NULL), HS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(hs_slide_get_info(s)->mpp_x, 0.5, 1e-12);
+    hs_slide_close(s);
+    hs_error err;
+    CU_ASSERT_EQUAL(hs_slide_open(&s, path, NAN, &err), HS_EINVAL);
+    CU_ASSERT_PTR_NULL(s);
+    free(path);
+
+    path = hs_test_path(dir, "ovr.png");
+    CU_ASSERT_EQUAL_FATAL(write_png(path, 8, 8, 3, 8, hs_fix_noise, NULL, 2000000, 2000000), 0);
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0.7, NULL), HS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(hs_slide_get_info(s)->mpp_x, 0.7, 1e-15);
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->mpp_source, "override");
+    hs_slide_close(s);
+    free(path);
+
+    path = hs_test_path(dir, "ovr2.tif");
+    CU_ASSERT_EQUAL_FATAL(write_stripped_tiff(path, 8, 8, hs_fix_noise, NULL, 20000, RESUNIT_CENTIMETER, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 1.25, NULL), HS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(hs_slide_get_info(s)->mpp_y, 1.25, 1e-15);
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->mpp_source, "override");
+    hs_slide_close(s);
+    free(path);
+}
+
+static void test_best_level(void)
+{
+    /* 1024^2, 4 levels at 0.5, 1, 2, 4 um. */
+    char *path = hs_test_path(dir, "best.tif");
+    CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 1024, 1024, 256, 4, HS_TIFF_JPEG, 70, 0.5, hs_fix_smooth), HS_OK);
+    hs_slide *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, NULL), HS_OK);
+    CU_ASSERT_EQUAL(hs_slide_best_level(s, 0.5), 0);
+    CU_ASSERT_EQUAL(hs_slide_best_level(s, 0.1), 0);
+    CU_ASSERT_EQUAL(hs_slide_best_level(s, 0.9), 1);
+    CU_ASSERT_EQUAL(hs_slide_best_level(s, 1.9), 2);
+    CU_ASSERT_EQUAL(hs_slide_best_level(s, 100), 3);
+    CU_ASSERT_EQUAL(hs_slide_best_level(s, NAN), 0);
+    CU_ASSERT_EQUAL(hs_slide_best_level(s, -1), 0);
+    CU_ASSERT_EQUAL(hs_slide_best_level(NULL, 1), 0);
+    hs_slide_close(s);
+    free(path);
+}
+
+/* ---- bad files ---- */
+
+/* Opens path expecting failure with code; checks the message names the file and that nothing was printed. */
+static void expect_open_failure(const char *path, int code, const char *needle)
+{
+    hs_slide *s = (hs_slide *)&s;
+    hs_error err;
+    hs_error_clear(&err);
+    hs_fix_stderr_begin();
+    int rc = hs_slide_open(&s, path, 0, &err);
+    long printed = hs_fix_stderr_end();
+    CU_ASSERT_EQUAL(rc, code);
+    CU_ASSERT_EQUAL(err.code, code);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT(strstr(err.msg, path) != NULL);
+    if (needle)
+        CU_ASSERT(strstr(err.msg, needle) != NULL);
+    CU_ASSERT_EQUAL(printed, 0);
+    if (rc == HS_OK)
+        hs_slide_close(s);
+}
+
+static void test_missing_empty_text(void)
+{
+    char *path = hs_test_path(dir, "nope.svs");
+    expect_open_failure(path, HS_EIO, "No such file");
+    free(path);
+    expect_open_failure(dir, HS_EIO, "directory");
+    path = hs_test_write(dir, "empty.tif", "", 0);
+    CU_ASSERT_FATAL(path != NULL);
+    expect_open_failure(path, HS_EFORMAT, "empty");
+    free(path);
+    path = hs_test_write(dir, "notes.svs", "This is not a slide.\nJust text.\n", HS_TEST_STRLEN);
+    CU_ASSERT_FATAL(path != NULL);
+    expect_open_failure(path, HS_EFORMAT, "not a slide image");
+    free(path);
+    path = hs_test_write(dir, "fake.png", "\x89PNG\r\n\x1a\n garbage after a PNG signature", HS_TEST_STRLEN);
+    expect_open_failure(path, HS_EFORMAT, "PNG");
+    free(path);
+    path = hs_test_write(dir, "fake.tif", "II*\0\x08\0\0\0garbage", 15);
+    expect_open_failure(path, HS_EFORMAT, NULL);
+    free(path);
+
+    hs_slide *s = NULL;
+    CU_ASSERT_EQUAL(hs_slide_open(&s, NULL, 0, NULL), HS_EINVAL);
+    CU_ASSERT_EQUAL(hs_slide_open(NULL, "x", 0, NULL), HS_EINVAL);
+    hs_slide_close(NULL);
+    CU_ASSERT_PTR_NULL(hs_slide_get_info(NULL));
+    CU_ASSERT_EQUAL(hs_slide_level(NULL, 0, NULL, NULL, NULL), HS_EINVAL);
+}
+
+/* Opens path and, if that works, reads every level whole; some step must fail with HS_EFORMAT. */
+static void expect_open_or_read_failure(const char *path)
+{
+    hs_slide *s = NULL;
+    hs_error err;
+    hs_error_clear(&err);
+    hs_fix_stderr_begin();
+    int rc = hs_slide_open(&s, path, 0, &err);
+    for (int l = 0; rc == HS_OK && l < hs_slide_get_info(s)->nlevel; l++) {
+        int64_t w, h;
+        CU_ASSERT_EQUAL(hs_slide_level(s, l, &w, &h, NULL), HS_OK);
+        uint8_t *rgb = malloc((size_t)w * h * 3);
+        CU_ASSERT_FATAL(rgb != NULL);
+        rc = hs_slide_read(s, l, 0, 0, (int)w, (int)h, rgb, NULL, &err);
+        free(rgb);
+    }
+    long printed = hs_fix_stderr_end();
+    CU_ASSERT_EQUAL(rc, HS_EFORMAT);
+    CU_ASSERT(strstr(err.msg, path) != NULL);
+    CU_ASSERT_EQUAL(printed, 0);
+    hs_slide_close(s);
+}
+
+static int copy_prefix(const char *from, const char *to, long long n)
+{
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    int rc = a && b ? 0 : -1;
+    for (long long i = 0; rc == 0 && i < n; i++) {
+        int c = getc(a);
+        if (c == EOF || putc(c, b) == EOF)
+            rc = -1;
+    }
+    if (a)
+        fclose(a);
+    if (b && fclose(b) != 0)
+        rc = -1;
+    return rc;
+}
+
+static void test_truncated(void)
+{
+    char *path = hs_test_path(dir, "whole.tif"), *cut = hs_test_path(dir, "cut.tif");
+    CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 1024, 768, 256, 3, HS_TIFF_DEFLATE, 0, 0.5, hs_fix_noise), HS_OK);
+    long long size = hs_fix_file_size(path);
+    CU_ASSERT_FATAL(size > 1000);
+    /* Half: the first directory is lost. */
+    CU_ASSERT_EQUAL_FATAL(copy_prefix(path, cut, size / 2), 0);
+    expect_open_failure(cut, HS_EFORMAT, NULL);
+    /* Other cuts: tile data or later directories missing.  Open or read must fail, never crash. */
+    long long at[] = {8, 100, size / 4, 3 * size / 4, 9 * size / 10, size - 200, size - 1};
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+        CU_ASSERT_EQUAL_FATAL(copy_prefix(path, cut, at[k]), 0);
+        expect_open_or_read_failure(cut);
+    }
+    free(cut);
+
+    /* The same for JPEG slides, plain TIFF and PNG. */
+    CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 1024, 768, 256, 3, HS_TIFF_JPEG, 80, 0.5, hs_fix_smooth), HS_OK);
+    size = hs_fix_file_size(path);
+    cut = hs_test_path(dir, "cutj.tif");
+    CU_ASSERT_EQUAL_FATAL(copy_prefix(path, cut, size / 2), 0);
+    expect_open_or_read_failure(cut);
+    free(cut);
+    CU_ASSERT_EQUAL_FATAL(write_stripped_tiff(path, 300, 200, hs_fix_noise, NULL, 0, 0, NULL), 0);
+    cut = hs_test_path(dir, "cuts.tif");
+    CU_ASSERT_EQUAL_FATAL(copy_prefix(path, cut, hs_fix_file_size(path) / 2), 0);
+    expect_open_or_read_failure(cut);
+    free(cut);
+    free(path);
+    path = hs_test_path(dir, "whole.png");
+    CU_ASSERT_EQUAL_FATAL(write_png(path, 300, 200, 3, 8, hs_fix_noise, NULL, 0, 0), 0);
+    cut = hs_test_path(dir, "cut.png");
+    CU_ASSERT_EQUAL_FATAL(copy_prefix(path, cut, hs_fix_file_size(path) / 2), 0);
+    expect_open_failure(cut, HS_EFORMAT, "PNG");
+    free(cut);
+    free(path);
+}
+
+/* The offset and size of tile `tile` of directory 0. */
+static int tile_extent(const char *path, int tile, long long *off, long long *len)
+{
+    TIFF *t = TIFFOpen(path, "r");
+    if (!t)
+        return -1;
+    uint64_t *offs = NULL, *lens = NULL;
+    int ok = TIFFGetField(t, TIFFTAG_TILEOFFSETS, &offs) && TIFFGetField(t, TIFFTAG_TILEBYTECOUNTS, &lens);
+    if (ok) {
+        *off = (long long)offs[tile];
+        *len = (long long)lens[tile];
+    }
+    TIFFClose(t);
+    return ok ? 0 : -1;
+}
+
+static int overwrite(const char *path, long long off, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "r+b");
+    if (!f)
+        return -1;
+    int rc = fseeko(f, off, SEEK_SET) == 0 && fwrite(data, 1, n, f) == n ? 0 : -1;
+    return fclose(f) == 0 ? rc : -1;
+}
+
+static void test_corrupt_tile(void)
+{
+    char *path = hs_test_path(dir, "corrupt.tif");
+    CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 512, 512, 128, 2, HS_TIFF_DEFLATE, 0, 0.5, hs_fix_noise), HS_OK);
+    long long off, len;
+    CU_ASSERT_EQUAL_FATAL(tile_extent(path, 5, &off, &len), 0); /* tile (1, 1) of level 0 */
+    unsigned char junk[64];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)(i * 37 + 11);
+    CU_ASSERT_EQUAL_FATAL(overwrite(path, off, junk, sizeof junk), 0);
+
+    hs_slide *s = NULL;
+    hs_error err;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, &err), HS_OK);
+    uint8_t *rgb = malloc(128 * 128 * 3);
+    CU_ASSERT_FATAL(rgb != NULL);
+    hs_fix_stderr_begin();
+    int ok_rc = hs_slide_read(s, 0, 0, 0, 128, 128, rgb, NULL, &err);          /* tile (0, 0): intact */
+    int bad_rc = hs_slide_read(s, 0, 130, 140, 100, 100, rgb, NULL, &err);     /* inside tile (1, 1) */
+    hs_error err2;
+    int after_rc = hs_slide_read(s, 1, 0, 0, 64, 64, rgb, NULL, &err2);        /* OpenSlide errors are sticky */
+    long printed = hs_fix_stderr_end();
+    CU_ASSERT_EQUAL(ok_rc, HS_OK);
+    CU_ASSERT_EQUAL(bad_rc, HS_EFORMAT);
+    CU_ASSERT(strstr(err.msg, path) != NULL);
+    CU_ASSERT_EQUAL(after_rc, HS_EFORMAT);
+    CU_ASSERT_EQUAL(printed, 0);
+    hs_slide_close(s);
+
+    /* A JPEG tile whose data is overwritten. */
+    CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 512, 512, 128, 2, HS_TIFF_JPEG, 80, 0.5, hs_fix_smooth), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(tile_extent(path, 5, &off, &len), 0);
+    CU_ASSERT_EQUAL_FATAL(overwrite(path, off, junk, sizeof junk), 0);
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, &err), HS_OK);
+    hs_fix_stderr_begin();
+    bad_rc = hs_slide_read(s, 0, 128, 128, 128, 128, rgb, NULL, &err);
+    printed = hs_fix_stderr_end();
+    CU_ASSERT_EQUAL(bad_rc, HS_EFORMAT);
+    CU_ASSERT_EQUAL(printed, 0);
+    hs_slide_close(s);
+    free(rgb);
+    free(path);
+}
+
+static void test_too_large(void)
+{
+    /* 16400^2 = 268,960,000 pixels > 2^28: refused before decoding, with a way out. */
+    char *path = hs_test_path(dir, "huge.png");
+    CU_ASSERT_EQUAL_FATAL(write_png(path, 16400, 16400, 1, 1, hs_fix_noise, NULL, 0, 0), 0);
+    expect_open_failure(path, HS_EFORMAT, "tiled pyramidal TIFF");
+    free(path);
+}
+
+static void test_bad_read_arguments(void)
+{
+    char *path = hs_test_path(dir, "args.tif");
+    CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 64, 64, 32, 2, HS_TIFF_NONE, 0, 0.5, hs_fix_noise), HS_OK);
+    hs_slide *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, NULL), HS_OK);
+    uint8_t rgb[12], valid[4];
+    hs_error err;
+    CU_ASSERT_EQUAL(hs_slide_read(s, -1, 0, 0, 2, 2, rgb, valid, &err), HS_EINVAL);
+    CU_ASSERT_EQUAL(hs_slide_read(s, 2, 0, 0, 2, 2, rgb, valid, &err), HS_EINVAL);
+    CU_ASSERT_EQUAL(hs_slide_read(s, 0, 0, 0, 0, 2, rgb, valid, &err), HS_EINVAL);
+    CU_ASSERT_EQUAL(hs_slide_read(s, 0, 0, 0, 2, -1, rgb, valid, &err), HS_EINVAL);
+    CU_ASSERT_EQUAL(hs_slide_read(s, 0, 0, 0, 2, 2, NULL, valid, &err), HS_EINVAL);
+    CU_ASSERT_EQUAL(hs_slide_read(NULL, 0, 0, 0, 2, 2, rgb, valid, &err), HS_EINVAL);
+    CU_ASSERT_EQUAL(hs_slide_level(s, 2, NULL, NULL, NULL), HS_EINVAL);
+    CU_ASSERT_EQUAL(hs_slide_read(s, 1, 31, 31, 2, 2, rgb, valid, &err), HS_OK);
+    CU_ASSERT(valid[0] == 1 && valid[1] == 0 && valid[2] == 0 && valid[3] == 0);
+    hs_slide_close(s);
+    free(path);
+}
+
+int hs_suite_slide(void)
+{
+    CU_pSuite s = CU_add_suite("slide", suite_init, suite_clean);
+    if (!s)
+        return 1;
+    if (!CU_add_test(s, "PNG with pHYs", test_png_phys) || !CU_add_test(s, "PNG without pHYs, alpha, grey", test_png_plain) ||
+        !CU_add_test(s, "stripped TIFF, resolution units, description, alpha", test_tiff_stripped) ||
+        !CU_add_test(s, "pixel size override", test_override) || !CU_add_test(s, "best level", test_best_level) ||
+        !CU_add_test(s, "missing, empty and text files", test_missing_empty_text) ||
+        !CU_add_test(s, "truncated files", test_truncated) || !CU_add_test(s, "corrupt tile data", test_corrupt_tile) ||
+        !CU_add_test(s, "plain image too large", test_too_large) ||
+        !CU_add_test(s, "bad read arguments", test_bad_read_arguments))
+        return 1;
+    return 0;
+}
