@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cohorts/csvread.h"
+#include "cohorts/manifest.h"
 #include "scoring/qupath.h"
 #include "scoring/score.h"
 #include "scoring/stain.h"
@@ -22,6 +24,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: hetsurv score SLIDE... [--out FILE.csv] [--map DIR] [options]\n"
+            "       hetsurv score --manifest MANIFEST.csv [--factors A,...] [--out FILE.csv] [--map DIR] [options]\n"
             "       hetsurv score --qupath EXPORT.tsv [--out FILE.csv] [--map DIR] [options]\n"
             "\n"
             "Scores HER2 membrane staining of each slide: tumour cells classed 0/1+/2+/3+ (ASCO/CAP 2018),\n"
@@ -31,6 +34,11 @@ static void usage(FILE *f)
             "Options:\n"
             "  --out FILE.csv        write the table there (default: stdout)\n"
             "  --map DIR             write each slide's tile map as DIR/<name>.tiles.csv\n"
+            "  --cells DIR           write each slide's tumour cells as DIR/<name>.cells.csv\n"
+            "  --manifest FILE       score every patient's slide of a cohort manifest and write the cohort\n"
+            "                        table: the manifest's columns followed by the score columns; an 'ish'\n"
+            "                        column (positive/negative) resolves 2+ per patient\n"
+            "  --factors A,...       manifest covariates that are categorical (text)\n"
             "  --qupath FILE         score the cells of a QuPath detection export instead of slides\n"
             "  --mpp U               the slides' level-0 microns per pixel (overrides the file)\n"
             "  --level-mpp U         score at the level nearest U microns per pixel (0.5)\n"
@@ -55,8 +63,9 @@ static int misuse(const char *msg, const char *arg)
     return HS_EXIT_USAGE;
 }
 
-static const char *const header = "slide,status,error,n_cells,n_tiles,p0,p1,p2,p3,hscore,ihc_score,her2_class,entropy,"
-                                  "simpson,tile_cv,discordant_frac,morans_i,pattern,heterogeneous";
+/* The score columns; a table of slides starts with "slide,", a cohort table with the manifest's columns. */
+static const char *const score_header = "status,error,n_cells,n_tiles,p0,p1,p2,p3,hscore,ihc_score,her2_class,entropy,"
+                                        "simpson,tile_cv,discordant_frac,morans_i,pattern,heterogeneous";
 
 static void put_text(FILE *f, const char *s)
 {
@@ -79,9 +88,9 @@ static void put_num(FILE *f, double x)
     hs_fprint_double(f, x);
 }
 
-static void put_row(FILE *f, const char *slide, const hs_slide_metrics *m, const char *error)
+/* Writes the score columns of one slide (with their leading comma) and ends the row. */
+static void put_scores(FILE *f, const hs_slide_metrics *m, const char *error)
 {
-    put_text(f, slide);
     if (error) {
         fputs(",error,", f);
         put_text(f, error);
@@ -103,6 +112,12 @@ static void put_row(FILE *f, const char *slide, const hs_slide_metrics *m, const
         fputs("NA\n", f);
     else
         fprintf(f, "%d\n", m->heterogeneous);
+}
+
+static void put_row(FILE *f, const char *slide, const hs_slide_metrics *m, const char *error)
+{
+    put_text(f, slide);
+    put_scores(f, m, error);
 }
 
 /* Writes DIR/<base name of slide>.tiles.csv: one row per tile with cells. */
@@ -147,6 +162,239 @@ static int parse_thresholds(const char *s, hs_her2_params *hp)
     return 0;
 }
 
+/* Per-cell output of one slide, for --cells. */
+static void put_cell(void *ctx, double x_um, double y_um, const hs_cell *c)
+{
+    FILE *f = ctx;
+    fprintf(f, "%.6f,%.6f,%.4f,%.6f,%.6f,%s\n", x_um, y_um, c->area_um2, c->intensity, c->completeness,
+            hs_her2_call_name((hs_call)c->cls));
+}
+
+static FILE *open_cells(const char *dir, const char *name, hs_error *err)
+{
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.cells.csv", dir, base);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        hs_error_set(err, HS_EIO, "%s: cannot create: %s", path, strerror(errno));
+    else
+        fprintf(f, "x_um,y_um,nucleus_area_um2,membrane_dab_od,membrane_completeness,class\n");
+    return f;
+}
+
+/*
+ * Scores one slide and writes its row: the prefix (manifest columns, already
+ * written when prefix is NULL the slide name is written) then the scores.
+ * Returns 1 when the slide failed.
+ */
+static int score_one(FILE *f, const char *prefix, const char *name, const char *path, const hs_score_params *p0,
+                     hs_ish ish, const char *map, const char *cells, int *status)
+{
+    hs_score_result res;
+    hs_error err;
+    hs_score_params p1 = *p0, *p = &p1;
+    FILE *cf = NULL;
+    if (prefix)
+        fputs(prefix, f);
+    else
+        put_text(f, name);
+    if (cells && !(cf = open_cells(cells, name, &err))) {
+        hs_cli_error(CMD, "%s", err.msg);
+        *status = HS_EXIT_FAIL;
+    }
+    p->cell_fn = cf ? put_cell : NULL;
+    p->cell_ctx = cf;
+    int rc = hs_score_slide(path, p, ish, &res, &err);
+    if (cf && (ferror(cf) | (fclose(cf) != 0))) {
+        hs_cli_error(CMD, "%s: write error in the cell table", name);
+        *status = HS_EXIT_FAIL;
+    }
+    if (rc != HS_OK) {
+        hs_cli_error(CMD, "%s", err.msg);
+        put_scores(f, NULL, err.msg);
+        return 1;
+    }
+    put_scores(f, &res.metrics, NULL);
+    if (map && write_map(map, name, res.map, &p->her2, &err) != HS_OK) {
+        hs_cli_error(CMD, "%s", err.msg);
+        *status = HS_EXIT_FAIL;
+    }
+    hs_score_result_clear(&res);
+    return 0;
+}
+
+static int score_qupath(FILE *f, const char *path, const char *completeness_col, const hs_score_params *p, hs_ish ish,
+                        const char *map, int *nfail, int *ntotal)
+{
+    hs_qupath *q = NULL;
+    hs_error err;
+    if (hs_qupath_read(&q, path, p->tile_um, p->mpp_override, completeness_col, &p->her2, &err) != HS_OK) {
+        hs_cli_error(CMD, "%s", err.msg);
+        return HS_EXIT_FAIL;
+    }
+    int status = HS_EXIT_OK;
+    fprintf(f, "slide,%s\n", score_header);
+    for (size_t i = 0; i < q->nimage; i++) {
+        hs_slide_metrics m;
+        (*ntotal)++;
+        if (hs_metrics_compute(q->image[i].map, &p->her2, ish, &m, &err) != HS_OK) {
+            put_row(f, q->image[i].image, NULL, err.msg);
+            (*nfail)++;
+            continue;
+        }
+        put_row(f, q->image[i].image, &m, m.n_cells ? NULL : "no tumour cells in the export");
+        *nfail += m.n_cells == 0;
+        if (map && m.n_cells && write_map(map, q->image[i].image, q->image[i].map, &p->her2, &err) != HS_OK) {
+            hs_cli_error(CMD, "%s", err.msg);
+            status = HS_EXIT_FAIL;
+        }
+    }
+    hs_qupath_free(q);
+    return status;
+}
+
+/* Appends s to the growing string *buf (as a CSV field, after a comma unless first). */
+static int append_field(char **buf, size_t *len, size_t *cap, const char *s, int first)
+{
+    size_t n = strlen(s) * 2 + 4;
+    if (*len + n + 1 > *cap) {
+        size_t c = (*cap + n + 1) * 2;
+        char *b = realloc(*buf, c);
+        if (!b)
+            return -1;
+        *buf = b;
+        *cap = c;
+    }
+    char *o = *buf + *len;
+    if (!first)
+        *o++ = ',';
+    int quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote)
+        *o++ = '"';
+    for (; *s; s++) {
+        if (*s == '"')
+            *o++ = '"';
+        *o++ = *s;
+    }
+    if (quote)
+        *o++ = '"';
+    *o = '\0';
+    *len = (size_t)(o - *buf);
+    return 0;
+}
+
+/*
+ * The cohort table: every manifest row with its slide's scores appended.  An
+ * "ish" column, when present, resolves 2+ per patient.  Manifest errors stop
+ * the run before any slide is read; a missing or bad slide is only that
+ * patient's status=error.
+ */
+typedef struct header_probe {
+    const char *name;
+    int found;
+} header_probe;
+
+static int probe_row(void *ctx, const hs_csv_row *row, hs_error *err)
+{
+    header_probe *h = ctx;
+    for (size_t i = 0; i < row->nfield; i++)
+        h->found |= strcmp(row->field[i], h->name) == 0;
+    (void)err;
+    return 1; /* stop after the header */
+}
+
+/* Whether the CSV's header has a column called name. */
+static int header_has(const char *path, const char *name, int *found, hs_error *err)
+{
+    header_probe h = {name, 0};
+    int rc = hs_csv_read(path, ',', probe_row, &h, err);
+    *found = h.found;
+    return rc == 1 ? HS_OK : rc;
+}
+
+static int score_manifest(FILE *f, const char *path, char **user_factors, size_t nfactor, const hs_score_params *p,
+                          const char *map, const char *cells, int *nfail, int *ntotal)
+{
+    hs_manifest *m = NULL;
+    hs_error err;
+    int has_ish = 0;
+    if (header_has(path, "ish", &has_ish, &err) != HS_OK) {
+        hs_cli_error(CMD, "%s", err.msg);
+        return HS_EXIT_FAIL;
+    }
+    size_t nf = 0;
+    const char **factors = malloc((nfactor + 2) * sizeof *factors);
+    if (!factors) {
+        hs_cli_error(CMD, "out of memory");
+        return HS_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < nfactor; i++)
+        factors[nf++] = user_factors[i];
+    if (has_ish)
+        factors[nf++] = "ish";
+    int rc = hs_manifest_read(&m, path, factors, nf, 0, &err);
+    free(factors);
+    if (rc != HS_OK) {
+        hs_cli_error(CMD, "%s", err.msg);
+        return HS_EXIT_FAIL;
+    }
+    size_t ish_col = m->ncov;
+    for (size_t j = 0; j < m->ncov; j++)
+        if (strcmp(m->cov_name[j], "ish") == 0)
+            ish_col = j;
+    if (m->nerror) {
+        for (size_t i = 0; i < m->nproblem; i++)
+            if (!m->problem[i].warning)
+                hs_cli_error(CMD, "%s:%ld:%zu: %s", path, m->problem[i].line, m->problem[i].column, m->problem[i].msg);
+        hs_cli_error(CMD, "%s: invalid manifest (%zu errors): see hetsurv validate", path, m->nerror);
+        hs_manifest_free(m);
+        return HS_EXIT_FAIL;
+    }
+    for (int k = 0; k < HS_MF_NREQ; k++)
+        fprintf(f, "%s,", hs_manifest_required[k]);
+    for (size_t j = 0; j < m->ncov; j++) {
+        put_text(f, m->cov_name[j]);
+        fputc(',', f);
+    }
+    fprintf(f, "%s\n", score_header);
+    char *prefix = NULL;
+    size_t cap = 0;
+    int status = HS_EXIT_OK;
+    for (size_t i = 0; i < m->npatient; i++) {
+        const hs_manifest_patient *pt = &m->patient[i];
+        size_t len = 0;
+        char num[4][32];
+        snprintf(num[0], sizeof num[0], "%.17g", pt->dfs_time);
+        snprintf(num[1], sizeof num[1], "%d", pt->dfs_event);
+        snprintf(num[2], sizeof num[2], "%.17g", pt->os_time);
+        snprintf(num[3], sizeof num[3], "%d", pt->os_event);
+        int bad = append_field(&prefix, &len, &cap, pt->patient_id, 1) ||
+                  append_field(&prefix, &len, &cap, pt->slide, 0);
+        for (int k = 0; k < 4 && !bad; k++)
+            bad = append_field(&prefix, &len, &cap, num[k], 0);
+        for (size_t j = 0; j < m->ncov && !bad; j++)
+            bad = append_field(&prefix, &len, &cap, pt->cov[j] ? pt->cov[j] : "NA", 0);
+        if (bad) {
+            hs_cli_error(CMD, "out of memory");
+            status = HS_EXIT_FAIL;
+            break;
+        }
+        hs_ish ish = HS_ISH_UNKNOWN;
+        if (ish_col < m->ncov && pt->cov[ish_col] && hs_her2_ish_parse(pt->cov[ish_col], &ish) != 0) {
+            hs_cli_error(CMD, "%s:%ld: ish: not positive/negative: '%s' (taken as unknown)", path, pt->line,
+                         pt->cov[ish_col]);
+            ish = HS_ISH_UNKNOWN;
+        }
+        (*ntotal)++;
+        *nfail += score_one(f, prefix, pt->patient_id, pt->slide_path, p, ish, map, cells, &status);
+    }
+    free(prefix);
+    hs_manifest_free(m);
+    return status;
+}
+
 int main_score(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -156,12 +404,15 @@ int main_score(int argc, char **argv)
         {"no-background", no_argument, NULL, 'b'},  {"thresholds", required_argument, NULL, 't'},
         {"complete", required_argument, NULL, 'c'}, {"tile-um", required_argument, NULL, 'T'},
         {"ish", required_argument, NULL, 'i'},      {"completeness-column", required_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"cells", required_argument, NULL, 'X'},   {"manifest", required_argument, NULL, 'M'}, {"factors", required_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     hs_score_params p;
     hs_score_params_default(&p);
-    const char *out = NULL, *map = NULL, *qupath = NULL, *completeness_col = NULL;
+    const char *out = NULL, *map = NULL, *cells = NULL, *qupath = NULL, *completeness_col = NULL, *manifest = NULL;
+    const char *factors_arg = "";
+    char **factors = NULL;
+    size_t nfactor = 0;
     hs_ish ish = HS_ISH_UNKNOWN;
     hs_error err;
     int c;
@@ -203,12 +454,25 @@ int main_score(int argc, char **argv)
                 return misuse("--ish must be positive or negative, not '%s'", optarg);
             break;
         case 'C': completeness_col = optarg; break;
+        case 'M': manifest = optarg; break;
+        case 'X': cells = optarg; break;
+        case 'F': factors_arg = optarg; break;
         case 'h': usage(stdout); return HS_EXIT_OK;
         default: return misuse("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (qupath ? optind != argc : optind == argc)
-        return misuse("%s", qupath ? "--qupath takes no slide arguments" : "no slide given");
+    if ((qupath != NULL) + (manifest != NULL) > 1)
+        return misuse("%s", "--qupath and --manifest exclude each other");
+    if (qupath || manifest ? optind != argc : optind == argc)
+        return misuse("%s", qupath || manifest ? "--qupath and --manifest take no slide arguments" : "no slide given");
+    if (!(factors = hs_cli_list(factors_arg, &nfactor))) {
+        hs_cli_error(CMD, "out of memory");
+        return HS_EXIT_FAIL;
+    }
+    if (cells && hs_cli_mkdirs(cells) != 0) {
+        hs_cli_error(CMD, "%s: cannot create the cells folder: %s", cells, strerror(errno));
+        return HS_EXIT_FAIL;
+    }
     if (map && hs_cli_mkdirs(map) != 0) {
         hs_cli_error(CMD, "%s: cannot create the map folder: %s", map, strerror(errno));
         return HS_EXIT_FAIL;
@@ -218,51 +482,25 @@ int main_score(int argc, char **argv)
         hs_cli_error(CMD, "%s: cannot create: %s", out, strerror(errno));
         return HS_EXIT_FAIL;
     }
-    fprintf(f, "%s\n", header);
-    int nfail = 0, status = HS_EXIT_OK;
-    if (qupath) {
-        hs_qupath *q = NULL;
-        if (hs_qupath_read(&q, qupath, p.tile_um, p.mpp_override, completeness_col, &p.her2, &err) != HS_OK) {
-            hs_cli_error(CMD, "%s", err.msg);
-            status = HS_EXIT_FAIL;
+    int nfail = 0, ntotal = 0, status = HS_EXIT_OK;
+    if (qupath)
+        status = score_qupath(f, qupath, completeness_col, &p, ish, map, &nfail, &ntotal);
+    else if (manifest)
+        status = score_manifest(f, manifest, factors, nfactor, &p, map, cells, &nfail, &ntotal);
+    else
+        for (int i = optind; i < argc; i++) {
+            if (i == optind)
+                fprintf(f, "slide,%s\n", score_header);
+            ntotal++;
+            nfail += score_one(f, NULL, argv[i], argv[i], &p, ish, map, cells, &status);
         }
-        for (size_t i = 0; q && i < q->nimage; i++) {
-            hs_slide_metrics m;
-            if (hs_metrics_compute(q->image[i].map, &p.her2, ish, &m, &err) != HS_OK) {
-                put_row(f, q->image[i].image, NULL, err.msg);
-                nfail++;
-                continue;
-            }
-            put_row(f, q->image[i].image, &m, m.n_cells ? NULL : "no tumour cells in the export");
-            nfail += m.n_cells == 0;
-            if (map && m.n_cells && write_map(map, q->image[i].image, q->image[i].map, &p.her2, &err) != HS_OK) {
-                hs_cli_error(CMD, "%s", err.msg);
-                status = HS_EXIT_FAIL;
-            }
-        }
-        hs_qupath_free(q);
-    }
-    for (int i = optind; !qupath && i < argc; i++) {
-        hs_score_result res;
-        if (hs_score_slide(argv[i], &p, ish, &res, &err) != HS_OK) {
-            hs_cli_error(CMD, "%s", err.msg);
-            put_row(f, argv[i], NULL, err.msg);
-            nfail++;
-            continue;
-        }
-        put_row(f, argv[i], &res.metrics, NULL);
-        if (map && write_map(map, argv[i], res.map, &p.her2, &err) != HS_OK) {
-            hs_cli_error(CMD, "%s", err.msg);
-            status = HS_EXIT_FAIL;
-        }
-        hs_score_result_clear(&res);
-    }
     if (f != stdout ? (ferror(f) | (fclose(f) != 0)) : fflush(f) != 0) {
         hs_cli_error(CMD, "%s: write error", out ? out : "stdout");
         status = HS_EXIT_FAIL;
     }
     if (nfail)
-        fprintf(stderr, "hetsurv " CMD ": %d of %d slide%s failed (status=error in the table)\n", nfail,
-                qupath ? nfail : argc - optind, argc - optind == 1 ? "" : "s");
+        fprintf(stderr, "hetsurv " CMD ": %d of %d slide%s failed (status=error in the table)\n", nfail, ntotal,
+                ntotal == 1 ? "" : "s");
+    hs_cli_list_free(factors);
     return nfail ? HS_EXIT_FAIL : status;
 }

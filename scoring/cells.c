@@ -255,8 +255,7 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
         }
     int S = cp->sectors < 1 ? 1 : cp->sectors > MAX_SECTORS ? MAX_SECTORS : cp->sectors;
     unsigned tot[MAX_SECTORS] = {0}, st[MAX_SECTORS] = {0};
-    double sum = 0;
-    unsigned nst = 0;
+    float peak[MAX_SECTORS] = {0};
     float od1 = (float)hp->od_1;
     int x0 = (int)floor(n->x - R), x1 = (int)ceil(n->x + R), y0 = (int)floor(n->y - R), y1 = (int)ceil(n->y + R);
     if (x0 < 0)
@@ -295,25 +294,36 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
                 s = 0;
             tot[s]++;
             float v = dab[(size_t)y * w + x];
-            if (v >= od1) {
+            if (v >= od1)
                 st[s]++;
-                sum += v;
-                nst++;
-            }
+            if (v > peak[s])
+                peak[s] = v;
         }
     }
     int used = 0, stained = 0;
+    float sp[MAX_SECTORS];
     for (int s = 0; s < S; s++) {
         if (!tot[s])
             continue;
         used++;
-        stained += st[s] >= cp->sector_frac * tot[s];
+        if (st[s] >= cp->sector_frac * tot[s])
+            sp[stained++] = peak[s];
     }
+    /* intensity: median over the stained sectors of each sector's peak DAB OD (the membrane's own
+       staining, robust to partial-volume and compression blur at its edges and to single noisy sectors) */
+    for (int a = 1; a < stained; a++) {
+        float v = sp[a];
+        int b = a;
+        for (; b > 0 && sp[b - 1] > v; b--)
+            sp[b] = sp[b - 1];
+        sp[b] = v;
+    }
+    double intensity = !stained ? 0 : stained % 2 ? sp[stained / 2] : 0.5 * (sp[stained / 2 - 1] + sp[stained / 2]);
     out->x = n->x;
     out->y = n->y;
     out->area_um2 = n->area;
     out->completeness = used ? (double)stained / used : 0;
-    out->intensity = nst ? sum / nst : 0;
+    out->intensity = intensity;
     out->cls = hs_her2_cell_class(hp, out->intensity, out->completeness);
 }
 

@@ -8,8 +8,10 @@
  * ring is the part of its region within ring_um of the region's boundary.
  * Per cell: completeness = fraction of the ring's angular sectors that are
  * stained (at least sector_frac of their pixels with DAB OD >= od_1), and
- * intensity = mean DAB OD of the ring pixels >= od_1, so a faint partial
- * membrane is not averaged down to 0.  A nucleus is a tumour cell when at
+ * intensity = the median over the stained sectors of each sector's peak DAB
+ * OD: measured on the stained part only, so a faint partial membrane is not
+ * averaged down to 0, and at the membrane's core, so edge blur (partial
+ * volume, JPEG chroma subsampling) does not lower it.  A nucleus is a tumour cell when at
  * least tumour_neighbours other nuclei lie within tumour_radius_um (tumour
  * cells grow in dense nests; stromal and inflammatory nuclei are sparse).
  */
@@ -41,7 +43,7 @@ int hs_cells_margin_px(const hs_cell_params *p, double mpp);
 typedef struct hs_cell {
     double x, y;           /* nucleus centroid, region pixels */
     double area_um2;       /* nucleus area */
-    double intensity;      /* mean DAB OD of the stained ring pixels (0 when none) */
+    double intensity;      /* median of the stained sectors' peak DAB OD (0 when none) */
     double completeness;   /* stained fraction of ring sectors, 0..1 */
     hs_class cls;
 } hs_cell;

@@ -195,8 +195,12 @@ int hs_score_slide(const char *path, const hs_score_params *p, hs_ish ish, hs_sc
             if ((rc = hs_cells_run(det, hem, dab, rw, rh, mpp, margin, margin, margin + (int)(x1 - x0),
                                    margin + (int)(y1 - y0), &p->cells, &p->her2, &cell, &n, err)) != HS_OK)
                 goto done;
-            for (size_t i = 0; i < n; i++)
-                hs_tilemap_add(res->map, (rx + cell[i].x) * mpp, (ry + cell[i].y) * mpp, cell[i].cls);
+            for (size_t i = 0; i < n; i++) {
+                double xu = (rx + cell[i].x) * mpp, yu = (ry + cell[i].y) * mpp;
+                hs_tilemap_add(res->map, xu, yu, cell[i].cls);
+                if (p->cell_fn)
+                    p->cell_fn(p->cell_ctx, xu, yu, &cell[i]);
+            }
         }
     }
     if ((rc = hs_metrics_compute(res->map, &p->her2, ish, &res->metrics, err)) != HS_OK)

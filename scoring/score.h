@@ -26,6 +26,9 @@ typedef struct hs_score_params {
     double stain_h[3], stain_dab[3], stain_third[3]; /* user vectors when has_stains */
     hs_cell_params cells;
     hs_her2_params her2;
+    /* Optional: called for every tumour cell with its centroid in micrometres from the slide origin. */
+    void (*cell_fn)(void *ctx, double x_um, double y_um, const hs_cell *cell);
+    void *cell_ctx;
 } hs_score_params;
 
 void hs_score_params_default(hs_score_params *p);

@@ -13,6 +13,19 @@
  * become part of the returned message.  An OpenSlide handle that failed once
  * stays failed (OpenSlide's errors are sticky): every later read fails too.
  *
+ * Regions are asked for in level coordinates; OpenSlide wants level-0 ones,
+ * so x and y are multiplied by the level's downsample and rounded.  Where that
+ * downsample is not a whole number (lower levels of odd-sized images) the
+ * position OpenSlide derives back may be a fraction of a pixel off, and it
+ * interpolates; reads starting at 0 are always exact.
+ *
+ * OpenSlide 3.4.1 decodes non-JPEG TIFF tiles with TIFFRGBAImageGet, which
+ * Debian's security-patched libtiff 4.5.0 clamps to the image size: a tile
+ * larger than its level comes back scrambled, without an error.  So levels
+ * smaller than their tile are not offered (the coarsest levels of some
+ * pyramids), and a TIFF whose level 0 is smaller than a tile is decoded with
+ * libtiff instead.
+ *
  * Pixel size sources, in order: the caller's override, openslide.mpp-x/y,
  * the TIFF resolution tags (centimetre or inch units), "MPP = x" in the image
  * description, PNG's pHYs (metre unit).  A resolution giving more than
@@ -38,6 +51,7 @@
 #define MAX_PIXELS ((uint64_t)1 << 28)   /* 256 megapixels: the in-memory backends' limit */
 #define MAX_PLAUSIBLE_MPP 100.0          /* microns per pixel; coarser resolutions are ignored */
 #define BAND_PIXELS ((int64_t)1 << 22)   /* OpenSlide reads go through a buffer of at most this many pixels */
+#define USE_LIBTIFF 1                    /* open_openslide: level 0 is smaller than a tile, read it with libtiff */
 
 struct hs_slide {
     hs_slide_info info;
@@ -161,7 +175,11 @@ static int openslide_failure(hs_slide *s, const char *what, const char *oserr, h
     return hs_error_set(err, HS_EFORMAT, "%s: %s: %s", s->path, what, oserr);
 }
 
-static int open_openslide(hs_slide *s, hs_error *err)
+/*
+ * Opens s->path with OpenSlide.  Returns USE_LIBTIFF, with nothing kept open,
+ * when level 0 is smaller than its tile and the file is a TIFF (is_tiff).
+ */
+static int open_openslide(hs_slide *s, int is_tiff, hs_error *err)
 {
     hs_tiffmsg_clear();
     s->osr = openslide_open(s->path);
@@ -170,6 +188,16 @@ static int open_openslide(hs_slide *s, hs_error *err)
     const char *e = openslide_get_error(s->osr);
     if (e)
         return openslide_failure(s, "OpenSlide cannot open it", e, err);
+    /*
+     * generic-tiff stops at the first directory libtiff cannot read, so a
+     * truncated file quietly loses its last levels: take libtiff's complaint
+     * as the error it is.  (Other vendors are left alone: libtiff may grumble
+     * about their private layouts.)
+     */
+    const char *vendor = openslide_get_property_value(s->osr, OPENSLIDE_PROPERTY_NAME_VENDOR);
+    if (vendor && !strcmp(vendor, "generic-tiff") && hs_tiffmsg_get()[0])
+        return hs_error_set(err, HS_EFORMAT, "%s: corrupt or truncated file (libtiff: %s)", s->path,
+                            hs_tiffmsg_get());
     int32_t n = openslide_get_level_count(s->osr);
     if (n < 1)
         return openslide_failure(s, "OpenSlide cannot open it", "no levels", err);
@@ -184,10 +212,34 @@ static int open_openslide(hs_slide *s, hs_error *err)
         if (s->lw[l] <= 0 || s->lh[l] <= 0 || !(s->lds[l] > 0))
             return openslide_failure(s, "OpenSlide cannot open it", "bad level geometry", err);
     }
+    /* Levels smaller than their tile (see the top of this file). */
+    for (int32_t l = 0; l < n; l++) {
+        char key[64];
+        double tw = 0, th = 0;
+        snprintf(key, sizeof key, "openslide.level[%d].tile-width", (int)l);
+        int have = parse_positive(openslide_get_property_value(s->osr, key), &tw);
+        snprintf(key, sizeof key, "openslide.level[%d].tile-height", (int)l);
+        have = have && parse_positive(openslide_get_property_value(s->osr, key), &th);
+        if (have && (s->lw[l] < tw || s->lh[l] < th)) {
+            if (l == 0 && is_tiff) {
+                openslide_close(s->osr);
+                s->osr = NULL;
+                free(s->lw);
+                free(s->lh);
+                free(s->lds);
+                s->lw = s->lh = NULL;
+                s->lds = NULL;
+                return USE_LIBTIFF;
+            }
+            if (l > 0) {
+                n = l;
+                break;
+            }
+        }
+    }
     s->info.nlevel = n;
     s->info.width = s->lw[0];
     s->info.height = s->lh[0];
-    const char *vendor = openslide_get_property_value(s->osr, OPENSLIDE_PROPERTY_NAME_VENDOR);
     snprintf(s->vendor, sizeof s->vendor, "%s", vendor ? vendor : "unknown");
     s->info.vendor = s->vendor;
     s->info.backend = "openslide";
@@ -541,16 +593,19 @@ int hs_slide_open(hs_slide **out, const char *path, double mpp_override, hs_erro
         rewind(f);
         rc = decode_png(s, f, err);
     } else {
+        int tiff = is_tiff_magic(magic, nmagic);
         hs_tiffmsg_clear();
         if (openslide_detect_vendor(path))
-            rc = open_openslide(s, err);
-        else if (is_tiff_magic(magic, nmagic))
-            rc = open_tiff(s, err);
+            rc = open_openslide(s, tiff, err);
+        else if (tiff)
+            rc = USE_LIBTIFF;
         else
             rc = hs_error_set(err, HS_EFORMAT,
                               "%s: not a slide image (OpenSlide does not recognise it and it is neither TIFF nor "
                               "PNG)",
                               path);
+        if (rc == USE_LIBTIFF)
+            rc = open_tiff(s, err);
     }
     fclose(f);
     if (rc != HS_OK) {

@@ -12,6 +12,18 @@
  * rounded mean of the 2x2 (or, on an odd last row/column, 2x1 / 1x1) block
  * above it.  Edge tiles are padded with white.  No DateTime, Software or other
  * run-dependent tag is written, so the same pixels give the same bytes.
+ * BigTIFF is used when the tiles add up to more than 2 GiB uncompressed.
+ *
+ * Tile sizes work around two bugs of OpenSlide 3.4.1 on Debian 12's
+ * security-patched libtiff 4.5.0, both in OpenSlide's non-JPEG path:
+ *  - TIFFRGBAImageGet now clamps its raster to the image size, so a tile
+ *    larger than its level comes back scrambled.  A level smaller than the
+ *    requested tile gets a smaller one: the largest multiple of 16 that
+ *    divides the requested side (so level-0 bands still cover whole rows of
+ *    tiles) and fits in the level.  Levels under 16 pixels are refused.
+ *  - Uncompressed tiles: libtiff keeps the raw buffer of a larger tile when
+ *    OpenSlide moves to a directory with smaller tiles, then rejects the
+ *    tile's byte count.  Uncompressed files use one tile size for all levels.
  */
 #include "scoring/tiffwriter.h"
 
@@ -31,6 +43,7 @@
 
 typedef struct wlevel {
     uint32_t w, h;    /* level size in pixels */
+    uint32_t tile;    /* tile side: the requested one, or less for levels smaller than it */
     FILE *tmp;        /* levels >= 1: raw RGB rows, w*3 bytes each, unlinked */
     uint8_t *pend;    /* levels >= 1: an unpaired row of the level above */
     int has_pend;
@@ -49,7 +62,7 @@ struct hs_tiffw {
     uint32_t rows_done; /* level-0 rows written */
     int failed;         /* a write failed: only abort or close (which fails) remain */
     uint8_t *tilebuf;   /* tile*tile*3 */
-    uint8_t *band;      /* close: one band of a lower level, w_1*tile*3 */
+    uint8_t *band;      /* close: one band of a lower level, w_1*tile_1*3 */
     wlevel lv[MAX_LEVELS];
     char tiffmsg[512];  /* first libtiff error on this handle */
 };
@@ -137,8 +150,8 @@ static int set_fields(hs_tiffw *w, int l)
     ok &= TIFFSetField(t, TIFFTAG_SUBFILETYPE, (uint32_t)(l == 0 ? 0 : FILETYPE_REDUCEDIMAGE));
     ok &= TIFFSetField(t, TIFFTAG_IMAGEWIDTH, v->w);
     ok &= TIFFSetField(t, TIFFTAG_IMAGELENGTH, v->h);
-    ok &= TIFFSetField(t, TIFFTAG_TILEWIDTH, w->tile);
-    ok &= TIFFSetField(t, TIFFTAG_TILELENGTH, w->tile);
+    ok &= TIFFSetField(t, TIFFTAG_TILEWIDTH, v->tile);
+    ok &= TIFFSetField(t, TIFFTAG_TILELENGTH, v->tile);
     ok &= TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
     ok &= TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
     ok &= TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
@@ -156,6 +169,9 @@ static int set_fields(hs_tiffw *w, int l)
                            w->comp == HS_TIFF_DEFLATE ? COMPRESSION_ADOBE_DEFLATE : COMPRESSION_LZW);
         ok &= TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
         ok &= TIFFSetField(t, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
+        /* zlib level 1: five times faster than the default 6 for ~10% more bytes on noisy pixels. */
+        if (w->comp == HS_TIFF_DEFLATE)
+            ok &= TIFFSetField(t, TIFFTAG_ZIPQUALITY, 1);
         break;
     case HS_TIFF_NONE:
         ok &= TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
@@ -172,16 +188,16 @@ static int set_fields(hs_tiffw *w, int l)
         char num[40], desc[160];
         format_double(num, sizeof num, w->mpp);
         snprintf(desc, sizeof desc, "hetsurv synthetic slide %ux%u (%ux%u) |MPP = %s|", (unsigned)w->width,
-                 (unsigned)w->height, (unsigned)w->tile, (unsigned)w->tile, num);
+                 (unsigned)w->height, (unsigned)v->tile, (unsigned)v->tile, num);
         ok &= TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, desc);
     }
     return ok ? 0 : -1;
 }
 
-/* Writes rows (<= tile) rows of a level of width `width` starting at row y0 as one row of tiles. */
-static int write_tile_row(hs_tiffw *w, const uint8_t *band, uint32_t rows, uint32_t width, uint32_t y0)
+/* Writes rows (<= its tile) rows of level l starting at row y0 (a multiple of its tile) as one row of tiles. */
+static int write_tile_row(hs_tiffw *w, int l, const uint8_t *band, uint32_t rows, uint32_t y0)
 {
-    uint32_t ts = w->tile;
+    uint32_t ts = w->lv[l].tile, width = w->lv[l].w;
     size_t tile_bytes = (size_t)ts * ts * 3, line = (size_t)ts * 3;
     for (uint32_t x0 = 0; x0 < width; x0 += ts) {
         uint32_t cols = width - x0 < ts ? width - x0 : ts;
@@ -203,7 +219,7 @@ static int write_tile_row(hs_tiffw *w, const uint8_t *band, uint32_t rows, uint3
 }
 
 /*
- * Feeds one row of level l-1 (width lv[l-1].w) to level l; b == NULL flushes an
+ * Feeds row a of level l-1 (width lv[l-1].w) to level l; a == NULL flushes an
  * unpaired last row.  A finished row of level l goes to its scratch file and on
  * to level l+1.
  */
@@ -223,8 +239,8 @@ static int push_row(hs_tiffw *w, int l, const uint8_t *a)
         return 0; /* flush with nothing pending */
     top = v->pend;
     bot = a; /* NULL: odd last row */
-    for (uint32_t j = 0; j < v->w; j++) {
-        uint32_t x = 2 * j;
+    for (size_t j = 0; j < v->w; j++) {
+        size_t x = 2 * j;
         int two = x + 1 < wp;
         unsigned n = (1u + (unsigned)two) * (bot ? 2u : 1u);
         for (int c = 0; c < 3; c++) {
@@ -244,6 +260,22 @@ static int push_row(hs_tiffw *w, int l, const uint8_t *a)
         return -1;
     v->rows++;
     return push_row(w, l + 1, v->row);
+}
+
+/* Uncompressed size of a level in whole tiles. */
+static uint64_t tiled_bytes(const wlevel *v)
+{
+    uint64_t across = (v->w + (uint64_t)v->tile - 1) / v->tile, down = (v->h + (uint64_t)v->tile - 1) / v->tile;
+    return across * down * v->tile * v->tile * 3;
+}
+
+/* Tile side for a level whose smaller side is `side` (>= 16): the largest multiple of 16 dividing tile, <= side. */
+static uint32_t level_tile(uint32_t tile, uint32_t side)
+{
+    uint32_t t = tile;
+    while (t > side || tile % t != 0)
+        t -= 16;
+    return t;
 }
 
 int hs_tiffw_open(hs_tiffw **out, const char *path, uint32_t width, uint32_t height, uint32_t tile, int nlevels,
@@ -281,25 +313,37 @@ int hs_tiffw_open(hs_tiffw **out, const char *path, uint32_t width, uint32_t hei
     w->quality = jpeg_quality;
     w->mpp = mpp;
 
-    /* Level sizes; every level must be smaller than the one above it. */
+    /* Level sizes and tiles. */
     uint64_t raw = 0;
     for (int l = 0; l < nlevels; l++) {
         wlevel *v = &w->lv[l];
         if (l > 0) {
             const wlevel *p = &w->lv[l - 1];
-            if (p->w == 1 && p->h == 1) {
-                free_all(w);
-                return hs_error_set(err, HS_EINVAL, "%s: %d levels are too many for a %ux%u image", path, nlevels,
-                                    (unsigned)width, (unsigned)height);
-            }
             v->w = p->w / 2 + p->w % 2;
             v->h = p->h / 2 + p->h % 2;
         } else {
             v->w = width;
             v->h = height;
         }
-        uint64_t across = (v->w + (uint64_t)tile - 1) / tile, down = (v->h + (uint64_t)tile - 1) / tile;
-        raw += across * down * tile * tile * 3;
+        uint32_t side = v->w < v->h ? v->w : v->h;
+        if (side < 16) {
+            int rc = hs_error_set(err, HS_EINVAL,
+                                  "%s: level %d would be %ux%u pixels, under the 16-pixel minimum tile (use fewer "
+                                  "levels)",
+                                  path, l, (unsigned)v->w, (unsigned)v->h);
+            free_all(w);
+            return rc;
+        }
+        v->tile = level_tile(tile, side);
+        if (comp == HS_TIFF_NONE && l > 0 && v->tile < w->lv[0].tile) {
+            /* One tile size for all levels (see the top of this file). */
+            for (int k = 0; k < l; k++)
+                w->lv[k].tile = v->tile;
+            raw = 0;
+            for (int k = 0; k < l; k++)
+                raw += tiled_bytes(&w->lv[k]);
+        }
+        raw += tiled_bytes(v);
     }
 
     w->tilebuf = malloc((size_t)tile * tile * 3);
@@ -366,12 +410,16 @@ int hs_tiffw_write_band(hs_tiffw *w, const uint8_t *rgb, uint32_t rows, hs_error
         return hs_error_set(err, HS_EINVAL, "%s: band of %u rows at row %u (bands hold %u rows, %u rows left)",
                             w->path, (unsigned)rows, (unsigned)w->rows_done, (unsigned)w->tile, (unsigned)left);
     }
-    if (write_tile_row(w, rgb, rows, w->width, w->rows_done) != 0)
-        return fail(w, err, HS_EIO, "cannot write a level-0 tile");
     size_t line = (size_t)w->width * 3;
+    uint32_t ts = w->lv[0].tile; /* divides w->tile */
+    for (uint32_t r0 = 0; r0 < rows; r0 += ts)
+        if (write_tile_row(w, 0, rgb + r0 * line, rows - r0 < ts ? rows - r0 : ts, w->rows_done + r0) != 0)
+            return fail(w, err, HS_EIO, "cannot write a level-0 tile");
     for (uint32_t r = 0; r < rows; r++)
-        if (push_row(w, 1, rgb + r * line) != 0)
+        if (push_row(w, 1, rgb + r * line) != 0) {
+            w->failed = 1;
             return hs_error_set(err, HS_EIO, "%s: cannot write a scratch file: %s", w->path, strerror(errno));
+        }
     w->rows_done += rows;
     return HS_OK;
 }
@@ -384,11 +432,11 @@ static int write_level(hs_tiffw *w, int l, hs_error *err)
         return fail(w, err, HS_EIO, "cannot set the TIFF tags");
     if (fflush(v->tmp) != 0 || fseeko(v->tmp, 0, SEEK_SET) != 0)
         return hs_error_set(err, HS_EIO, "%s: cannot rewind a scratch file: %s", w->path, strerror(errno));
-    for (uint32_t y = 0; y < v->h; y += w->tile) {
-        uint32_t rows = v->h - y < w->tile ? v->h - y : w->tile;
+    for (uint32_t y = 0; y < v->h; y += v->tile) {
+        uint32_t rows = v->h - y < v->tile ? v->h - y : v->tile;
         if (fread(w->band, (size_t)v->w * 3, rows, v->tmp) != rows)
             return hs_error_set(err, HS_EIO, "%s: cannot read back a scratch file", w->path);
-        if (write_tile_row(w, w->band, rows, v->w, y) != 0)
+        if (write_tile_row(w, l, w->band, rows, y) != 0)
             return fail(w, err, HS_EIO, "cannot write a tile");
     }
     if (!TIFFWriteDirectory(w->tif))
@@ -415,7 +463,7 @@ int hs_tiffw_close(hs_tiffw *w, hs_error *err)
     if (rc == HS_OK && !TIFFWriteDirectory(w->tif))
         rc = fail(w, err, HS_EIO, "cannot write the level-0 directory");
     if (rc == HS_OK && w->nlevels > 1) {
-        w->band = malloc((size_t)w->lv[1].w * w->tile * 3);
+        w->band = malloc((size_t)w->lv[1].w * w->lv[1].tile * 3);
         if (!w->band)
             rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", w->path);
     }

@@ -17,6 +17,7 @@ static int (*const suites[])(void) = {
     hs_suite_km,    hs_suite_logrank, hs_suite_cox,  hs_suite_concordance, hs_suite_zph,
     hs_suite_slide, hs_suite_tiffwriter,
     hs_suite_metrics, hs_suite_qupath,
+    hs_suite_simulate,
 };
 
 int main(int argc, char **argv)

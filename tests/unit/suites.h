@@ -23,6 +23,7 @@ int hs_suite_slide(void);
 int hs_suite_tiffwriter(void);
 int hs_suite_metrics(void);
 int hs_suite_qupath(void);
+int hs_suite_simulate(void);
 
 /* Relative-or-absolute closeness: |a-b| <= tol * max(1, |b|). */
 #define HS_ASSERT_CLOSE(a, b, tol) \

@@ -139,6 +139,47 @@ static int write_stripped_tiff(const char *path, uint32_t w, uint32_t h, hs_fix_
     return rc;
 }
 
+/*
+ * Writes a tiled Deflate TIFF as another program would: nlevels directories
+ * of size w >> l x h >> l, all with tiles of side `tile` (also larger than
+ * the level), lower ones marked reduced.  Level l holds pattern p shifted by
+ * 1000 * l columns, so that levels differ.
+ */
+static int write_tiled_tiff(const char *path, uint32_t w, uint32_t h, uint32_t tile, int nlevels, hs_fix_pattern p)
+{
+    TIFF *t = TIFFOpen(path, "w");
+    uint8_t *buf = malloc((size_t)tile * tile * 3);
+    int rc = t && buf ? 0 : -1;
+    for (int l = 0; rc == 0 && l < nlevels; l++) {
+        uint32_t lw = w >> l, lh = h >> l;
+        TIFFSetField(t, TIFFTAG_SUBFILETYPE, l ? FILETYPE_REDUCEDIMAGE : 0);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, lw);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, lh);
+        TIFFSetField(t, TIFFTAG_TILEWIDTH, tile);
+        TIFFSetField(t, TIFFTAG_TILELENGTH, tile);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+        TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+        TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+        for (uint32_t y0 = 0; rc == 0 && y0 < lh; y0 += tile)
+            for (uint32_t x0 = 0; rc == 0 && x0 < lw; x0 += tile) {
+                for (uint32_t r = 0; r < tile; r++)
+                    for (uint32_t c = 0; c < tile; c++)
+                        for (int k = 0; k < 3; k++)
+                            buf[((size_t)r * tile + c) * 3 + k] = p(x0 + c + 1000 * l, y0 + r, k);
+                if (TIFFWriteEncodedTile(t, TIFFComputeTile(t, x0, y0, 0, 0), buf, (tmsize_t)tile * tile * 3) < 0)
+                    rc = -1;
+            }
+        if (rc == 0 && !TIFFWriteDirectory(t))
+            rc = -1;
+    }
+    if (t)
+        TIFFClose(t);
+    free(buf);
+    return rc;
+}
+
 /* Alpha: a transparent block, a half-transparent block, opaque elsewhere. */
 static uint8_t some_alpha(uint32_t x, uint32_t y)
 {
@@ -308,6 +349,36 @@ static void test_tiff_stripped(void)
     CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, NULL), HS_OK);
     CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->mpp_source, "none");
     CU_ASSERT_EQUAL(check_pixels(s, hs_fix_noise, 0, some_alpha, 0), 0);
+    hs_slide_close(s);
+    free(path);
+}
+
+static void test_tiles_larger_than_level(void)
+{
+    /*
+     * OpenSlide 3.4.1 with this libtiff scrambles non-JPEG tiles larger than
+     * their level (slide.c): a one-level 200x150 TIFF with 256-pixel tiles is
+     * read with libtiff instead, and the 300x200 level of a 600x400 pyramid
+     * with 256-pixel tiles is not offered.
+     */
+    char *path = hs_test_path(dir, "smalltiled.tif");
+    CU_ASSERT_EQUAL_FATAL(write_tiled_tiff(path, 200, 150, 256, 1, hs_fix_noise), 0);
+    hs_slide *s = NULL;
+    hs_error err;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, &err), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->backend, "tiff");
+    CU_ASSERT_EQUAL(hs_slide_get_info(s)->width, 200);
+    CU_ASSERT_EQUAL(check_pixels(s, hs_fix_noise, 0, NULL, 0), 0);
+    hs_slide_close(s);
+    free(path);
+
+    path = hs_test_path(dir, "thirdparty.tif");
+    CU_ASSERT_EQUAL_FATAL(write_tiled_tiff(path, 600, 400, 256, 2, hs_fix_noise), 0);
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, &err), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->backend, "openslide");
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->vendor, "generic-tiff");
+    CU_ASSERT_EQUAL(hs_slide_get_info(s)->nlevel, 1);
+    CU_ASSERT_EQUAL(check_pixels(s, hs_fix_noise, 0, NULL, 0), 0);
     hs_slide_close(s);
     free(path);
 }
@@ -602,8 +673,10 @@ int hs_suite_slide(void)
     CU_pSuite s = CU_add_suite("slide", suite_init, suite_clean);
     if (!s)
         return 1;
-    if (!CU_add_test(s, "PNG with pHYs", test_png_phys) || !CU_add_test(s, "PNG without pHYs, alpha, grey", test_png_plain) ||
+    if (!CU_add_test(s, "PNG with pHYs", test_png_phys) ||
+        !CU_add_test(s, "PNG without pHYs, alpha, grey", test_png_plain) ||
         !CU_add_test(s, "stripped TIFF, resolution units, description, alpha", test_tiff_stripped) ||
+        !CU_add_test(s, "tiles larger than their level", test_tiles_larger_than_level) ||
         !CU_add_test(s, "pixel size override", test_override) || !CU_add_test(s, "best level", test_best_level) ||
         !CU_add_test(s, "missing, empty and text files", test_missing_empty_text) ||
         !CU_add_test(s, "truncated files", test_truncated) || !CU_add_test(s, "corrupt tile data", test_corrupt_tile) ||
