@@ -108,7 +108,9 @@ demo: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(B)/slide_decode
 	@bench/run.sh $(B)
+	@bench/score.sh $(B)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
