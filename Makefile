@@ -19,7 +19,7 @@ OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DHS_VERSION='"$(VERSION)"' $(WARN) -I. $(PKG_CFLAGS) $(CFLAGS)
-LIBS := $(PKG_LIBS) -lcsv -lm
+LIBS := $(PKG_LIBS) -lcsv -lm -pthread
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 ifeq ($(V),1)
@@ -100,6 +100,7 @@ check: deps
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run_unit.sh $(B)/test_unit_san unit-asan $(B)/tally
 	@tests/oracle/run.sh $(B) $(B)/tally
 	@tests/cli/run.sh $(B) $(B)/tally
+	@tests/scoring/run.sh $(B) $(B)/tally
 	@tests/summary.sh $(B)/tally
 
 demo: deps

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,6 +325,15 @@ static int close_out(FILE *f, const char *dir, const char *name, hs_error *err)
     return HS_OK;
 }
 
+/* %.4g, or NA for a missing value (a median not reached). */
+static void fmt_g(char buf[32], double x)
+{
+    if (isnan(x))
+        snprintf(buf, 32, "NA");
+    else
+        snprintf(buf, 32, "%.4g", x);
+}
+
 /* ---- Kaplan-Meier and log-rank ---------------------------------------------------------- */
 
 typedef struct curve {
@@ -425,8 +435,12 @@ static int run_km(const opts *o, const hs_table *t, const vars *v, FILE *summary
         put_num(f, c->rmst_se);
         put_num(f, tau);
         fputc('\n', f);
-        fprintf(summary, "  %-20s %8zu %8g %10.4g %10.4g %10.4g %10.4g %10.4g\n", c->name, c->km->n, c->km->events,
-                c->median, c->lower, c->upper, c->rmst, c->rmst_se);
+        char med[4][32];
+        fmt_g(med[0], c->median);
+        fmt_g(med[1], c->lower);
+        fmt_g(med[2], c->upper);
+        fprintf(summary, "  %-20s %8zu %8g %10s %10s %10s %10.4g %10.4g\n", c->name, c->km->n, c->km->events, med[0],
+                med[1], med[2], c->rmst, c->rmst_se);
     }
     fprintf(summary, "  (RMST restricted to tau = %g)\n", tau);
     if (rc != HS_OK)
@@ -545,16 +559,94 @@ done:
     return rc;
 }
 
+/* ---- analyses on their own threads -------------------------------------------------------
+ * The Kaplan-Meier/log-rank analysis, the Cox fit with its concordance, and
+ * cox.zph are independent once their inputs exist, so they run side by side.
+ * Each job writes its summary to memory and its tests to its own list; the
+ * results are put together in a fixed order, so the output does not depend on
+ * the scheduling.
+ */
+typedef struct design design;
+
+typedef struct job {
+    int (*fn)(struct job *);
+    const opts *o;
+    const hs_table *t;
+    const vars *v;
+    const design *d;        /* zph job: the model's inputs and fit */
+    const struct subset *s;
+    const int *str;
+    const struct hs_cox *fit;
+    test_list tests;
+    FILE *summary;
+    char *text;
+    size_t len;
+    hs_error err;
+    int rc;
+    pthread_t thread;
+    int threaded;
+} job;
+
+static void *job_main(void *arg)
+{
+    job *j = arg;
+    if (!(j->summary = open_memstream(&j->text, &j->len))) {
+        j->rc = hs_error_set(&j->err, HS_ENOMEM, "out of memory");
+        return NULL;
+    }
+    j->rc = j->fn(j);
+    if (fclose(j->summary) != 0 && j->rc == HS_OK)
+        j->rc = hs_error_set(&j->err, HS_ENOMEM, "out of memory");
+    return NULL;
+}
+
+/* Starts j on a new thread, or runs it now when no thread can be made. */
+static void job_start(job *j)
+{
+    hs_error_clear(&j->err);
+    j->threaded = pthread_create(&j->thread, NULL, job_main, j) == 0;
+    if (!j->threaded)
+        job_main(j);
+}
+
+/* Waits for j, prints its summary, moves its tests into tests; returns its status (message in err). */
+static int job_finish(job *j, FILE *out, test_list *tests, hs_error *err)
+{
+    if (j->threaded)
+        pthread_join(j->thread, NULL);
+    j->threaded = 0;
+    if (j->text)
+        fwrite(j->text, 1, j->len, out);
+    free(j->text);
+    j->text = NULL;
+    int rc = j->rc;
+    for (size_t i = 0; rc == HS_OK && i < j->tests.n; i++)
+        rc = add_test(tests, j->tests.row[i].name, j->tests.row[i].stat, j->tests.row[i].df, &j->err);
+    free(j->tests.row);
+    memset(&j->tests, 0, sizeof j->tests);
+    if (rc != HS_OK && err)
+        *err = j->err;
+    return rc;
+}
+
+static int km_job(job *j)
+{
+    int rc = run_km(j->o, j->t, j->v, j->summary, &j->err);
+    if (rc == HS_OK && j->o->group)
+        rc = run_logrank(j->o, j->t, j->v, &j->tests, j->summary, &j->err);
+    return rc;
+}
+
 /* ---- Cox regression ------------------------------------------------------------------ */
 
 /* The design matrix: covariates in order (factors dummy-coded), then the group factor. */
-typedef struct design {
+struct design {
     size_t p, nterm;
     double *x;          /* n*p row-major */
     char **col_name;    /* p */
     size_t *term_of_col;
     const char **term_name;
-} design;
+};
 
 static void design_free(design *d)
 {
@@ -711,6 +803,11 @@ done:
     return rc;
 }
 
+static int zph_job(job *j)
+{
+    return run_zph(j->d, j->s, j->str, j->fit, j->o->ties, &j->tests, j->summary, &j->err);
+}
+
 static int run_cox(const opts *o, const hs_table *t, const vars *v, test_list *tests, FILE *summary, hs_error *err)
 {
     subset s;
@@ -722,6 +819,8 @@ static int run_cox(const opts *o, const hs_table *t, const vars *v, test_list *t
     hs_concordance cc;
     int *str = v->strata ? malloc(s.n * sizeof *str) : NULL;
     FILE *f = NULL;
+    job zph;
+    int zph_started = 0;
     if ((rc = design_make(&d, o, v, &s, err)) != HS_OK)
         goto done;
     if (v->strata && !str) {
@@ -732,8 +831,12 @@ static int run_cox(const opts *o, const hs_table *t, const vars *v, test_list *t
         str[i] = v->strata->code[s.row[i]];
     hs_cox_control ctl;
     hs_cox_control_default(&ctl);
-    if ((rc = hs_cox_fit(&fit, s.time, s.status, d.x, s.n, d.p, str, o->ties, &ctl, err)) != HS_OK ||
-        (rc = hs_concordance_fit(&cc, s.time, s.status, fit->lp, str, s.n, 1, err)) != HS_OK)
+    if ((rc = hs_cox_fit(&fit, s.time, s.status, d.x, s.n, d.p, str, o->ties, &ctl, err)) != HS_OK)
+        goto done;
+    zph = (job){.fn = zph_job, .o = o, .d = &d, .s = &s, .str = str, .fit = fit};
+    job_start(&zph);
+    zph_started = 1;
+    if ((rc = hs_concordance_fit(&cc, s.time, s.status, fit->lp, str, s.n, 1, err)) != HS_OK)
         goto done;
 
     if (!(f = open_out(o->out, "cox.csv", "term,coef,se,z,p,hr,hr_lower95,hr_upper95,flag", err))) {
@@ -776,8 +879,12 @@ static int run_cox(const opts *o, const hs_table *t, const vars *v, test_list *t
         (rc = add_test(tests, "score", fit->score_test, fit->df, err)) != HS_OK)
         goto done;
     print_cox(summary, &d, fit, &cc, s.dropped);
-    rc = run_zph(&d, &s, str, fit, o->ties, tests, summary, err);
 done:
+    if (zph_started) {
+        int zrc = job_finish(&zph, summary, tests, rc == HS_OK ? err : NULL);
+        if (rc == HS_OK)
+            rc = zrc;
+    }
     hs_cox_free(fit);
     design_free(&d);
     free(str);
@@ -804,12 +911,29 @@ int main_survival(int argc, char **argv)
     if (load(&o, &tab, &v, &err) != HS_OK)
         goto fail;
     printf("hetsurv survival: %s, %zu rows\n\n", o.data, tab->nrow);
-    if (run_km(&o, tab, &v, stdout, &err) != HS_OK)
+    job km = {.fn = km_job, .o = &o, .t = tab, .v = &v};
+    job_start(&km);
+    int cox_rc = HS_OK;
+    hs_error cox_err;
+    char *cox_text = NULL;
+    size_t cox_len = 0;
+    FILE *cox_summary = open_memstream(&cox_text, &cox_len);
+    if (!cox_summary)
+        cox_rc = hs_error_set(&cox_err, HS_ENOMEM, "out of memory");
+    else if (o.group || o.ncov)
+        cox_rc = run_cox(&o, tab, &v, &tests, cox_summary, &cox_err);
+    if (cox_summary)
+        fclose(cox_summary);
+    int km_rc = job_finish(&km, stdout, &tests, &err);
+    if (cox_text)
+        fputs(cox_text, stdout);
+    free(cox_text);
+    if (km_rc != HS_OK)
         goto fail;
-    if (o.group && run_logrank(&o, tab, &v, &tests, stdout, &err) != HS_OK)
+    if (cox_rc != HS_OK) {
+        err = cox_err;
         goto fail;
-    if ((o.group || o.ncov) && run_cox(&o, tab, &v, &tests, stdout, &err) != HS_OK)
-        goto fail;
+    }
     if (write_tests(&o, &tests, &err) != HS_OK)
         goto fail;
     printf("\nResults written to %s/\n", o.out);

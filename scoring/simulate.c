@@ -137,7 +137,7 @@ static const double MEM_DAB[HS_NCLASS] = {0.03, 0.30, 0.50, 0.90};
 #define HOLE_P2 80.0
 #define NEST_P1 300.0
 #define NEST_P2 110.0
-#define NEST_T 0.50
+#define NEST_T 0.52
 #define NEST_BUMP 0.25
 #define NEST_BUMP_R 150.0
 #define FIB_BLOCK 112          /* fibroblast grid, pixels (56 um); centres jittered +-16 px (8 um) */

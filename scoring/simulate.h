@@ -80,10 +80,10 @@ typedef struct hs_sim_cohort {
 /*
  * Draws the designs, covariates and survival times of n >= 1 patients from
  * seed (patient i depends only on seed and i), with heterogeneity HR effect
- * (> 0, finite).  Patterns cycle in blocks of 4 (a random permutation per
- * block), so every pattern occurs in any 4 consecutive blocks-aligned
- * patients; the first block also holds calls 0 (ultralow), 1+, 2+ and 3+.
- * Truth fields are left unset.  HS_EINVAL, HS_ENOMEM; *out NULL on failure.
+ * (> 0, finite).  Patients come in blocks of 4 holding the four patterns in
+ * a random order, so any cohort of >= 4 patients has every pattern; the
+ * first block also holds the calls 0 (ultralow), 1+, 2+ and 3+.  Truth
+ * fields are left unset.  HS_EINVAL, HS_ENOMEM; *out NULL on failure.
  */
 int hs_sim_cohort_alloc(hs_sim_cohort **out, size_t n, uint64_t seed, double effect, hs_error *err) HS_RESULT_USED;
 void hs_sim_cohort_free(hs_sim_cohort *c);
