@@ -67,21 +67,6 @@ static int misuse(const char *msg, const char *arg)
 static const char *const score_header = "status,error,n_cells,n_tiles,p0,p1,p2,p3,hscore,ihc_score,her2_class,entropy,"
                                         "simpson,tile_cv,discordant_frac,morans_i,pattern,heterogeneous";
 
-static void put_text(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void put_num(FILE *f, double x)
 {
     fputc(',', f);
@@ -93,7 +78,7 @@ static void put_scores(FILE *f, const hs_slide_metrics *m, const char *error)
 {
     if (error) {
         fputs(",error,", f);
-        put_text(f, error);
+        hs_fprint_field(f, error);
         fputs(",NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA\n", f);
         return;
     }
@@ -116,7 +101,7 @@ static void put_scores(FILE *f, const hs_slide_metrics *m, const char *error)
 
 static void put_row(FILE *f, const char *slide, const hs_slide_metrics *m, const char *error)
 {
-    put_text(f, slide);
+    hs_fprint_field(f, slide);
     put_scores(f, m, error);
 }
 
@@ -185,21 +170,19 @@ static FILE *open_cells(const char *dir, const char *name, hs_error *err)
 }
 
 /*
- * Scores one slide and writes its row: the prefix (manifest columns, already
- * written when prefix is NULL the slide name is written) then the scores.
+ * Scores one slide and writes the rest of its row: its name when write_name
+ * (a cohort row's manifest columns are already written), then the scores.
  * Returns 1 when the slide failed.
  */
-static int score_one(FILE *f, const char *prefix, const char *name, const char *path, const hs_score_params *p0,
+static int score_one(FILE *f, int write_name, const char *name, const char *path, const hs_score_params *p0,
                      hs_ish ish, const char *map, const char *cells, int *status)
 {
     hs_score_result res;
     hs_error err;
     hs_score_params p1 = *p0, *p = &p1;
     FILE *cf = NULL;
-    if (prefix)
-        fputs(prefix, f);
-    else
-        put_text(f, name);
+    if (write_name)
+        hs_fprint_field(f, name);
     if (cells && !(cf = open_cells(cells, name, &err))) {
         hs_cli_error(CMD, "%s", err.msg);
         *status = HS_EXIT_FAIL;
@@ -255,34 +238,14 @@ static int score_qupath(FILE *f, const char *path, const char *completeness_col,
     return status;
 }
 
-/* Appends s to the growing string *buf (as a CSV field, after a comma unless first). */
-static int append_field(char **buf, size_t *len, size_t *cap, const char *s, int first)
+/* Echoes an input number in its shortest form that reads back to the same double ("35.97", not 35.969999...). */
+static void put_input_number(FILE *f, double x)
 {
-    size_t n = strlen(s) * 2 + 4;
-    if (*len + n + 1 > *cap) {
-        size_t c = (*cap + n + 1) * 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return -1;
-        *buf = b;
-        *cap = c;
-    }
-    char *o = *buf + *len;
-    if (!first)
-        *o++ = ',';
-    int quote = strpbrk(s, ",\"\r\n") != NULL;
-    if (quote)
-        *o++ = '"';
-    for (; *s; s++) {
-        if (*s == '"')
-            *o++ = '"';
-        *o++ = *s;
-    }
-    if (quote)
-        *o++ = '"';
-    *o = '\0';
-    *len = (size_t)(o - *buf);
-    return 0;
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.15g", x);
+    if (strtod(buf, NULL) != x)
+        snprintf(buf, sizeof buf, "%.17g", x);
+    fputs(buf, f);
 }
 
 /*
@@ -355,31 +318,24 @@ static int score_manifest(FILE *f, const char *path, char **user_factors, size_t
     for (int k = 0; k < HS_MF_NREQ; k++)
         fprintf(f, "%s,", hs_manifest_required[k]);
     for (size_t j = 0; j < m->ncov; j++) {
-        put_text(f, m->cov_name[j]);
+        hs_fprint_field(f, m->cov_name[j]);
         fputc(',', f);
     }
     fprintf(f, "%s\n", score_header);
-    char *prefix = NULL;
-    size_t cap = 0;
     int status = HS_EXIT_OK;
     for (size_t i = 0; i < m->npatient; i++) {
         const hs_manifest_patient *pt = &m->patient[i];
-        size_t len = 0;
-        char num[4][32];
-        snprintf(num[0], sizeof num[0], "%.17g", pt->dfs_time);
-        snprintf(num[1], sizeof num[1], "%d", pt->dfs_event);
-        snprintf(num[2], sizeof num[2], "%.17g", pt->os_time);
-        snprintf(num[3], sizeof num[3], "%d", pt->os_event);
-        int bad = append_field(&prefix, &len, &cap, pt->patient_id, 1) ||
-                  append_field(&prefix, &len, &cap, pt->slide, 0);
-        for (int k = 0; k < 4 && !bad; k++)
-            bad = append_field(&prefix, &len, &cap, num[k], 0);
-        for (size_t j = 0; j < m->ncov && !bad; j++)
-            bad = append_field(&prefix, &len, &cap, pt->cov[j] ? pt->cov[j] : "NA", 0);
-        if (bad) {
-            hs_cli_error(CMD, "out of memory");
-            status = HS_EXIT_FAIL;
-            break;
+        hs_fprint_field(f, pt->patient_id);
+        fputc(',', f);
+        hs_fprint_field(f, pt->slide);
+        fputc(',', f);
+        put_input_number(f, pt->dfs_time);
+        fprintf(f, ",%d,", pt->dfs_event);
+        put_input_number(f, pt->os_time);
+        fprintf(f, ",%d", pt->os_event);
+        for (size_t j = 0; j < m->ncov; j++) {
+            fputc(',', f);
+            hs_fprint_field(f, pt->cov[j] ? pt->cov[j] : "NA");
         }
         hs_ish ish = HS_ISH_UNKNOWN;
         if (ish_col < m->ncov && pt->cov[ish_col] && hs_her2_ish_parse(pt->cov[ish_col], &ish) != 0) {
@@ -388,9 +344,8 @@ static int score_manifest(FILE *f, const char *path, char **user_factors, size_t
             ish = HS_ISH_UNKNOWN;
         }
         (*ntotal)++;
-        *nfail += score_one(f, prefix, pt->patient_id, pt->slide_path, p, ish, map, cells, &status);
+        *nfail += score_one(f, 0, pt->patient_id, pt->slide_path, p, ish, map, cells, &status);
     }
-    free(prefix);
     hs_manifest_free(m);
     return status;
 }
@@ -492,7 +447,7 @@ int main_score(int argc, char **argv)
             if (i == optind)
                 fprintf(f, "slide,%s\n", score_header);
             ntotal++;
-            nfail += score_one(f, NULL, argv[i], argv[i], &p, ish, map, cells, &status);
+            nfail += score_one(f, 1, argv[i], argv[i], &p, ish, map, cells, &status);
         }
     if (f != stdout ? (ferror(f) | (fclose(f) != 0)) : fflush(f) != 0) {
         hs_cli_error(CMD, "%s: write error", out ? out : "stdout");

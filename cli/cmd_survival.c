@@ -284,22 +284,6 @@ static int subset_make(subset *s, const hs_table *t, const vars *v, int use_grou
     return rc;
 }
 
-/* Writes a CSV field, quoting it when it holds a comma, quote or newline. */
-static void put_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void put_num(FILE *f, double x)
 {
     fputc(',', f);
@@ -393,7 +377,7 @@ static int run_km(const opts *o, const hs_table *t, const vars *v, FILE *summary
     for (size_t g = 0; g < ncurve; g++) {
         const hs_km *k = cv[g].km;
         for (size_t j = 0; k && j < k->ntime; j++) {
-            put_field(f, cv[g].name);
+            hs_fprint_field(f, cv[g].name);
             put_num(f, k->time[j]);
             put_num(f, k->n_risk[j]);
             put_num(f, k->n_event[j]);
@@ -425,7 +409,7 @@ static int run_km(const opts *o, const hs_table *t, const vars *v, FILE *summary
         if ((rc = hs_km_median(c->km, &c->median, &c->lower, &c->upper, err)) != HS_OK ||
             (rc = hs_km_rmst(c->km, tau, &c->rmst, &c->rmst_se, err)) != HS_OK)
             break;
-        put_field(f, c->name);
+        hs_fprint_field(f, c->name);
         put_num(f, (double)c->km->n);
         put_num(f, c->km->events);
         put_num(f, c->median);
@@ -509,7 +493,7 @@ static int write_tests(const opts *o, const test_list *t, hs_error *err)
             const test_row *r = &t->row[i];
             if (k == 4 ? strncmp(r->name, "zph:", 4) != 0 : strcmp(r->name, order[k]) != 0)
                 continue;
-            put_field(f, r->name);
+            hs_fprint_field(f, r->name);
             put_num(f, r->stat);
             fprintf(f, ",%d", r->df);
             put_num(f, chisq_p(r->stat, r->df));
@@ -846,7 +830,7 @@ static int run_cox(const opts *o, const hs_table *t, const vars *v, test_list *t
     double zq = gsl_cdf_ugaussian_Pinv(0.975);
     for (size_t j = 0; j < d.p; j++) {
         double b = fit->coef[j], se = fit->se[j], z = b / se;
-        put_field(f, d.col_name[j]);
+        hs_fprint_field(f, d.col_name[j]);
         put_num(f, b);
         put_num(f, se);
         put_num(f, z);

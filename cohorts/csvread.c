@@ -16,6 +16,8 @@
 
 #include <csv.h>
 
+#include "util/hs_mem.h"
+
 typedef struct reader {
     const char *path;
     hs_csv_row_fn fn;
@@ -33,21 +35,6 @@ typedef struct reader {
     int at_start;      /* between records */
     size_t index;
 } reader;
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
 
 static void on_field(void *data, size_t n, void *rd_)
 {
@@ -68,7 +55,7 @@ static void on_field(void *data, size_t n, void *rd_)
             rd->field_cap = cap;
         }
     }
-    if (rd->nfield == rd->field_cap || grow((void **)&rd->buf, &rd->buf_cap, rd->buf_len + n + 1, 1)) {
+    if (rd->nfield == rd->field_cap || hs_reserve((void **)&rd->buf, &rd->buf_cap, rd->buf_len + n + 1, 1, 256)) {
         rd->status = hs_error_set(rd->err, HS_ENOMEM, "%s:%ld: out of memory reading a record", rd->path,
                                   rd->rec_line);
         return;
@@ -170,7 +157,7 @@ int hs_csv_read(const char *path, char delim, hs_csv_row_fn fn, void *ctx, hs_er
             size_t seg = nl ? (size_t)(nl - s) + 1 : n;
             if (!nl || carry_len) {
                 /* Assemble a line that spans blocks before feeding it whole. */
-                if (grow((void **)&carry, &carry_cap, carry_len + seg, 1)) {
+                if (hs_reserve((void **)&carry, &carry_cap, carry_len + seg, 1, 256)) {
                     rd.status = hs_error_set(err, HS_ENOMEM, "%s:%ld: out of memory", path, rd.line);
                     break;
                 }

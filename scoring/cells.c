@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hs_mem.h"
+
 enum { MAX_SECTORS = 64, MAX_CAND = 64 };
 
 typedef struct nucleus {
@@ -92,21 +94,6 @@ void hs_cells_free(hs_cells *c)
     free(c);
 }
 
-static int reserve(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 256;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 /* 5-tap binomial [1 4 6 4 1]/16 in x then y, edges clamped. */
 static void smooth(const float *in, float *tmp, float *out, int w, int h)
 {
@@ -142,7 +129,7 @@ static int find_nuclei(hs_cells *c, int w, int h, double mpp, const hs_cell_para
 {
     int32_t nl = 0;
     float t = (float)cp->nucleus_od;
-    if (reserve((void **)&c->parent, &c->label_cap, 1024, sizeof *c->parent))
+    if (hs_reserve((void **)&c->parent, &c->label_cap, 1024, sizeof *c->parent, 256))
         return HS_ENOMEM;
     double *acc0 = realloc(c->acc, c->label_cap * 3 * sizeof *acc0);
     if (!acc0)
@@ -161,7 +148,7 @@ static int find_nuclei(hs_cells *c, int w, int h, double mpp, const hs_cell_para
             if (!a && !b) {
                 L = ++nl;
                 if ((size_t)L >= c->label_cap) {
-                    if (reserve((void **)&c->parent, &c->label_cap, (size_t)L + 1, sizeof *c->parent))
+                    if (hs_reserve((void **)&c->parent, &c->label_cap, (size_t)L + 1, sizeof *c->parent, 256))
                         return HS_ENOMEM;
                     double *acc = realloc(c->acc, c->label_cap * 3 * sizeof *acc);
                     if (!acc)
@@ -201,7 +188,7 @@ static int find_nuclei(hs_cells *c, int w, int h, double mpp, const hs_cell_para
         double area = n * px_area;
         if (area < cp->min_area_um2 || area > cp->max_area_um2)
             continue;
-        if (reserve((void **)&c->nuc, &c->nuc_cap, c->nnuc + 1, sizeof *c->nuc))
+        if (hs_reserve((void **)&c->nuc, &c->nuc_cap, c->nnuc + 1, sizeof *c->nuc, 256))
             return HS_ENOMEM;
         c->nuc[c->nnuc++] = (nucleus){c->acc[3 * L + 1] / n, c->acc[3 * L + 2] / n, area, 0};
     }
@@ -214,8 +201,8 @@ static int build_grid(hs_cells *c, int w, int h, double g, int *gw, int *gh)
     *gw = (int)(w / g) + 1;
     *gh = (int)(h / g) + 1;
     size_t ng = (size_t)*gw * (size_t)*gh;
-    if (reserve((void **)&c->grid_head, &c->grid_cap, ng, sizeof *c->grid_head) ||
-        reserve((void **)&c->grid_next, &c->next_cap, c->nnuc + 1, sizeof *c->grid_next))
+    if (hs_reserve((void **)&c->grid_head, &c->grid_cap, ng, sizeof *c->grid_head, 256) ||
+        hs_reserve((void **)&c->grid_next, &c->next_cap, c->nnuc + 1, sizeof *c->grid_next, 256))
         return HS_ENOMEM;
     for (size_t i = 0; i < ng; i++)
         c->grid_head[i] = -1;
@@ -366,7 +353,7 @@ int hs_cells_run(hs_cells *c, const float *hem, const float *dab, int w, int h, 
         const nucleus *a = &c->nuc[i];
         if (!a->tumour || a->x < cx0 || a->x >= cx1 || a->y < cy0 || a->y >= cy1)
             continue;
-        if (reserve((void **)&c->cell, &c->cell_cap, c->ncell + 1, sizeof *c->cell))
+        if (hs_reserve((void **)&c->cell, &c->cell_cap, c->ncell + 1, sizeof *c->cell, 256))
             return hs_error_set(err, HS_ENOMEM, "out of memory");
         measure(c, i, dab, w, h, mpp, gw, gh, g, cp, hp, &c->cell[c->ncell++]);
     }

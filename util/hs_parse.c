@@ -113,3 +113,13 @@ int hs_fprint_double(FILE *f, double x)
         return fputs(x > 0 ? "Inf" : "-Inf", f);
     return fprintf(f, "%.17g", x);
 }
+
+int hs_fprint_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n"))
+        return fputs(s, f);
+    int rc = fputc('"', f);
+    for (; *s && rc != EOF; s++)
+        rc = (*s == '"' && fputc('"', f) == EOF) ? EOF : fputc(*s, f);
+    return rc == EOF ? EOF : fputc('"', f);
+}

@@ -4,6 +4,8 @@
 #ifndef HS_PARSE_H
 #define HS_PARSE_H
 
+#include <stdio.h>
+
 /* What a cell holds. */
 typedef enum { HS_CELL_NUMBER = 0, HS_CELL_MISSING = 1, HS_CELL_TEXT = 2 } hs_cell_kind;
 
@@ -19,7 +21,9 @@ int hs_is_missing(const char *s);
 hs_cell_kind hs_parse_double(const char *s, double *out);
 
 /* Writes x as R writes it with sprintf("%.17g"): NA for NaN, Inf and -Inf, else %.17g. */
-#include <stdio.h>
 int hs_fprint_double(FILE *f, double x);
+
+/* Writes s as one CSV field: as it is, or quoted (quotes doubled) when it holds a comma, quote or line end. */
+int hs_fprint_field(FILE *f, const char *s);
 
 #endif /* HS_PARSE_H */
