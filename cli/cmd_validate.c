@@ -86,8 +86,9 @@ int main_validate(int argc, char **argv)
         if (m->cov_missing[j])
             printf("%s: note: covariate '%s' is missing in %zu of %zu rows; models that use it drop those rows\n",
                    path, m->cov_name[j], m->cov_missing[j], m->npatient);
-    printf("%s: %zu patients, %zu covariates, %zu errors, %zu warnings: %s\n", path, m->npatient, m->ncov,
-           m->nerror, m->nwarning, m->nerror ? "INVALID" : "valid");
+    printf("%s: %zu patient%s, %zu covariate%s, %zu error%s, %zu warning%s: %s\n", path, m->npatient,
+           m->npatient == 1 ? "" : "s", m->ncov, m->ncov == 1 ? "" : "s", m->nerror, m->nerror == 1 ? "" : "s",
+           m->nwarning, m->nwarning == 1 ? "" : "s", m->nerror ? "INVALID" : "valid");
     int status = m->nerror ? EXIT_INVALID : HS_EXIT_OK;
     hs_manifest_free(m);
     return status;

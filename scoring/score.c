@@ -130,7 +130,7 @@ int hs_score_slide(const char *path, const hs_score_params *p, hs_ish ish, hs_sc
         return rc;
     const hs_slide_info *info = hs_slide_get_info(s);
     tissue t = {0};
-    uint8_t *rgb = NULL;
+    uint8_t *rgb = NULL, *valid = NULL;
     float *hem = NULL, *dab = NULL;
     hs_cells *det = NULL;
     if (!(info->mpp_x > 0)) {
@@ -152,12 +152,13 @@ int hs_score_slide(const char *path, const hs_score_params *p, hs_ish ish, hs_sc
     int core = p->region_px, margin = hs_cells_margin_px(&p->cells, mpp), side = core + 2 * margin;
     size_t npx = (size_t)side * (size_t)side;
     rgb = malloc(npx * 3);
+    valid = malloc(npx);
     hem = malloc(npx * sizeof *hem);
     dab = malloc(npx * sizeof *dab);
     det = hs_cells_alloc(side, side);
     double um_w = lw * mpp, um_h = lh * mpp;
     res->map = hs_tilemap_alloc((size_t)ceil(um_w / p->tile_um), (size_t)ceil(um_h / p->tile_um), p->tile_um);
-    if (!rgb || !hem || !dab || !det || !res->map) {
+    if (!rgb || !valid || !hem || !dab || !det || !res->map) {
         rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
         goto done;
     }
@@ -179,11 +180,11 @@ int hs_score_slide(const char *path, const hs_score_params *p, hs_ish ish, hs_sc
                 continue;
             int64_t rx = x0 - margin, ry = y0 - margin;
             int rw = (int)(x1 - x0) + 2 * margin, rh = (int)(y1 - y0) + 2 * margin;
-            if ((rc = hs_slide_read(s, level, rx, ry, rw, rh, rgb, NULL, err)) != HS_OK)
+            if ((rc = hs_slide_read(s, level, rx, ry, rw, rh, rgb, bg_pending ? valid : NULL, err)) != HS_OK)
                 goto done;
             if (bg_pending) {
-                bg_pending = 0;
-                if (hs_stain_background(rgb, NULL, (size_t)rw * rh, res->background) &&
+                bg_pending = 0; /* padding outside the image is white but not glass: only valid pixels count */
+                if (hs_stain_background(rgb, valid, (size_t)rw * rh, res->background) &&
                     (rc = hs_stain_init(&st, h, d, p->has_third ? p->stain_third : NULL, res->background, err)) !=
                         HS_OK)
                     goto done;
@@ -211,6 +212,7 @@ int hs_score_slide(const char *path, const hs_score_params *p, hs_ish ish, hs_sc
 done:
     free(t.mask);
     free(rgb);
+    free(valid);
     free(hem);
     free(dab);
     hs_cells_free(det);

@@ -81,10 +81,23 @@ int hs_stain_init(hs_stain *s, const double h[3], const double dab[3], const dou
 int hs_stain_parse(const char *spec, double h[3], double dab[3], double third[3], int *has_third, hs_error *err)
 {
     double v[9];
-    char tail;
-    int n = sscanf(spec, "%lf,%lf,%lf;%lf,%lf,%lf;%lf,%lf,%lf%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-                   &v[7], &v[8], &tail);
-    if (n != 6 && n != 9)
+    int n = 0;
+    const char *p = spec;
+    int ok = 1;
+    for (;;) {
+        char *end;
+        v[n] = strtod(p, &end);
+        if (end == p || !isfinite(v[n])) {
+            ok = 0; /* a value must follow the start and every separator */
+            break;
+        }
+        n++;
+        p = end;
+        if (n == 9 || *p != (n % 3 ? ',' : ';'))
+            break;
+        p++;
+    }
+    if (!ok || (n != 6 && n != 9) || *p != '\0')
         return hs_error_set(err, HS_EINVAL,
                             "--stains '%s': expected 'hR,hG,hB;dR,dG,dB' or 'hR,hG,hB;dR,dG,dB;tR,tG,tB'", spec);
     for (int i = 0; i < 3; i++) {

@@ -10,11 +10,13 @@ pass=0 fail=0
 
 # check NAME EXPECTED_EXIT [GOLDEN_FILE] -- command...: runs the command in tests/cli/data,
 # compares its exit status and, when a golden file is named, its stdout+stderr.
+# BLESS=1 rewrites the golden files from the current output (review them before committing).
 check() {
   name=$1 want=$2 golden=$3; shift 3
   (cd "$here/data" && "$@") > "$tmp/out" 2>&1; got=$?
   ok=1
   if [ "$got" -ne "$want" ]; then echo "FAIL cli:$name: exit $got, expected $want"; ok=0; fi
+  if [ -n "$golden" ] && [ -n "$BLESS" ]; then cp "$tmp/out" "$here/expected/$golden"; fi
   if [ -n "$golden" ] && ! diff -u "$here/expected/$golden" "$tmp/out" > "$tmp/diff"; then
     echo "FAIL cli:$name: output differs from expected/$golden"; cat "$tmp/diff"; ok=0
   fi
@@ -26,9 +28,39 @@ contains() {
   if grep -Eq -- "$2" "$3"; then pass=$((pass + 1)); else echo "FAIL cli:$1: no line matches '$2'"; fail=$((fail + 1)); fi
 }
 
+# check_split NAME EXPECTED_EXIT command...: as check without a golden file, but keeps stdout in
+# $tmp/out and stderr in $tmp/err apart.
+check_split() {
+  name=$1 want=$2; shift 2
+  (cd "$here/data" && "$@") > "$tmp/out" 2> "$tmp/err"; got=$?
+  if [ "$got" -eq "$want" ]; then pass=$((pass + 1)); else
+    echo "FAIL cli:$name: exit $got, expected $want"; fail=$((fail + 1)); sed 's/^/    /' "$tmp/err" | head -20; fi
+}
+
+# equal NAME GOT WANT: two strings are equal.
+equal() {
+  if [ "$2" = "$3" ]; then pass=$((pass + 1)); else echo "FAIL cli:$1: got '$2', expected '$3'"; fail=$((fail + 1)); fi
+}
+
+# same NAME FILE1 FILE2: the files exist and are byte-identical; differ NAME FILE1 FILE2: they exist and differ.
+same() {
+  if [ -f "$2" ] && cmp -s "$2" "$3"; then pass=$((pass + 1)); else echo "FAIL cli:$1: $2 and $3 differ"; fail=$((fail + 1)); fi
+}
+differ() {
+  if [ -f "$2" ] && [ -f "$3" ] && ! cmp -s "$2" "$3"; then pass=$((pass + 1)); else
+    echo "FAIL cli:$1: $2 and $3 are the same"; fail=$((fail + 1)); fi
+}
+
+# empty NAME FILE: the file is empty or missing.
+empty() {
+  if [ ! -s "$2" ]; then pass=$((pass + 1)); else echo "FAIL cli:$1: $2 is not empty"; fail=$((fail + 1)); fi
+}
+
 check help 0 "" "$bin" help
 contains help-lists-survival '^  survival ' "$tmp/out"
 contains help-lists-validate '^  validate ' "$tmp/out"
+contains help-lists-score '^  score ' "$tmp/out"
+contains help-lists-simulate '^  simulate ' "$tmp/out"
 check no-args 1 "" "$bin"
 check unknown-cmd 1 "" "$bin" frobnicate
 check version 0 "" "$bin" version
@@ -37,7 +69,7 @@ contains version-mpi '^MPI     Open MPI v[0-9]' "$tmp/out"
 contains version-hdf5 '^HDF5    1\.[0-9]+\.[0-9]+$' "$tmp/out"
 contains version-gsl '^GSL     2\.[0-9]' "$tmp/out"
 contains version-libcsv '^libcsv  3\.[0-9]+\.[0-9]+$' "$tmp/out"
-for cmd in validate survival version; do
+for cmd in validate survival version score simulate; do
   check "$cmd-h" 0 "" "$bin" "$cmd" -h
   contains "$cmd-h-usage" '^Usage: hetsurv' "$tmp/out"
   check "help-$cmd" 0 "" "$bin" help "$cmd"
@@ -61,6 +93,76 @@ check survival-badnum 1 survival_badnum.txt "$bin" survival --data surv_badnum.c
 check survival-negtime 1 survival_negtime.txt "$bin" survival --data surv_negtime.csv --time time --event status --out "$tmp/o"
 check survival-nocolumn 1 survival_nocolumn.txt "$bin" survival --data surv.csv --time time --event dead --out "$tmp/o"
 check survival-mixed-event 1 survival_mixed_event.txt "$bin" survival --data surv.csv --time time --event status --out "$tmp/o"
+
+# score: slides are simulated at test time (1024 px, lossless Deflate) into $tmp; a text file named .tif
+# is the corrupt slide.  A slide that fails is its row's status=error and does not stop the others.
+header='slide,status,error,n_cells,n_tiles,p0,p1,p2,p3,hscore,ihc_score,her2_class,entropy,simpson,tile_cv,discordant_frac,morans_i,pattern,heterogeneous'
+sim="$tmp/sim"
+good="$sim/slides/P001.tif"
+check simulate-cohort 0 "" "$bin" simulate --patients 2 --seed 11 --size 1024 --compression deflate --out "$sim"
+printf 'this is not a slide\n' > "$tmp/corrupt.tif"
+
+check_split score-missing 1 "$bin" score nope.tif --out "$tmp/missing.csv"
+empty score-missing-stdout "$tmp/out"
+contains score-missing-row '^nope\.tif,error,nope\.tif: No such file or directory(,NA){16}$' "$tmp/missing.csv"
+contains score-missing-stderr '^hetsurv score: nope\.tif: No such file or directory$' "$tmp/err"
+contains score-missing-summary '^hetsurv score: 1 of 1 slide failed' "$tmp/err"
+
+check_split score-corrupt 1 "$bin" score "$tmp/corrupt.tif"
+contains score-corrupt-header "^$header\$" "$tmp/out"
+contains score-corrupt-row "^$tmp/corrupt\.tif,error,$tmp/corrupt\.tif: not a slide image.*(,NA){16}\$" "$tmp/out"
+contains score-corrupt-stderr "^hetsurv score: $tmp/corrupt\.tif: " "$tmp/err"
+
+check_split score-one-bad 1 "$bin" score nope.tif "$good" "$tmp/corrupt.tif" --out "$tmp/mix.csv"
+head -n 1 "$tmp/mix.csv" > "$tmp/mix_header"
+contains score-out-header "^$header\$" "$tmp/mix_header"
+equal score-one-bad-rows "$(wc -l < "$tmp/mix.csv" | tr -d ' ')" 4
+contains score-one-bad-missing '^nope\.tif,error,' "$tmp/mix.csv"
+contains score-one-bad-good "^$good,ok,,[1-9][0-9]*,[0-9]+,[0-9.e-]+,[0-9.e-]+,[0-9.e-]+,[0-9.e-]+,[0-9.e-]+,(0|1\+|2\+|3\+)," "$tmp/mix.csv"
+contains score-one-bad-corrupt "^$tmp/corrupt\.tif,error," "$tmp/mix.csv"
+contains score-one-bad-summary '^hetsurv score: 2 of 3 slides failed' "$tmp/err"
+
+check_split score-map 0 "$bin" score "$good" --out "$tmp/map.csv" --map "$tmp/maps"
+empty score-map-stderr "$tmp/err"
+contains score-map-header '^ix,iy,x_um,y_um,n_cells,n0,n1,n2,n3,hscore,ihc_score,tumour$' "$tmp/maps/P001.tif.tiles.csv"
+contains score-map-tile '^0,0,0,0,[1-9][0-9]*,' "$tmp/maps/P001.tif.tiles.csv"
+equal score-map-total "$(awk -F, 'NR > 1 { s += $5 } END { print s }' "$tmp/maps/P001.tif.tiles.csv")" \
+  "$(awk -F, 'NR == 2 { print $4 }' "$tmp/map.csv")"
+
+check_split score-manifest 0 "$bin" score --manifest "$sim/manifest.csv" --out "$tmp/cohort.csv"
+contains score-manifest-header "^$(head -n 1 "$sim/manifest.csv"),status,error,n_cells,n_tiles,p0," "$tmp/cohort.csv"
+equal score-manifest-rows "$(wc -l < "$tmp/cohort.csv" | tr -d ' ')" "$(wc -l < "$sim/manifest.csv" | tr -d ' ')"
+contains score-manifest-P001 '^P001,slides/P001\.tif,.*,ok,,[1-9][0-9]*,' "$tmp/cohort.csv"
+contains score-manifest-P002 '^P002,slides/P002\.tif,.*,ok,,[1-9][0-9]*,' "$tmp/cohort.csv"
+
+check_split score-noslide 1 "$bin" score
+empty score-noslide-stdout "$tmp/out"
+contains score-noslide-usage '^Usage: hetsurv score' "$tmp/err"
+check_split score-badthresholds 1 "$bin" score "$good" --thresholds 0.5,0.4,0.6
+empty score-badthresholds-stdout "$tmp/out"
+contains score-badthresholds-msg '^hetsurv score: --thresholds ' "$tmp/err"
+contains score-badthresholds-usage '^Usage: hetsurv score' "$tmp/err"
+check_split score-twothresholds 1 "$bin" score "$good" --thresholds 0.2,0.4
+contains score-twothresholds-usage '^Usage: hetsurv score' "$tmp/err"
+
+# simulate: misuse writes nothing; the same seed gives the same bytes, another seed other slides.
+check_split simulate-noout 1 "$bin" simulate --patients 1 --seed 5
+contains simulate-noout-msg '^hetsurv simulate: --out is required$' "$tmp/err"
+contains simulate-noout-usage '^Usage: hetsurv simulate' "$tmp/err"
+check_split simulate-smallsize 1 "$bin" simulate --patients 1 --seed 5 --size 100 --out "$tmp/never"
+contains simulate-smallsize-usage '^Usage: hetsurv simulate' "$tmp/err"
+check_split simulate-badsize 1 "$bin" simulate --patients 1 --seed 5 --size 1k --out "$tmp/never"
+contains simulate-badsize-msg "^hetsurv simulate: --size: .*'1k'" "$tmp/err"
+contains simulate-badsize-usage '^Usage: hetsurv simulate' "$tmp/err"
+equal simulate-misuse-writes-nothing "$(ls -d "$tmp/never" 2>/dev/null)" ""
+for run in a b; do
+  check "simulate-seed5-$run" 0 "" "$bin" simulate --patients 1 --seed 5 --size 1024 --compression deflate --out "$tmp/sim5$run"
+done
+check simulate-seed6 0 "" "$bin" simulate --patients 1 --seed 6 --size 1024 --compression deflate --out "$tmp/sim6"
+for f in manifest.csv truth.csv slides/P001.tif; do
+  same "simulate-same-$f" "$tmp/sim5a/$f" "$tmp/sim5b/$f"
+done
+differ simulate-seed-matters "$tmp/sim5a/slides/P001.tif" "$tmp/sim6/slides/P001.tif"
 
 echo "cli $pass $fail" >> "$tally"
 echo "cli: $pass passed, $fail failed"

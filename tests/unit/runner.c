@@ -18,6 +18,7 @@ static int (*const suites[])(void) = {
     hs_suite_slide, hs_suite_tiffwriter,
     hs_suite_metrics, hs_suite_qupath,
     hs_suite_simulate,
+    hs_suite_stain, hs_suite_cells, hs_suite_score,
 };
 
 int main(int argc, char **argv)

@@ -24,6 +24,9 @@ int hs_suite_tiffwriter(void);
 int hs_suite_metrics(void);
 int hs_suite_qupath(void);
 int hs_suite_simulate(void);
+int hs_suite_stain(void);
+int hs_suite_cells(void);
+int hs_suite_score(void);
 
 /* Relative-or-absolute closeness: |a-b| <= tol * max(1, |b|). */
 #define HS_ASSERT_CLOSE(a, b, tol) \

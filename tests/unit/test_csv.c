@@ -216,7 +216,7 @@ static void test_crlf_and_bom(void)
 }
 
 /*
- * BUG: a line holding only spaces or tabs is skipped by libcsv (no record) but
+ * Regression (a bug this test found): a line holding only spaces or tabs is skipped by libcsv (no record) but
  * csvread takes it as the start of the next record, so every later record is
  * reported one line early.  Input "h\n   \nx\n\t\ny\n": "x" is on line 3 and
  * "y" on line 5; csvread reports lines 2 and 4.

@@ -240,7 +240,7 @@ static void test_factor_levels(void)
 }
 
 /*
- * BUG: two spellings of one number are two factor levels.  R reads the column
+ * Regression (a bug this test found): two spellings of one number are two factor levels.  R reads the column
  * "1","1.0","2" as the numbers 1, 1, 2, so factor() has the levels "1", "2"
  * and rows 1 and 2 share a level.  table gives three levels "1", "1.0", "2"
  * (the first two compare equal in the numeric sort, so even their order is up
