@@ -6,6 +6,7 @@
  * which also drives `hetsurv help`.  MPI is initialised only by the
  * subcommands that use it.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -96,6 +97,11 @@ static int main_version(int argc, char **argv)
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
+    /* The analyses allocate and free arrays of n elements one after another: keep freed memory in the
+       heap for reuse instead of returning it to the kernel and faulting fresh pages in again. */
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    mallopt(M_TOP_PAD, 64 << 20);
     if (argc < 2) {
         usage(stderr);
         return HS_EXIT_USAGE;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <csv.h>
 
@@ -111,13 +112,19 @@ static int feed_line(struct csv_parser *p, reader *rd, const char *s, size_t n)
     return rd->status;
 }
 
-int hs_csv_read(const char *path, char delim, hs_csv_row_fn fn, void *ctx, hs_error *err)
+int hs_csv_read_range(const char *path, char delim, const hs_csv_range *range, hs_csv_row_fn fn, void *ctx,
+                      hs_error *err)
 {
     if (!path || !fn)
         return hs_error_set(err, HS_EINVAL, "hs_csv_read: NULL argument");
     FILE *f = fopen(path, "rb");
     if (!f)
         return hs_error_set(err, HS_EIO, "%s: cannot open: %s", path, strerror(errno));
+    long long start = range ? range->start : 0, end = range ? range->end : -1;
+    if (start > 0 && fseeko(f, (off_t)start, SEEK_SET) != 0) {
+        fclose(f);
+        return hs_error_set(err, HS_EIO, "%s: cannot seek: %s", path, strerror(errno));
+    }
 
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
@@ -127,22 +134,28 @@ int hs_csv_read(const char *path, char delim, hs_csv_row_fn fn, void *ctx, hs_er
     csv_set_delim(&p, (unsigned char)delim);
     csv_set_blk_size(&p, 1 << 16); /* libcsv's default 128-byte growth is quadratic on long fields */
 
-    reader rd = {.path = path, .fn = fn, .ctx = ctx, .err = err, .line = 1, .rec_line = 1, .at_start = 1};
+    long first_line = range ? range->first_line : 1;
+    reader rd = {.path = path, .fn = fn, .ctx = ctx, .err = err, .line = first_line, .rec_line = first_line,
+                 .at_start = 1, .index = range ? range->first_index : 0};
     enum { BLOCK = 1 << 20 };
     char *block = malloc(BLOCK);
     char *carry = NULL; /* a line split across blocks */
     size_t carry_len = 0, carry_cap = 0;
-    int first = 1;
+    int first = start == 0;
+    long long left = end < 0 ? -1 : end - start;
     if (!block)
         rd.status = hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
 
-    while (!rd.status) {
-        size_t got = fread(block, 1, BLOCK, f);
+    while (!rd.status && left != 0) {
+        size_t want = left < 0 || left > BLOCK ? BLOCK : (size_t)left;
+        size_t got = fread(block, 1, want, f);
         if (got == 0) {
             if (ferror(f))
                 rd.status = hs_error_set(err, HS_EIO, "%s:%ld: read error: %s", path, rd.line, strerror(errno));
             break;
         }
+        if (left > 0)
+            left -= (long long)got;
         const char *s = block;
         size_t n = got;
         if (first) {
@@ -188,4 +201,76 @@ int hs_csv_read(const char *path, char delim, hs_csv_row_fn fn, void *ctx, hs_er
     free(rd.len);
     free(rd.ptr);
     return rd.status;
+}
+
+int hs_csv_read(const char *path, char delim, hs_csv_row_fn fn, void *ctx, hs_error *err)
+{
+    return hs_csv_read_range(path, delim, NULL, fn, ctx, err);
+}
+
+int hs_csv_split(const char *path, size_t parts, hs_csv_range *range, size_t *nrange, hs_error *err)
+{
+    *nrange = 1;
+    range[0] = (hs_csv_range){0, -1, 1, 0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return hs_error_set(err, HS_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (parts < 2 || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return HS_OK;
+    }
+    enum { BLOCK = 1 << 20 };
+    char *block = malloc(BLOCK);
+    if (!block) {
+        fclose(f);
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
+    }
+    /* One pass over the file: give up at the first quote (a quoted field may hold a newline); note the
+       end of the header line and, for each part, the first line end at or after its share of the rest. */
+    long long size = st.st_size, pos = 0, header_end = -1, next_cut = -1;
+    long line = 1;
+    size_t k = 0; /* data ranges started */
+    int usable = 1;
+    size_t got;
+    while (usable && (got = fread(block, 1, BLOCK, f)) > 0) {
+        if (memchr(block, '"', got)) {
+            usable = 0;
+            break;
+        }
+        for (const char *q = block, *e = block + got; (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++) {
+            long long after = pos + (q - block) + 1;
+            line++;
+            if (after >= size)
+                break;
+            if (header_end < 0) {
+                if (after == 1 || (after == 2 && block[0] == '\r')) {
+                    usable = 0; /* a blank first line: the header is further down */
+                    break;
+                }
+                header_end = after;
+                range[0].end = after;
+                range[1] = (hs_csv_range){after, -1, line, 1};
+                k = 1;
+                next_cut = after + (size - after) / (long long)parts;
+            } else if (k < parts && after >= next_cut) {
+                range[k].end = after;
+                range[k + 1] = (hs_csv_range){after, -1, line, (size_t)(line - 1)};
+                k++;
+                next_cut = header_end + (long long)k * ((size - header_end) / (long long)parts);
+            }
+        }
+        pos += (long long)got;
+    }
+    int bad = ferror(f);
+    free(block);
+    fclose(f);
+    if (bad)
+        return hs_error_set(err, HS_EIO, "%s: read error", path);
+    if (!usable || k < 2) {
+        range[0] = (hs_csv_range){0, -1, 1, 0};
+        return HS_OK;
+    }
+    *nrange = k + 1;
+    return HS_OK;
 }

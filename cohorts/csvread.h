@@ -20,7 +20,8 @@ typedef struct hs_csv_row {
     const char *const *field;  /* field[i]: the i-th field, unquoted */
     const size_t *len;         /* len[i]: its length in bytes (it may contain NULs) */
     long line;                 /* 1-based line on which the record starts */
-    size_t index;              /* 0-based record number (0 is the header, if any) */
+    size_t index;              /* 0-based record number (0 is the header); in a range read, counted
+                                  from the range's first_index */
 } hs_csv_row;
 
 /*
@@ -37,5 +38,28 @@ typedef int (*hs_csv_row_fn)(void *ctx, const hs_csv_row *row, hs_error *err);
  * line), HS_ENOMEM, or whatever fn returned.
  */
 int hs_csv_read(const char *path, char delim, hs_csv_row_fn fn, void *ctx, hs_error *err) HS_RESULT_USED;
+
+/* A byte range of a file that starts at a record boundary. */
+typedef struct hs_csv_range {
+    long long start;   /* byte offset of the range's first record (0: the file's start, BOM skipped) */
+    long long end;     /* byte offset just past the range, -1 for the end of the file */
+    long first_line;   /* line number of the line at start */
+    size_t first_index;/* record number given to the range's first record (0 only for the header) */
+} hs_csv_range;
+
+/* As hs_csv_read, over one range (NULL: the whole file). */
+int hs_csv_read_range(const char *path, char delim, const hs_csv_range *range, hs_csv_row_fn fn, void *ctx,
+                      hs_error *err) HS_RESULT_USED;
+
+/*
+ * Plans a parallel read: splits the file into its header line (range[0])
+ * and up to `parts` data ranges of about equal size, each starting at a line
+ * boundary (range[1..*nrange-1]; range must hold parts + 1 entries).  Only a
+ * regular file without any quote character (so that every line end ends a
+ * record) whose first line is not blank is split; otherwise *nrange is 1 and
+ * range[0] is the whole file.  Costs one sequential pass over the file.
+ * Fails only with HS_EIO or HS_ENOMEM.
+ */
+int hs_csv_split(const char *path, size_t parts, hs_csv_range *range, size_t *nrange, hs_error *err) HS_RESULT_USED;
 
 #endif /* HS_CSVREAD_H */

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DIGIT_BITS 8u
-#define NDIGIT (64u / DIGIT_BITS)
+#define DIGIT_BITS 11u
+#define NDIGIT ((64u + DIGIT_BITS - 1) / DIGIT_BITS)
 #define NDIGIT_VALUES (1u << DIGIT_BITS)
 #define DIGIT_MASK ((UINT64_C(1) << DIGIT_BITS) - 1)
 

@@ -77,6 +77,12 @@ static int fast_decimal(const char *s, size_t n, double *out)
 
 hs_cell_kind hs_parse_double(const char *s, double *out)
 {
+    /* the common case first: a plain decimal, with no blanks around it */
+    if ((*s >= '0' && *s <= '9') || *s == '-' || *s == '.') {
+        size_t n = strlen(s);
+        if (n && s[n - 1] >= '0' && s[n - 1] <= '9' && fast_decimal(s, n, out))
+            return HS_CELL_NUMBER;
+    }
     if (hs_is_missing(s)) {
         *out = NAN;
         return HS_CELL_MISSING;
