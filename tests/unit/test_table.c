@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cohorts/csvread.h"
 #include "cohorts/table.h"
 #include "suites.h"
 #include "tmpfiles.h"
@@ -398,6 +399,134 @@ static void test_many_rows(void)
     hs_table_free(t);
 }
 
+/* Builds a CSV of n rows "i.25,Lk,i" (k = i % 5, plus level "late" from row 3n/4 on), with an optional bad cell. */
+static char *big_csv(int n, int bad_row, const char *bad_cell, size_t *len)
+{
+    size_t cap = 40 * (size_t)n + 64, m = 0;
+    char *text = malloc(cap);
+    if (!text)
+        return NULL;
+    m += (size_t)snprintf(text + m, cap - m, "v,g,w\n");
+    for (int i = 0; i < n; i++) {
+        if (i == bad_row)
+            m += (size_t)snprintf(text + m, cap - m, "%s\n", bad_cell);
+        else if (i >= 3 * n / 4)
+            m += (size_t)snprintf(text + m, cap - m, "%d.25,late,%d\n", i, i);
+        else
+            m += (size_t)snprintf(text + m, cap - m, "%d.25,L%d,%d\n", i, i % 5, i);
+    }
+    *len = m;
+    return text;
+}
+
+/*
+ * A file over 8 MiB without quotes is read in two halves on two threads: the
+ * rows, their lines and the factor codes must be those of a one-pass read,
+ * which the generator's formula gives; an error in the second half names its
+ * own line.
+ */
+static void test_parallel_read(void)
+{
+    enum { N = 500000 }; /* about 10 MiB */
+    size_t len;
+    char *text = big_csv(N, -1, NULL, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    char *path = hs_test_write(dir, "big.csv", text, len);
+    free(text);
+    CU_ASSERT_FATAL(len > (8u << 20)); /* large enough for the two-thread read */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+    hs_csv_range r[3];
+    size_t nr;
+    CU_ASSERT_EQUAL_FATAL(hs_csv_split(path, 2, r, &nr, NULL), HS_OK);
+    CU_ASSERT_EQUAL(nr, 3);                        /* header + two halves */
+    CU_ASSERT_EQUAL(r[0].start, 0);
+    CU_ASSERT_EQUAL(r[0].end, 6);                  /* "v,g,w\n" */
+    CU_ASSERT_EQUAL(r[1].start, 6);
+    CU_ASSERT_EQUAL(r[1].first_line, 2);
+    CU_ASSERT_EQUAL(r[1].end, r[2].start);
+    CU_ASSERT_EQUAL(r[2].end, -1);
+
+    const char *names[] = {"v", "g", "w"};
+    const hs_col_kind kinds[] = {NUM, FAC, NUM};
+    hs_table *t = NULL;
+    hs_error e = {0};
+    CU_ASSERT_EQUAL_FATAL(hs_table_read(&t, path, names, kinds, 3, &e), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(t->nrow, N);
+    /* byte order: "L0".."L4" < "late" */
+    CU_ASSERT(LEVELS_ARE(&t->col[1], "L0", "L1", "L2", "L3", "L4", "late"));
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        int code = i >= 3 * N / 4 ? 5 : i % 5;
+        if (t->col[0].num[i] != i + 0.25 || t->col[1].code[i] != code || t->col[2].num[i] != i ||
+            t->line[i] != i + 2)
+            bad++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    hs_table_free(t);
+    free(path);
+
+    /* a non-number in the second half: its line is row + 2 */
+    text = big_csv(N, N - 10, "oops,L1,3", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    path = hs_test_write(dir, "bigbad.csv", text, len);
+    free(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+    char want[128];
+    snprintf(want, sizeof want, ":%d:1: column 'v': not a number: 'oops'", N - 10 + 2);
+    CU_ASSERT_EQUAL(hs_table_read(&t, path, names, kinds, 3, &e), HS_EDATA);
+    CU_ASSERT_PTR_NULL(t);
+    CU_ASSERT(strstr(e.msg, want) != NULL);
+    free(path);
+
+    /* a quote anywhere keeps the read in one pass */
+    text = big_csv(N, 5, "\"5.25\",L0,5", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    path = hs_test_write(dir, "bigquote.csv", text, len);
+    free(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+    CU_ASSERT_EQUAL(hs_csv_split(path, 2, r, &nr, NULL), HS_OK);
+    CU_ASSERT_EQUAL(nr, 1);
+    CU_ASSERT_EQUAL(hs_table_read(&t, path, names, kinds, 3, &e), HS_OK);
+    if (t) {
+        CU_ASSERT_EQUAL(t->nrow, N);
+        CU_ASSERT_EQUAL(t->col[0].num[5], 5.25);
+        CU_ASSERT_EQUAL(t->line[N - 1], N + 1);
+    }
+    hs_table_free(t);
+    free(path);
+}
+
+/* hs_csv_split on small files: a blank first line or a quote means one range. */
+static void test_split_rules(void)
+{
+    hs_csv_range r[5];
+    size_t nr;
+    char *p = hs_test_write(dir, "split1.csv", "a,b\n1,2\n3,4\n5,6\n7,8\n", HS_TEST_STRLEN);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(hs_csv_split(p, 2, r, &nr, NULL), HS_OK);
+    CU_ASSERT_EQUAL(nr, 3);
+    CU_ASSERT_EQUAL(r[0].end, 4);
+    CU_ASSERT_EQUAL(r[1].start, 4);
+    CU_ASSERT_EQUAL(r[1].first_line, 2);
+    /* the data part (16 bytes) is cut at the first line end at or after its middle: "1,2\n3,4\n" */
+    CU_ASSERT_EQUAL(r[2].start, 12);
+    CU_ASSERT_EQUAL(r[2].first_line, 4);
+    free(p);
+    p = hs_test_write(dir, "split2.csv", "\na,b\n1,2\n3,4\n5,6\n", HS_TEST_STRLEN);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(hs_csv_split(p, 2, r, &nr, NULL), HS_OK);
+    CU_ASSERT_EQUAL(nr, 1);
+    free(p);
+    p = hs_test_write(dir, "split3.csv", "a,b\n1,\"2\"\n3,4\n5,6\n", HS_TEST_STRLEN);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(hs_csv_split(p, 2, r, &nr, NULL), HS_OK);
+    CU_ASSERT_EQUAL(nr, 1);
+    CU_ASSERT_EQUAL(r[0].start, 0);
+    CU_ASSERT_EQUAL(r[0].end, -1);
+    free(p);
+    CU_ASSERT_EQUAL(hs_csv_split("/nonexistent/x.csv", 2, r, &nr, NULL), HS_EIO);
+}
+
 int hs_suite_table(void)
 {
     CU_pSuite s = CU_add_suite("table", suite_init, suite_clean);
@@ -410,7 +539,9 @@ int hs_suite_table(void)
         !CU_add_test(s, "empty and header-only", test_empty_and_header_only) ||
         !CU_add_test(s, "lines with BOM, CRLF", test_lines_bom_crlf) ||
         !CU_add_test(s, "I/O and CSV errors", test_io_and_csv_errors) ||
-        !CU_add_test(s, "many rows", test_many_rows))
+        !CU_add_test(s, "many rows", test_many_rows) ||
+        !CU_add_test(s, "parallel read of a large file", test_parallel_read) ||
+        !CU_add_test(s, "split rules", test_split_rules))
         return 1;
     return 0;
 }
