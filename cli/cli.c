@@ -20,6 +20,18 @@ void hs_cli_error(const char *cmd, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+int hs_cli_misuse(const char *cmd, void (*usage)(FILE *), const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "hetsurv %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    usage(stderr);
+    return HS_EXIT_USAGE;
+}
+
 int hs_cli_double(const char *s, double *out)
 {
     char *end;

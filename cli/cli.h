@@ -16,6 +16,9 @@ enum { HS_EXIT_OK = 0, HS_EXIT_FAIL = 1, HS_EXIT_USAGE = 1 };
 /* Prints "hetsurv CMD: message" to stderr. */
 void hs_cli_error(const char *cmd, const char *fmt, ...) HS_FORMAT(2, 3);
 
+/* Prints "hetsurv CMD: message" and then the command's usage to stderr; returns HS_EXIT_USAGE. */
+int hs_cli_misuse(const char *cmd, void (*usage)(FILE *), const char *fmt, ...) HS_FORMAT(3, 4);
+
 /* Parses a whole string as a finite double; 0 on success, -1 otherwise. */
 int hs_cli_double(const char *s, double *out);
 

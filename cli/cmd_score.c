@@ -54,15 +54,6 @@ static void usage(FILE *f)
             "  -h, --help            show this help\n");
 }
 
-static int misuse(const char *msg, const char *arg)
-{
-    fprintf(stderr, "hetsurv " CMD ": ");
-    fprintf(stderr, msg, arg);
-    fputc('\n', stderr);
-    usage(stderr);
-    return HS_EXIT_USAGE;
-}
-
 /* The score columns; a table of slides starts with "slide,", a cohort table with the manifest's columns. */
 static const char *const score_header = "status,error,n_cells,n_tiles,p0,p1,p2,p3,hscore,ihc_score,her2_class,entropy,"
                                         "simpson,tile_cv,discordant_frac,morans_i,pattern,heterogeneous";
@@ -380,46 +371,47 @@ int main_score(int argc, char **argv)
         case 'q': qupath = optarg; break;
         case 'u':
             if (hs_cli_double(optarg, &p.mpp_override) != 0 || p.mpp_override <= 0)
-                return misuse("--mpp must be a number > 0, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--mpp must be a number > 0, not '%s'", optarg);
             break;
         case 'l':
             if (hs_cli_double(optarg, &p.target_mpp) != 0 || p.target_mpp <= 0)
-                return misuse("--level-mpp must be a number > 0, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--level-mpp must be a number > 0, not '%s'", optarg);
             break;
         case 's':
             if (hs_stain_parse(optarg, p.stain_h, p.stain_dab, p.stain_third, &p.has_third, &err) != HS_OK)
-                return misuse("%s", err.msg);
+                return hs_cli_misuse(CMD, usage, "%s", err.msg);
             p.has_stains = 1;
             break;
         case 'b': p.estimate_background = 0; break;
         case 't':
             if (parse_thresholds(optarg, &p.her2) != 0)
-                return misuse("--thresholds must be three increasing numbers > 0, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--thresholds must be three increasing numbers > 0, not '%s'", optarg);
             break;
         case 'c':
             if (hs_cli_double(optarg, &p.her2.complete) != 0 || !(p.her2.complete > 0 && p.her2.complete <= 1))
-                return misuse("--complete must be in (0, 1], not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--complete must be in (0, 1], not '%s'", optarg);
             break;
         case 'T':
             if (hs_cli_double(optarg, &p.tile_um) != 0 || p.tile_um <= 0)
-                return misuse("--tile-um must be a number > 0, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--tile-um must be a number > 0, not '%s'", optarg);
             break;
         case 'i':
             if (hs_her2_ish_parse(optarg, &ish) != 0)
-                return misuse("--ish must be positive or negative, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--ish must be positive or negative, not '%s'", optarg);
             break;
         case 'C': completeness_col = optarg; break;
         case 'M': manifest = optarg; break;
         case 'X': cells = optarg; break;
         case 'F': factors_arg = optarg; break;
         case 'h': usage(stdout); return HS_EXIT_OK;
-        default: return misuse("unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return hs_cli_misuse(CMD, usage, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if ((qupath != NULL) + (manifest != NULL) > 1)
-        return misuse("%s", "--qupath and --manifest exclude each other");
+        return hs_cli_misuse(CMD, usage, "--qupath and --manifest exclude each other");
     if (qupath || manifest ? optind != argc : optind == argc)
-        return misuse("%s", qupath || manifest ? "--qupath and --manifest take no slide arguments" : "no slide given");
+        return hs_cli_misuse(CMD, usage, "%s",
+                             qupath || manifest ? "--qupath and --manifest take no slide arguments" : "no slide given");
     if (!(factors = hs_cli_list(factors_arg, &nfactor))) {
         hs_cli_error(CMD, "out of memory");
         return HS_EXIT_FAIL;

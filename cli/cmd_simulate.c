@@ -14,6 +14,8 @@
 #include "cli/cli.h"
 #include "scoring/simulate.h"
 
+#define CMD "simulate"
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -74,13 +76,6 @@ static void report(void *ctx, size_t done, size_t total, const hs_sim_patient *p
             hs_her2_call_name(pt->ihc_score), hs_her2_pattern_name(pt->design.pattern));
 }
 
-static int misuse(const char *fmt, const char *arg)
-{
-    hs_cli_error("simulate", fmt, arg);
-    usage(stderr);
-    return HS_EXIT_USAGE;
-}
-
 int main_simulate(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -106,54 +101,54 @@ int main_simulate(int argc, char **argv)
         switch (c) {
         case 'n':
             if (parse_u64(optarg, 1, 100000000, &v) != 0)
-                return misuse("--patients: expected an integer from 1 to 100000000, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--patients: expected an integer from 1 to 100000000, not '%s'", optarg);
             o.npatient = (size_t)v;
             have_n = 1;
             break;
         case 's':
             if (parse_u64(optarg, 0, UINT64_MAX, &v) != 0)
-                return misuse("--seed: expected an unsigned 64-bit integer, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--seed: expected an unsigned 64-bit integer, not '%s'", optarg);
             o.seed = v;
             have_seed = 1;
             break;
         case 'o': out = optarg; break;
         case 'z':
             if (parse_u64(optarg, HS_SIM_MIN_SIZE, HS_SIM_MAX_SIZE, &v) != 0)
-                return misuse("--size: expected a number of pixels from 256 to 200000, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--size: expected a number of pixels from 256 to 200000, not '%s'", optarg);
             o.size = (uint32_t)v;
             break;
         case 'e':
             if (hs_cli_double(optarg, &o.effect) != 0 || !(o.effect > 0.0))
-                return misuse("--effect: expected a positive hazard ratio, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--effect: expected a positive hazard ratio, not '%s'", optarg);
             break;
         case 'c':
             if (parse_compression(optarg, &o.comp) != 0)
-                return misuse("--compression: expected jpeg, deflate, lzw or none, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--compression: expected jpeg, deflate, lzw or none, not '%s'", optarg);
             break;
         case 'q':
             if (parse_u64(optarg, 1, 100, &v) != 0)
-                return misuse("--quality: expected an integer from 1 to 100, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--quality: expected an integer from 1 to 100, not '%s'", optarg);
             o.jpeg_quality = (int)v;
             break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return HS_EXIT_OK;
-        default: return misuse("unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return hs_cli_misuse(CMD, usage, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return misuse("unexpected argument '%s'", argv[optind]);
+        return hs_cli_misuse(CMD, usage, "unexpected argument '%s'", argv[optind]);
     if (!have_n)
-        return misuse("%s", "--patients is required");
+        return hs_cli_misuse(CMD, usage, "%s", "--patients is required");
     if (!have_seed)
-        return misuse("%s", "--seed is required");
+        return hs_cli_misuse(CMD, usage, "%s", "--seed is required");
     if (!out || !*out)
-        return misuse("%s", "--out is required");
+        return hs_cli_misuse(CMD, usage, "%s", "--out is required");
     if (verbose)
         o.progress = report;
     hs_error err;
     hs_error_clear(&err);
     if (hs_sim_write(out, &o, &err) != HS_OK) {
-        hs_cli_error("simulate", "%s", err.msg);
+        hs_cli_error(CMD, "%s", err.msg);
         return HS_EXIT_FAIL;
     }
     printf("%s: %zu patients: slides/, manifest.csv, truth.csv (seed %" PRIu64 ", %u px, HR %g)\n", out, o.npatient,

@@ -85,15 +85,6 @@ static void usage(FILE *f)
             "  -h, --help         show this help\n");
 }
 
-static int misuse(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "hetsurv " CMD ": ");
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    usage(stderr);
-    return HS_EXIT_USAGE;
-}
-
 static int in_list(char **list, size_t n, const char *s)
 {
     for (size_t i = 0; i < n; i++)
@@ -134,7 +125,7 @@ static int parse_args(int argc, char **argv, opts *o)
             else if (strcmp(optarg, "breslow") == 0)
                 o->ties = HS_TIES_BRESLOW;
             else
-                return misuse("--ties must be efron or breslow, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--ties must be efron or breslow, not '%s'", optarg);
             break;
         case 'C':
             if (strcmp(optarg, "log") == 0)
@@ -144,39 +135,39 @@ static int parse_args(int argc, char **argv, opts *o)
             else if (strcmp(optarg, "plain") == 0)
                 o->conf = HS_CONF_PLAIN;
             else
-                return misuse("--conf-type must be log, log-log or plain, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--conf-type must be log, log-log or plain, not '%s'", optarg);
             break;
         case 'r':
             if (hs_cli_double(optarg, &o->rho) != 0 || o->rho < 0)
-                return misuse("--rho must be a number >= 0, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--rho must be a number >= 0, not '%s'", optarg);
             break;
         case 'u':
             if (hs_cli_double(optarg, &o->tau) != 0 || o->tau <= 0)
-                return misuse("--tau must be a number > 0, not '%s'", optarg);
+                return hs_cli_misuse(CMD, usage, "--tau must be a number > 0, not '%s'", optarg);
             break;
         case 'h': usage(stdout); return HS_EXIT_OK;
-        default: return misuse("unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return hs_cli_misuse(CMD, usage, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return misuse("unexpected argument '%s'", argv[optind]);
+        return hs_cli_misuse(CMD, usage, "unexpected argument '%s'", argv[optind]);
     if (!o->data || !o->time || !o->event || !o->out)
-        return misuse("%s", "--data, --time, --event and --out are required");
+        return hs_cli_misuse(CMD, usage, "%s", "--data, --time, --event and --out are required");
     if (!(o->cov = hs_cli_list(cov, &o->ncov)) || !(o->factors = hs_cli_list(fac, &o->nfactor))) {
         hs_cli_error(CMD, "out of memory");
         return HS_EXIT_FAIL;
     }
     for (size_t i = 0; i < o->nfactor; i++)
         if (!in_list(o->cov, o->ncov, o->factors[i]))
-            return misuse("--factors names '%s', which is not in --covariates", o->factors[i]);
+            return hs_cli_misuse(CMD, usage, "--factors names '%s', which is not in --covariates", o->factors[i]);
     for (size_t i = 0; i < o->ncov; i++) {
         const char *v = o->cov[i];
         if (strcmp(v, o->time) == 0 || strcmp(v, o->event) == 0 || (o->strata && strcmp(v, o->strata) == 0) ||
             (o->group && strcmp(v, o->group) == 0))
-            return misuse("covariate '%s' is also the time, event, group or strata column", v);
+            return hs_cli_misuse(CMD, usage, "covariate '%s' is also the time, event, group or strata column", v);
         for (size_t k = 0; k < i; k++)
             if (strcmp(o->cov[k], v) == 0)
-                return misuse("covariate '%s' is listed twice", v);
+                return hs_cli_misuse(CMD, usage, "covariate '%s' is listed twice", v);
     }
     return -1;
 }

@@ -317,16 +317,6 @@ static int on_tiff_error(TIFF *tif, void *user, const char *module, const char *
     return 1;
 }
 
-static int on_tiff_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
-{
-    (void)tif;
-    (void)user;
-    (void)module;
-    (void)fmt;
-    (void)ap;
-    return 1;
-}
-
 static int tiff_failure(hs_slide *s, const char *what, const char *msg, hs_error *err)
 {
     const char *why = msg[0] ? msg : hs_tiffmsg_get();
@@ -399,7 +389,7 @@ static int open_tiff(hs_slide *s, hs_error *err)
     if (!opts)
         return hs_error_set(err, HS_ENOMEM, "%s: out of memory", s->path);
     TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, msg);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_warning, NULL);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, hs_tiffmsg_drop_warning, NULL);
     hs_tiffmsg_clear();
     TIFF *t = TIFFOpenExt(s->path, "r", opts);
     TIFFOpenOptionsFree(opts);

@@ -29,4 +29,8 @@ const char *hs_tiffmsg_get(void);
  */
 void hs_tiffmsg_format(char *buf, size_t n, const char *module, const char *fmt, va_list ap);
 
+/* A per-file libtiff warning handler (TIFFOpenOptionsSetWarningHandlerExtR) that drops the warning. */
+#include <tiffio.h>
+int hs_tiffmsg_drop_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap);
+
 #endif /* HS_TIFFMSG_INTERNAL_H */

@@ -74,16 +74,6 @@ static int on_tiff_error(TIFF *tif, void *user, const char *module, const char *
     return 1; /* handled: the process-wide handler is not called */
 }
 
-static int on_tiff_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
-{
-    (void)tif;
-    (void)user;
-    (void)module;
-    (void)fmt;
-    (void)ap;
-    return 1;
-}
-
 /* Fails with code, naming the file and, when libtiff said something, its reason. */
 static int fail(hs_tiffw *w, hs_error *err, int code, const char *what)
 {
@@ -370,7 +360,7 @@ int hs_tiffw_open(hs_tiffw **out, const char *path, uint32_t width, uint32_t hei
         return hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
     }
     TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, w->tiffmsg);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_warning, NULL);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, hs_tiffmsg_drop_warning, NULL);
     w->tif = TIFFOpenExt(path, raw > BIGTIFF_THRESHOLD ? "w8" : "w", opts);
     TIFFOpenOptionsFree(opts);
     if (!w->tif) {
