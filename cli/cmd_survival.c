@@ -29,6 +29,9 @@
 
 #define CMD "survival"
 
+/* A factor in the Cox model has at most this many levels (each is a column of the design). */
+#define MAX_LEVELS 1000
+
 typedef struct opts {
     const char *data, *time, *event, *group, *strata, *out;
     char **cov;        /* covariate names */
@@ -643,8 +646,14 @@ static int design_make(design *d, const opts *o, const vars *v, const subset *s,
         term[i] = v->cov[i], tname[i] = o->cov[i];
     if (v->group)
         term[o->ncov] = v->group, tname[o->ncov] = o->group;
-    for (size_t k = 0; k < nterm; k++)
+    for (size_t k = 0; k < nterm; k++) {
+        if (term[k]->kind == HS_COL_FACTOR && term[k]->nlevel > MAX_LEVELS)
+            return hs_error_set(err, HS_EDATA,
+                                "'%s' has %zu distinct values: too many levels for a Cox model term (at most %d); "
+                                "is it a numeric covariate or an identifier?",
+                                tname[k], term[k]->nlevel, MAX_LEVELS);
         p += term[k]->kind == HS_COL_NUMERIC ? 1 : (term[k]->nlevel ? term[k]->nlevel - 1 : 0);
+    }
     d->p = p;
     d->nterm = nterm;
     if (!(d->x = malloc((s->n * p + 1) * sizeof *d->x)) || !(d->col_name = calloc(p + 1, sizeof *d->col_name)) ||

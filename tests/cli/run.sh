@@ -93,6 +93,9 @@ check survival-badnum 1 survival_badnum.txt "$bin" survival --data surv_badnum.c
 check survival-negtime 1 survival_negtime.txt "$bin" survival --data surv_negtime.csv --time time --event status --out "$tmp/o"
 check survival-nocolumn 1 survival_nocolumn.txt "$bin" survival --data surv.csv --time time --event dead --out "$tmp/o"
 check survival-mixed-event 1 survival_mixed_event.txt "$bin" survival --data surv.csv --time time --event status --out "$tmp/o"
+awk 'BEGIN { print "id,time,status,x"; for (i = 0; i < 1500; i++) print "P" i "," (i % 97) + 1 "," i % 2 "," (i % 13) / 13 }' > "$tmp/ids.csv"
+check survival-too-many-levels 1 "" "$bin" survival --data "$tmp/ids.csv" --time time --event status --covariates x,id --factors id --out "$tmp/o"
+contains survival-too-many-levels-msg "^hetsurv survival: 'id' has 1500 distinct values: too many levels for a Cox model term \\(at most 1000\\)" "$tmp/out"
 
 # score: slides are simulated at test time (1024 px, lossless Deflate) into $tmp; a text file named .tif
 # is the corrupt slide.  A slide that fails is its row's status=error and does not stop the others.
