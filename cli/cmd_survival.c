@@ -303,13 +303,13 @@ static int close_out(FILE *f, const char *dir, const char *name, hs_error *err)
     return HS_OK;
 }
 
-/* %.4g, or NA for a missing value (a median not reached). */
-static void fmt_g(char buf[32], double x)
+/* x with printf format fmt (one double), or "NA" when x is not a number; buf holds 32 bytes. */
+static const char *num_or_na(char buf[32], const char *fmt, double x)
 {
     if (isnan(x))
-        snprintf(buf, 32, "NA");
-    else
-        snprintf(buf, 32, "%.4g", x);
+        return "NA";
+    snprintf(buf, 32, fmt, x);
+    return buf;
 }
 
 /* ---- Kaplan-Meier and log-rank ---------------------------------------------------------- */
@@ -413,12 +413,10 @@ static int run_km(const opts *o, const hs_table *t, const vars *v, FILE *summary
         put_num(f, c->rmst_se);
         put_num(f, tau);
         fputc('\n', f);
-        char med[4][32];
-        fmt_g(med[0], c->median);
-        fmt_g(med[1], c->lower);
-        fmt_g(med[2], c->upper);
-        fprintf(summary, "  %-20s %8zu %8g %10s %10s %10s %10.4g %10.4g\n", c->name, c->km->n, c->km->events, med[0],
-                med[1], med[2], c->rmst, c->rmst_se);
+        char b[5][32];
+        fprintf(summary, "  %-20s %8zu %8g %10s %10s %10s %10s %10s\n", c->name, c->km->n, c->km->events,
+                num_or_na(b[0], "%.4g", c->median), num_or_na(b[1], "%.4g", c->lower),
+                num_or_na(b[2], "%.4g", c->upper), num_or_na(b[3], "%.4g", c->rmst), num_or_na(b[4], "%.4g", c->rmst_se));
     }
     fprintf(summary, "  (RMST restricted to tau = %g)\n", tau);
     if (rc != HS_OK)
@@ -513,6 +511,14 @@ static int run_logrank(const opts *o, const hs_table *t, const vars *v, test_lis
         if (str)
             str[i] = v->strata->code[s.row[i]];
     }
+    size_t present = 0;
+    for (size_t i = 1; i < s.n && !present; i++)
+        present = grp[i] != grp[0];
+    if (!present) { /* R's survdiff stops here ("There is only 1 group"); the other analyses stand */
+        fprintf(summary, "\nLog-rank test: not computed: only one %s value has data\n", o->group);
+        rc = add_test(tests, "logrank", NAN, 0, err);
+        goto done;
+    }
     if ((rc = hs_logrank_test(&lr, s.time, s.status, grp, v->group->nlevel, str, s.n, o->rho, err)) != HS_OK)
         goto done;
     if ((rc = add_test(tests, "logrank", lr->chisq, lr->df, err)) != HS_OK)
@@ -525,10 +531,12 @@ static int run_logrank(const opts *o, const hs_table *t, const vars *v, test_lis
         char name[256];
         snprintf(name, sizeof name, "%s=%s", o->group, v->group->level[g]);
         double oe = lr->exp[g] > 0 ? (lr->obs[g] - lr->exp[g]) * (lr->obs[g] - lr->exp[g]) / lr->exp[g] : NAN;
-        fprintf(summary, "  %-20s %10.6g %12.6g %12.6g\n", name, lr->obs[g], lr->exp[g], oe);
+        char b[32];
+        fprintf(summary, "  %-20s %10.6g %12.6g %12s\n", name, lr->obs[g], lr->exp[g], num_or_na(b, "%.6g", oe));
     }
-    fprintf(summary, "  Chisq = %.6g on %d degrees of freedom, p = %.4g\n", lr->chisq, lr->df,
-            chisq_p(lr->chisq, lr->df));
+    char b[2][32];
+    fprintf(summary, "  Chisq = %s on %d degrees of freedom, p = %s%s\n", num_or_na(b[0], "%.6g", lr->chisq), lr->df,
+            num_or_na(b[1], "%.4g", chisq_p(lr->chisq, lr->df)), lr->df < 0 ? " (no events)" : "");
 done:
     hs_logrank_free(lr);
     free(grp);
@@ -693,8 +701,11 @@ static void print_cox(FILE *out, const design *d, const hs_cox *fit, const hs_co
     double zq = gsl_cdf_ugaussian_Pinv(0.975);
     for (size_t j = 0; j < d->p; j++) {
         double b = fit->coef[j], se = fit->se[j], z = b / se;
-        fprintf(out, "  %-24s %12.5g %12.5g %12.5g %9.4g %10.4g %10.4g %10.4g%s\n", d->col_name[j], b, exp(b), se, z,
-                2 * gsl_cdf_ugaussian_Q(fabs(z)), exp(b - zq * se), exp(b + zq * se),
+        char v[7][32];
+        fprintf(out, "  %-24s %12s %12s %12s %9s %10s %10s %10s%s\n", d->col_name[j], num_or_na(v[0], "%.5g", b),
+                num_or_na(v[1], "%.5g", exp(b)), num_or_na(v[2], "%.5g", se), num_or_na(v[3], "%.4g", z),
+                num_or_na(v[4], "%.4g", isnan(z) ? NAN : 2 * gsl_cdf_ugaussian_Q(fabs(z))),
+                num_or_na(v[5], "%.4g", exp(b - zq * se)), num_or_na(v[6], "%.4g", exp(b + zq * se)),
                 isnan(b) ? "  (aliased: not estimable)" : fit->infinite[j] ? "  (coefficient may be infinite)" : "");
     }
     if (fit->df > 0) {
@@ -705,7 +716,8 @@ static void print_cox(FILE *out, const design *d, const hs_cox *fit, const hs_co
         fprintf(out, "  Score (log-rank) test = %.6g on %d df, p = %.4g\n", fit->score_test, fit->df,
                 gsl_cdf_chisq_Q(fit->score_test, fit->df));
     }
-    fprintf(out, "  Concordance = %.4g (se = %.4g)\n", cc->c, sqrt(cc->var));
+    char c[2][32];
+    fprintf(out, "  Concordance = %s (se = %s)\n", num_or_na(c[0], "%.4g", cc->c), num_or_na(c[1], "%.4g", sqrt(cc->var)));
     if (!fit->converged)
         fprintf(out, "  WARNING: ran out of iterations and did not converge (iter = %d)\n", fit->iter);
     for (size_t j = 0; j < d->p; j++)

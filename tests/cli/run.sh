@@ -96,6 +96,10 @@ check survival-mixed-event 1 survival_mixed_event.txt "$bin" survival --data sur
 awk 'BEGIN { print "id,time,status,x"; for (i = 0; i < 1500; i++) print "P" i "," (i % 97) + 1 "," i % 2 "," (i % 13) / 13 }' > "$tmp/ids.csv"
 check survival-too-many-levels 1 "" "$bin" survival --data "$tmp/ids.csv" --time time --event status --covariates x,id --factors id --out "$tmp/o"
 contains survival-too-many-levels-msg "^hetsurv survival: 'id' has 1500 distinct values: too many levels for a Cox model term \\(at most 1000\\)" "$tmp/out"
+printf 'time,status,g,x\n1,1,a,0.5\n2,0,a,0.1\n3,1,a,0.7\n4,1,a,0.2\n' > "$tmp/one.csv"
+check survival-one-group 0 "" "$bin" survival --data "$tmp/one.csv" --time time --event status --group g --covariates x --out "$tmp/one"
+contains survival-one-group-note '^Log-rank test: not computed: only one g value has data$' "$tmp/out"
+contains survival-one-group-row '^logrank,NA,0,NA$' "$tmp/one/tests.csv"
 
 # score: slides are simulated at test time (1024 px, lossless Deflate) into $tmp; a text file named .tif
 # is the corrupt slide.  A slide that fails is its row's status=error and does not stop the others.
