@@ -563,6 +563,7 @@ typedef struct job {
     const struct subset *s;
     const int *str;
     const struct hs_cox *fit;
+    hs_zph_prep *prep;      /* zph: the data part, prepared while the model is fitted */
     test_list tests;
     FILE *summary;
     char *text;
@@ -733,7 +734,7 @@ static void print_cox(FILE *out, const design *d, const hs_cox *fit, const hs_co
  * instead of failing the whole analysis.
  */
 static int run_zph(const design *d, const subset *s, const int *str, const hs_cox *fit, hs_ties ties,
-                   test_list *tests, FILE *summary, hs_error *err)
+                   hs_zph_prep *prep, test_list *tests, FILE *summary, hs_error *err)
 {
     size_t p = 0, nterm = 0;
     for (size_t j = 0; j < d->p; j++)
@@ -762,7 +763,10 @@ static int run_zph(const design *d, const subset *s, const int *str, const hs_co
                 x[i * p + k] = d->x[i * d->p + j];
         k++;
     }
-    rc = hs_zph_test(&zph, s->time, s->status, x, s->n, p, str, coef, (int)ties, term_of_col, nterm, err);
+    if (prep && x == d->x) /* no aliased column: the data part was prepared during the fit */
+        rc = hs_zph_finish(&zph, prep, coef, (int)ties, term_of_col, nterm, err);
+    else
+        rc = hs_zph_test(&zph, s->time, s->status, x, s->n, p, str, coef, (int)ties, term_of_col, nterm, err);
     if (rc == HS_ENUMERIC) {
         fprintf(summary, "  WARNING: cox.zph not computed: %s\n", err->msg);
         hs_error_clear(err);
@@ -799,9 +803,16 @@ done:
     return rc;
 }
 
+static int zph_prep_job(job *j)
+{
+    if (hs_zph_prepare(&j->prep, j->s->time, j->s->status, j->d->x, j->s->n, j->d->p, j->str, &j->err) != HS_OK)
+        j->prep = NULL; /* not fatal: the test is then run whole, which reports what is wrong */
+    return HS_OK;
+}
+
 static int zph_job(job *j)
 {
-    return run_zph(j->d, j->s, j->str, j->fit, j->o->ties, &j->tests, j->summary, &j->err);
+    return run_zph(j->d, j->s, j->str, j->fit, j->o->ties, j->prep, &j->tests, j->summary, &j->err);
 }
 
 static int run_cox(const opts *o, const hs_table *t, const vars *v, test_list *tests, FILE *summary, hs_error *err)
@@ -827,9 +838,17 @@ static int run_cox(const opts *o, const hs_table *t, const vars *v, test_list *t
         str[i] = v->strata->code[s.row[i]];
     hs_cox_control ctl;
     hs_cox_control_default(&ctl);
-    if ((rc = hs_cox_fit(&fit, s.time, s.status, d.x, s.n, d.p, str, o->ties, &ctl, err)) != HS_OK)
+    job prep = {.fn = zph_prep_job, .o = o, .d = &d, .s = &s, .str = str};
+    if (d.p > 0)
+        job_start(&prep);
+    rc = hs_cox_fit(&fit, s.time, s.status, d.x, s.n, d.p, str, o->ties, &ctl, err);
+    if (d.p > 0)
+        (void)job_finish(&prep, summary, tests, NULL); /* it never fails; a failed preparation is NULL */
+    if (rc != HS_OK) {
+        hs_zph_prep_free(prep.prep);
         goto done;
-    zph = (job){.fn = zph_job, .o = o, .d = &d, .s = &s, .str = str, .fit = fit};
+    }
+    zph = (job){.fn = zph_job, .o = o, .d = &d, .s = &s, .str = str, .fit = fit, .prep = prep.prep};
     job_start(&zph);
     zph_started = 1;
     if ((rc = hs_concordance_fit(&cc, s.time, s.status, fit->lp, str, s.n, 1, err)) != HS_OK)
@@ -878,6 +897,7 @@ static int run_cox(const opts *o, const hs_table *t, const vars *v, test_list *t
 done:
     if (zph_started) {
         int zrc = job_finish(&zph, summary, tests, rc == HS_OK ? err : NULL);
+        hs_zph_prep_free(zph.prep);
         if (rc == HS_OK)
             rc = zrc;
     }

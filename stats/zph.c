@@ -242,32 +242,38 @@ done:
     return rc;
 }
 
-int hs_zph_test(hs_zph **out, const double *time, const int *status, const double *x, size_t n, size_t p,
-                const int *strata, const double *coef, int ties, const size_t *term_of_col, size_t nterm,
-                hs_error *err)
+struct hs_zph_prep {
+    size_t n, p;
+    const double *x;   /* the caller's design, n*p row-major (kept valid until hs_zph_finish) */
+    size_t *ord;       /* sweep position -> input row */
+    zrow *rows;        /* in sweep order; risk is filled by hs_zph_finish */
+    double *xs;        /* n*p: x centred on its column means, in sweep order */
+    double *mean;      /* p: column means (zph1's centring) */
+    int *zero_one;     /* p: 1 when every value is in {-1, 0, 1} (coxph leaves the column uncentred) */
+};
+
+void hs_zph_prep_free(hs_zph_prep *pr)
+{
+    if (!pr)
+        return;
+    free(pr->ord);
+    free(pr->rows);
+    free(pr->xs);
+    free(pr->mean);
+    free(pr->zero_one);
+    free(pr);
+}
+
+int hs_zph_prepare(hs_zph_prep **out, const double *time, const int *status, const double *x, size_t n, size_t p,
+                   const int *strata, hs_error *err)
 {
     if (!out)
         return hs_error_set(err, HS_EINVAL, "zph: NULL output pointer");
     *out = NULL;
-    if (!coef || !term_of_col || (n > 0 && (!time || !status || !x)))
+    if (n > 0 && (!time || !status || !x))
         return hs_error_set(err, HS_EINVAL, "zph: NULL argument");
-    if (p == 0 || nterm == 0)
-        return hs_error_set(err, HS_EINVAL, "zph: no covariates (p = %zu, nterm = %zu)", p, nterm);
-    if (ties != 0 && ties != 1)
-        return hs_error_set(err, HS_EINVAL, "zph: ties must be 0 (Efron) or 1 (Breslow), not %d", ties);
-    size_t q = 0;
-    for (size_t j = 0; j < p; j++) {
-        if (term_of_col[j] >= nterm)
-            return hs_error_set(err, HS_EINVAL, "zph: column %zu belongs to term %zu, but nterm is %zu", j + 1,
-                                term_of_col[j], nterm);
-        if (!isnan(coef[j])) {
-            if (!isfinite(coef[j]))
-                return hs_error_set(err, HS_EINVAL, "zph: coefficient %zu is infinite", j + 1);
-            q++;
-        }
-    }
-    if (q == 0)
-        return hs_error_set(err, HS_EINVAL, "zph: every coefficient is NA");
+    if (p == 0)
+        return hs_error_set(err, HS_EINVAL, "zph: no covariates");
     size_t nevent = 0;
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(time[i]))
@@ -276,35 +282,29 @@ int hs_zph_test(hs_zph **out, const double *time, const int *status, const doubl
             return hs_error_set(err, HS_EDATA, "zph: status of row %zu is %d, not 0 or 1", i + 1, status[i]);
         nevent += (size_t)status[i];
         for (size_t j = 0; j < p; j++)
-            if (!isnan(coef[j]) && !isfinite(x[i * p + j]))
+            if (!isfinite(x[i * p + j]))
                 return hs_error_set(err, HS_EDATA, "zph: x[%zu, %zu] is not finite", i + 1, j + 1);
     }
     if (nevent == 0)
         return hs_error_set(err, HS_EDATA, "zph: no events");
 
     int rc = HS_ENOMEM;
-    hs_zph *z = zph_alloc(nterm);
-    size_t *kc = malloc(q * sizeof *kc);          /* used columns of x */
-    double *mean = malloc(q * sizeof *mean);      /* zph1's centring */
+    hs_zph_prep *pr = calloc(1, sizeof *pr);
     double *ftime = malloc(n * sizeof *ftime);
     double *g = malloc(n * sizeof *g);
     int *isevent = malloc(n * sizeof *isevent);
-    size_t *ord = malloc(n * sizeof *ord);
     size_t *trank = malloc(n * sizeof *trank);
     uint64_t *key = strata ? malloc(n * sizeof *key) : NULL;
-    zrow *rows = malloc(n * sizeof *rows);
-    double *xs = malloc(n * q * sizeof *xs);
-    double *scratch = malloc((2 * q + 2 * q * q) * sizeof *scratch);
-    double *accmem = calloc(q + 3 * q * q, sizeof *accmem);
-    size_t *cols = malloc(q * sizeof *cols);
-    if (!z || !kc || !mean || !ftime || !g || !isevent || !ord || !trank || (strata && !key) || !rows || !xs ||
-        !scratch || !accmem || !cols) {
+    if (!pr || !ftime || !g || !isevent || !trank || (strata && !key) || !(pr->ord = malloc(n * sizeof *pr->ord)) ||
+        !(pr->rows = malloc(n * sizeof *pr->rows)) || !(pr->xs = malloc(n * p * sizeof *pr->xs)) ||
+        !(pr->mean = malloc(p * sizeof *pr->mean)) || !(pr->zero_one = malloc(p * sizeof *pr->zero_one))) {
         hs_error_set(err, HS_ENOMEM, "zph: cannot allocate work space for %zu rows", n);
         goto done;
     }
-    for (size_t j = 0, c = 0; j < p; j++)
-        if (!isnan(coef[j]))
-            kc[c++] = j;
+    pr->n = n;
+    pr->p = p;
+    pr->x = x;
+    size_t *ord = pr->ord;
 
     /* merged times; their ascending order; the km transform g = 1 - KM(t-) of the pooled rows */
     memcpy(ftime, time, n * sizeof *ftime);
@@ -341,48 +341,96 @@ int hs_zph_test(hs_zph **out, const double *time, const int *status, const doubl
             goto done;
     }
 
-    /* centring of the used columns (zph1) and coxph's linear predictor */
-    double lpoff = 0.0;
-    for (size_t c = 0; c < q; c++) {
-        const size_t j = kc[c];
-        double s = 0.0;
+    /* the columns' means (zph1's centring) and whether coxph centres them */
+    for (size_t j = 0; j < p; j++) {
+        double sum = 0.0;
         int zero_one = 1;
         for (size_t i = 0; i < n; i++) {
             const double v = x[i * p + j];
-            s += v;
+            sum += v;
             if (v != 0.0 && v != 1.0 && v != -1.0)
                 zero_one = 0;
         }
-        mean[c] = s / (double)n;
-        if (!zero_one)
-            lpoff += coef[j] * mean[c];
+        pr->mean[j] = sum / (double)n;
+        pr->zero_one[j] = zero_one;
     }
     for (size_t k = 0; k < n; k++) {
         const size_t i = ord[k];
+        for (size_t j = 0; j < p; j++)
+            pr->xs[k * p + j] = x[i * p + j] - pr->mean[j];
+        pr->rows[k].risk = 0.0;
+        pr->rows[k].g = g[i];
+        pr->rows[k].tr = trank[i];
+        pr->rows[k].sid = strata ? (size_t)key[i] : 0;
+        pr->rows[k].status = status[i];
+    }
+    *out = pr;
+    pr = NULL;
+    rc = HS_OK;
+done:
+    hs_zph_prep_free(pr);
+    free(ftime);
+    free(g);
+    free(isevent);
+    free(trank);
+    free(key);
+    return rc;
+}
+
+int hs_zph_finish(hs_zph **out, hs_zph_prep *pr, const double *coef, int ties, const size_t *term_of_col,
+                  size_t nterm, hs_error *err)
+{
+    if (!out)
+        return hs_error_set(err, HS_EINVAL, "zph: NULL output pointer");
+    *out = NULL;
+    if (!pr || !coef || !term_of_col)
+        return hs_error_set(err, HS_EINVAL, "zph: NULL argument");
+    if (nterm == 0)
+        return hs_error_set(err, HS_EINVAL, "zph: no terms");
+    if (ties != 0 && ties != 1)
+        return hs_error_set(err, HS_EINVAL, "zph: ties must be 0 (Efron) or 1 (Breslow), not %d", ties);
+    const size_t n = pr->n, q = pr->p;
+    for (size_t j = 0; j < q; j++) {
+        if (term_of_col[j] >= nterm)
+            return hs_error_set(err, HS_EINVAL, "zph: column %zu belongs to term %zu, but nterm is %zu", j + 1,
+                                term_of_col[j], nterm);
+        if (!isfinite(coef[j]))
+            return hs_error_set(err, HS_EINVAL, "zph: coefficient %zu is not finite", j + 1);
+    }
+    int rc = HS_ENOMEM;
+    hs_zph *z = zph_alloc(nterm);
+    double *scratch = malloc((2 * q + 2 * q * q) * sizeof *scratch);
+    double *accmem = calloc(q + 3 * q * q, sizeof *accmem);
+    size_t *cols = malloc(q * sizeof *cols);
+    if (!z || !scratch || !accmem || !cols) {
+        hs_error_set(err, HS_ENOMEM, "zph: cannot allocate work space");
+        goto done;
+    }
+    /* coxph's linear predictor: X beta - sum(beta * means), means 0 for {-1, 0, 1} columns */
+    double lpoff = 0.0;
+    for (size_t j = 0; j < q; j++)
+        if (!pr->zero_one[j])
+            lpoff += coef[j] * pr->mean[j];
+    for (size_t k = 0; k < n; k++) {
+        const double *x = pr->x + pr->ord[k] * q;
         double eta = 0.0;
-        for (size_t c = 0; c < q; c++) {
-            eta += x[i * p + kc[c]] * coef[kc[c]];
-            xs[k * q + c] = x[i * p + kc[c]] - mean[c];
-        }
-        rows[k].risk = exp(eta - lpoff);
-        if (!isfinite(rows[k].risk)) {
-            rc = hs_error_set(err, HS_ENUMERIC, "zph: risk score of row %zu overflows", i + 1);
+        for (size_t j = 0; j < q; j++)
+            eta += x[j] * coef[j];
+        pr->rows[k].risk = exp(eta - lpoff);
+        if (!isfinite(pr->rows[k].risk)) {
+            rc = hs_error_set(err, HS_ENUMERIC, "zph: risk score of row %zu overflows", pr->ord[k] + 1);
             goto done;
         }
-        rows[k].g = g[i];
-        rows[k].tr = trank[i];
-        rows[k].sid = strata ? (size_t)key[i] : 0;
-        rows[k].status = status[i];
     }
 
     zacc acc = {q, accmem, accmem + q, accmem + q + q * q, accmem + q + 2 * q * q};
-    zph_pass(rows, xs, n, q, ties == 0, scratch, &acc);
+    zph_pass(pr->rows, pr->xs, n, q, ties == 0, scratch, &acc);
 
-    /* per term: its used columns; then GLOBAL with all of them */
+    /* per term: its columns; then GLOBAL with all of them */
     for (size_t t = 0; t < nterm; t++) {
         size_t k = 0;
         for (size_t c = 0; c < q; c++)
-            if (term_of_col[kc[c]] == t)
+            if (term_of_col[c] == t)
                 cols[k++] = c;
         z->df[t] = (int)k;
         if (k == 0) {
@@ -403,21 +451,71 @@ int hs_zph_test(hs_zph **out, const double *time, const int *status, const doubl
     *out = z;
     z = NULL;
     rc = HS_OK;
-
 done:
     hs_zph_free(z);
-    free(kc);
-    free(mean);
-    free(ftime);
-    free(g);
-    free(isevent);
-    free(ord);
-    free(trank);
-    free(key);
-    free(rows);
-    free(xs);
     free(scratch);
     free(accmem);
     free(cols);
+    return rc;
+}
+
+int hs_zph_test(hs_zph **out, const double *time, const int *status, const double *x, size_t n, size_t p,
+                const int *strata, const double *coef, int ties, const size_t *term_of_col, size_t nterm,
+                hs_error *err)
+{
+    if (!out)
+        return hs_error_set(err, HS_EINVAL, "zph: NULL output pointer");
+    *out = NULL;
+    if (!coef || !term_of_col || (n > 0 && (!time || !status || !x)))
+        return hs_error_set(err, HS_EINVAL, "zph: NULL argument");
+    if (p == 0 || nterm == 0)
+        return hs_error_set(err, HS_EINVAL, "zph: no covariates (p = %zu, nterm = %zu)", p, nterm);
+    size_t q = 0;
+    for (size_t j = 0; j < p; j++) {
+        if (term_of_col[j] >= nterm)
+            return hs_error_set(err, HS_EINVAL, "zph: column %zu belongs to term %zu, but nterm is %zu", j + 1,
+                                term_of_col[j], nterm);
+        if (!isnan(coef[j])) {
+            if (!isfinite(coef[j]))
+                return hs_error_set(err, HS_EINVAL, "zph: coefficient %zu is infinite", j + 1);
+            q++;
+        }
+    }
+    if (q == 0)
+        return hs_error_set(err, HS_EINVAL, "zph: every coefficient is NA");
+    /* aliased (NAN) coefficients: their columns leave X, as in R */
+    double *xq = NULL, *cq = NULL;
+    size_t *tq = NULL;
+    const double *xu = x, *cu = coef;
+    const size_t *tu = term_of_col;
+    if (q < p) {
+        xq = malloc((n * q + 1) * sizeof *xq);
+        cq = malloc(q * sizeof *cq);
+        tq = malloc(q * sizeof *tq);
+        if (!xq || !cq || !tq) {
+            free(xq);
+            free(cq);
+            free(tq);
+            return hs_error_set(err, HS_ENOMEM, "zph: cannot allocate work space for %zu rows", n);
+        }
+        for (size_t j = 0, c = 0; j < p; j++) {
+            if (isnan(coef[j]))
+                continue;
+            cq[c] = coef[j];
+            tq[c] = term_of_col[j];
+            for (size_t i = 0; i < n; i++)
+                xq[i * q + c] = x[i * p + j];
+            c++;
+        }
+        xu = xq, cu = cq, tu = tq;
+    }
+    hs_zph_prep *pr = NULL;
+    int rc = hs_zph_prepare(&pr, time, status, xu, n, q, strata, err);
+    if (rc == HS_OK)
+        rc = hs_zph_finish(out, pr, cu, ties, tu, nterm, err);
+    hs_zph_prep_free(pr);
+    free(xq);
+    free(cq);
+    free(tq);
     return rc;
 }

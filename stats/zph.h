@@ -54,4 +54,23 @@ int hs_zph_test(hs_zph **out, const double *time, const int *status, const doubl
 /* Frees z and its arrays; NULL is a no-op. */
 void hs_zph_free(hs_zph *z);
 
+/*
+ * The same test in two steps, so that the part that does not depend on the
+ * coefficients (merging and ordering the times, the km transform, ordering
+ * and centring X) can run while the Cox model is being fitted.
+ *
+ * hs_zph_prepare takes the arguments of hs_zph_test that describe the data
+ * (every column of x is used; x must stay valid and unchanged until
+ * hs_zph_finish) and fails like hs_zph_test for bad data.  hs_zph_finish
+ * takes the p coefficients, all finite (drop aliased columns before
+ * preparing, or use hs_zph_test), and gives the same *out as hs_zph_test.
+ * hs_zph_prep_free frees the preparation; NULL is a no-op.
+ */
+typedef struct hs_zph_prep hs_zph_prep;
+int hs_zph_prepare(hs_zph_prep **out, const double *time, const int *status, const double *x, size_t n, size_t p,
+                   const int *strata, hs_error *err) HS_RESULT_USED;
+int hs_zph_finish(hs_zph **out, hs_zph_prep *pr, const double *coef, int ties, const size_t *term_of_col,
+                  size_t nterm, hs_error *err) HS_RESULT_USED;
+void hs_zph_prep_free(hs_zph_prep *pr);
+
 #endif /* HS_ZPH_H */
