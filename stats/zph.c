@@ -402,7 +402,8 @@ int hs_zph_finish(hs_zph **out, hs_zph_prep *pr, const double *coef, int ties, c
     double *scratch = malloc((2 * q + 2 * q * q) * sizeof *scratch);
     double *accmem = calloc(q + 3 * q * q, sizeof *accmem);
     size_t *cols = malloc(q * sizeof *cols);
-    if (!z || !scratch || !accmem || !cols) {
+    double *eta = malloc((n ? n : 1) * sizeof *eta);
+    if (!z || !scratch || !accmem || !cols || !eta) {
         hs_error_set(err, HS_ENOMEM, "zph: cannot allocate work space");
         goto done;
     }
@@ -411,17 +412,20 @@ int hs_zph_finish(hs_zph **out, hs_zph_prep *pr, const double *coef, int ties, c
     for (size_t j = 0; j < q; j++)
         if (!pr->zero_one[j])
             lpoff += coef[j] * pr->mean[j];
-    for (size_t k = 0; k < n; k++) {
-        const double *x = pr->x + pr->ord[k] * q;
-        double eta = 0.0;
+    /* risk scores in input order (x is read sequentially), then placed in sweep order */
+    for (size_t i = 0; i < n; i++) {
+        const double *x = pr->x + i * q;
+        double e = 0.0;
         for (size_t j = 0; j < q; j++)
-            eta += x[j] * coef[j];
-        pr->rows[k].risk = exp(eta - lpoff);
-        if (!isfinite(pr->rows[k].risk)) {
-            rc = hs_error_set(err, HS_ENUMERIC, "zph: risk score of row %zu overflows", pr->ord[k] + 1);
+            e += x[j] * coef[j];
+        eta[i] = exp(e - lpoff);
+        if (!isfinite(eta[i])) {
+            rc = hs_error_set(err, HS_ENUMERIC, "zph: risk score of row %zu overflows", i + 1);
             goto done;
         }
     }
+    for (size_t k = 0; k < n; k++)
+        pr->rows[k].risk = eta[pr->ord[k]];
 
     zacc acc = {q, accmem, accmem + q, accmem + q + q * q, accmem + q + 2 * q * q};
     zph_pass(pr->rows, pr->xs, n, q, ties == 0, scratch, &acc);
@@ -456,6 +460,7 @@ done:
     free(scratch);
     free(accmem);
     free(cols);
+    free(eta);
     return rc;
 }
 
