@@ -24,18 +24,8 @@
 
 static char *dir; /* this suite's scratch directory */
 
-static int suite_init(void)
-{
-    dir = hs_test_tmpdir();
-    return dir ? 0 : 1;
-}
-
-static int suite_clean(void)
-{
-    hs_test_rmtree(dir);
-    dir = NULL;
-    return 0;
-}
+static int suite_init(void) { return hs_test_suite_init(&dir); }
+static int suite_clean(void) { return hs_test_suite_clean(&dir); }
 
 /* ---- collecting the records hs_csv_read hands over ---- */
 

@@ -28,18 +28,8 @@
 
 static char *dir;
 
-static int suite_init(void)
-{
-    dir = hs_test_tmpdir();
-    return dir ? 0 : 1;
-}
-
-static int suite_clean(void)
-{
-    hs_test_rmtree(dir);
-    dir = NULL;
-    return 0;
-}
+static int suite_init(void) { return hs_test_suite_init(&dir); }
+static int suite_clean(void) { return hs_test_suite_clean(&dir); }
 
 /* ---- writing test images ---- */
 

@@ -78,3 +78,16 @@ void hs_test_rmtree(char *dir)
     nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
     free(dir);
 }
+
+int hs_test_suite_init(char **dir)
+{
+    *dir = hs_test_tmpdir();
+    return *dir ? 0 : 1;
+}
+
+int hs_test_suite_clean(char **dir)
+{
+    hs_test_rmtree(*dir);
+    *dir = NULL;
+    return 0;
+}

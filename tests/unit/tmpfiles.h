@@ -26,4 +26,8 @@ char *hs_test_path(const char *dir, const char *name);
 /* Removes dir and everything under it, then frees dir.  dir may be NULL. */
 void hs_test_rmtree(char *dir);
 
+/* CUnit suite set-up and tear-down of a suite's scratch directory *dir: 0 on success. */
+int hs_test_suite_init(char **dir);
+int hs_test_suite_clean(char **dir);
+
 #endif /* HS_TEST_TMPFILES_H */
