@@ -46,6 +46,7 @@ static void usage(FILE *f)
             "  --no-background       use 255,255,255 as the glass intensity instead of estimating it\n"
             "  --thresholds A,B,C    DAB OD thresholds of 1+/2+/3+ membrane intensity (0.2,0.4,0.6)\n"
             "  --complete F          stained ring fraction of a complete membrane (0.8)\n"
+            "  --nucleus-od T        smoothed hematoxylin OD threshold of nucleus pixels (0.25)\n"
             "  --tile-um U           heterogeneity tile side in micrometres (256)\n"
             "  --ish RESULT          ISH result (positive/negative) used to resolve 2+ for every slide\n"
             "  --completeness-column NAME  QuPath column with the stained membrane fraction (0..1);\n"
@@ -350,7 +351,7 @@ int main_score(int argc, char **argv)
         {"no-background", no_argument, NULL, 'b'},  {"thresholds", required_argument, NULL, 't'},
         {"complete", required_argument, NULL, 'c'}, {"tile-um", required_argument, NULL, 'T'},
         {"ish", required_argument, NULL, 'i'},      {"completeness-column", required_argument, NULL, 'C'},
-        {"cells", required_argument, NULL, 'X'},   {"manifest", required_argument, NULL, 'M'}, {"factors", required_argument, NULL, 'F'},
+        {"cells", required_argument, NULL, 'X'},   {"nucleus-od", required_argument, NULL, 'N'},   {"manifest", required_argument, NULL, 'M'}, {"factors", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     hs_score_params p;
@@ -402,6 +403,10 @@ int main_score(int argc, char **argv)
         case 'C': completeness_col = optarg; break;
         case 'M': manifest = optarg; break;
         case 'X': cells = optarg; break;
+        case 'N':
+            if (hs_cli_double(optarg, &p.cells.nucleus_od) != 0 || p.cells.nucleus_od <= 0)
+                return hs_cli_misuse(CMD, usage, "--nucleus-od must be a number > 0, not '%s'", optarg);
+            break;
         case 'F': factors_arg = optarg; break;
         case 'h': usage(stdout); return HS_EXIT_OK;
         default: return hs_cli_misuse(CMD, usage, "unknown or incomplete option '%s'", argv[optind - 1]);
