@@ -162,19 +162,20 @@ static FILE *open_cells(const char *dir, const char *name, hs_error *err)
 }
 
 /*
- * Scores one slide and writes the rest of its row: its name when write_name
- * (a cohort row's manifest columns are already written), then the scores.
+ * Scores one slide and writes the rest of its row: row_name when not NULL (a
+ * cohort row's manifest columns are already written), then the scores.  name
+ * names its --map and --cells files.
  * Returns 1 when the slide failed.
  */
-static int score_one(FILE *f, int write_name, const char *name, const char *path, const hs_score_params *p0,
+static int score_one(FILE *f, const char *row_name, const char *name, const char *path, const hs_score_params *p0,
                      hs_ish ish, const char *map, const char *cells, int *status)
 {
     hs_score_result res;
     hs_error err;
     hs_score_params p1 = *p0, *p = &p1;
     FILE *cf = NULL;
-    if (write_name)
-        hs_fprint_field(f, name);
+    if (row_name)
+        hs_fprint_field(f, row_name);
     if (cells && !(cf = open_cells(cells, name, &err))) {
         hs_cli_error(CMD, "%s", err.msg);
         *status = HS_EXIT_FAIL;
@@ -336,7 +337,7 @@ static int score_manifest(FILE *f, const char *path, char **user_factors, size_t
             ish = HS_ISH_UNKNOWN;
         }
         (*ntotal)++;
-        *nfail += score_one(f, 0, pt->patient_id, pt->slide_path, p, ish, map, cells, &status);
+        *nfail += score_one(f, NULL, pt->patient_id, pt->slide_path, p, ish, map, cells, &status);
     }
     hs_manifest_free(m);
     return status;
@@ -444,7 +445,14 @@ int main_score(int argc, char **argv)
             if (i == optind)
                 fprintf(f, "slide,%s\n", score_header);
             ntotal++;
-            nfail += score_one(f, 1, argv[i], argv[i], &p, ish, map, cells, &status);
+            /* map and cell files are named after the slide's file name, made unique by its position */
+            const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+            int seen = 0;
+            for (int k = optind; k < i && !seen; k++)
+                seen = strcmp(base, strrchr(argv[k], '/') ? strrchr(argv[k], '/') + 1 : argv[k]) == 0;
+            char name[4096];
+            snprintf(name, sizeof name, seen ? "%s.%d" : "%s", base, i - optind + 1);
+            nfail += score_one(f, argv[i], name, argv[i], &p, ish, map, cells, &status);
         }
     if (f != stdout ? (ferror(f) | (fclose(f) != 0)) : fflush(f) != 0) {
         hs_cli_error(CMD, "%s: write error", out ? out : "stdout");

@@ -135,6 +135,9 @@ contains score-map-header '^ix,iy,x_um,y_um,n_cells,n0,n1,n2,n3,hscore,ihc_score
 contains score-map-tile '^0,0,0,0,[1-9][0-9]*,' "$tmp/maps/P001.tif.tiles.csv"
 equal score-map-total "$(awk -F, 'NR > 1 { s += $5 } END { print s }' "$tmp/maps/P001.tif.tiles.csv")" \
   "$(awk -F, 'NR == 2 { print $4 }' "$tmp/map.csv")"
+mkdir -p "$tmp/copy" && cp "$good" "$tmp/copy/"
+check_split score-map-same-name 0 "$bin" score "$good" "$tmp/copy/P001.tif" --out "$tmp/map2.csv" --map "$tmp/maps2"
+same score-map-same-name-files "$tmp/maps2/P001.tif.tiles.csv" "$tmp/maps2/P001.tif.2.tiles.csv"
 
 check_split score-manifest 0 "$bin" score --manifest "$sim/manifest.csv" --out "$tmp/cohort.csv"
 contains score-manifest-header "^$(head -n 1 "$sim/manifest.csv"),status,error,n_cells,n_tiles,p0," "$tmp/cohort.csv"
