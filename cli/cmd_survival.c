@@ -564,6 +564,7 @@ typedef struct job {
     const int *str;
     const struct hs_cox *fit;
     hs_zph_prep *prep;      /* zph: the data part, prepared while the model is fitted */
+    hs_concordance_prep *cprep; /* the concordance's data part, likewise */
     test_list tests;
     FILE *summary;
     char *text;
@@ -803,10 +804,13 @@ done:
     return rc;
 }
 
-static int zph_prep_job(job *j)
+/* The parts of cox.zph and of the concordance that do not need the fit, run while it is computed. */
+static int prep_job(job *j)
 {
     if (hs_zph_prepare(&j->prep, j->s->time, j->s->status, j->d->x, j->s->n, j->d->p, j->str, &j->err) != HS_OK)
-        j->prep = NULL; /* not fatal: the test is then run whole, which reports what is wrong */
+        j->prep = NULL; /* not fatal: each is then run whole, which reports what is wrong */
+    if (hs_concordance_prepare(&j->cprep, j->s->time, j->s->status, j->str, j->s->n, &j->err) != HS_OK)
+        j->cprep = NULL;
     return HS_OK;
 }
 
@@ -838,7 +842,7 @@ static int run_cox(const opts *o, const hs_table *t, const vars *v, test_list *t
         str[i] = v->strata->code[s.row[i]];
     hs_cox_control ctl;
     hs_cox_control_default(&ctl);
-    job prep = {.fn = zph_prep_job, .o = o, .d = &d, .s = &s, .str = str};
+    job prep = {.fn = prep_job, .o = o, .d = &d, .s = &s, .str = str};
     if (d.p > 0)
         job_start(&prep);
     rc = hs_cox_fit(&fit, s.time, s.status, d.x, s.n, d.p, str, o->ties, &ctl, err);
@@ -846,12 +850,16 @@ static int run_cox(const opts *o, const hs_table *t, const vars *v, test_list *t
         (void)job_finish(&prep, summary, tests, NULL); /* it never fails; a failed preparation is NULL */
     if (rc != HS_OK) {
         hs_zph_prep_free(prep.prep);
+        hs_concordance_prep_free(prep.cprep);
         goto done;
     }
     zph = (job){.fn = zph_job, .o = o, .d = &d, .s = &s, .str = str, .fit = fit, .prep = prep.prep};
     job_start(&zph);
     zph_started = 1;
-    if ((rc = hs_concordance_fit(&cc, s.time, s.status, fit->lp, str, s.n, 1, err)) != HS_OK)
+    rc = prep.cprep ? hs_concordance_finish(&cc, prep.cprep, fit->lp, 1, err)
+                    : hs_concordance_fit(&cc, s.time, s.status, fit->lp, str, s.n, 1, err);
+    hs_concordance_prep_free(prep.cprep);
+    if (rc != HS_OK)
         goto done;
 
     if (!(f = open_out(o->out, "cox.csv", "term,coef,se,z,p,hr,hr_lower95,hr_upper95,flag", err))) {

@@ -187,29 +187,94 @@ static unsigned bits_for(size_t v)
     return b;
 }
 
-int hs_concordance_fit(hs_concordance *out, const double *time, const int *status, const double *score,
-                       const int *strata, size_t n, int reverse, hs_error *err)
+struct hs_concordance_prep {
+    size_t n;
+    const int *status;  /* the caller's, kept valid until hs_concordance_finish */
+    size_t *sid;        /* n: dense stratum id */
+    size_t *trank;      /* n: dense rank of the merged time */
+    size_t nstrat, ntime;
+};
+
+void hs_concordance_prep_free(hs_concordance_prep *pr)
 {
-    if (!out || (n > 0 && (!time || !status || !score)))
+    if (!pr)
+        return;
+    free(pr->sid);
+    free(pr->trank);
+    free(pr);
+}
+
+int hs_concordance_prepare(hs_concordance_prep **out, const double *time, const int *status, const int *strata,
+                           size_t n, hs_error *err)
+{
+    if (!out || (n > 0 && (!time || !status)))
         return hs_error_set(err, HS_EINVAL, "concordance: NULL argument");
+    *out = NULL;
     if ((uint64_t)n >= UINT32_MAX)
         return hs_error_set(err, HS_EINVAL, "concordance: %zu rows is too many", n);
     for (size_t i = 0; i < n; i++) {
         if (status[i] != 0 && status[i] != 1)
             return hs_error_set(err, HS_EDATA, "concordance: status of row %zu is %d, not 0 or 1", i + 1,
                                 status[i]);
-        if (isnan(score[i]))
-            return hs_error_set(err, HS_EDATA, "concordance: score of row %zu is missing", i + 1);
         if (!isfinite(time[i]))
             return hs_error_set(err, HS_EDATA, "concordance: time of row %zu is not finite", i + 1);
     }
+    int rc = HS_ENOMEM;
+    const size_t n1 = n ? n : 1;
+    hs_concordance_prep *pr = calloc(1, sizeof *pr);
+    double *ftime = calloc(n1, sizeof *ftime); /* zeroed: keeps gcc sure it is set before the rank */
+    size_t *ord = malloc(n1 * sizeof *ord);
+    if (!pr || !ftime || !ord || !(pr->sid = malloc(n1 * sizeof *pr->sid)) ||
+        !(pr->trank = malloc(n1 * sizeof *pr->trank))) {
+        hs_error_set(err, HS_ENOMEM, "concordance: cannot allocate work space for %zu rows", n);
+        goto done;
+    }
+    pr->n = n;
+    pr->status = status;
+    /* dense stratum ids (ftime is scratch: ints are exact in a double) */
+    pr->nstrat = 1;
+    if (strata) {
+        for (size_t i = 0; i < n; i++)
+            ftime[i] = (double)strata[i];
+        if ((rc = hs_survorder_rank(ftime, n, ord, pr->sid, &pr->nstrat, err)) != HS_OK)
+            goto done;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            pr->sid[i] = 0;
+    }
+    /* merged times and their dense ranks */
+    pr->ntime = 0;
+    if (n > 0)
+        memcpy(ftime, time, n * sizeof *ftime);
+    if ((rc = hs_timefix(ftime, n, err)) != HS_OK)
+        goto done;
+    if ((rc = hs_survorder_rank(ftime, n, ord, pr->trank, &pr->ntime, err)) != HS_OK)
+        goto done;
+    *out = pr;
+    pr = NULL;
+    rc = HS_OK;
+done:
+    hs_concordance_prep_free(pr);
+    free(ftime);
+    free(ord);
+    return rc;
+}
+
+int hs_concordance_finish(hs_concordance *out, const hs_concordance_prep *pr, const double *score, int reverse,
+                          hs_error *err)
+{
+    if (!out || !pr || (pr->n > 0 && !score))
+        return hs_error_set(err, HS_EINVAL, "concordance: NULL argument");
+    const size_t n = pr->n, nstrat = pr->nstrat, ntime = pr->ntime;
+    const int *status = pr->status;
+    const size_t *sid = pr->sid, *trank = pr->trank;
+    for (size_t i = 0; i < n; i++)
+        if (isnan(score[i]))
+            return hs_error_set(err, HS_EDATA, "concordance: score of row %zu is missing", i + 1);
 
     int rc = HS_ENOMEM;
     const size_t n1 = n ? n : 1;
-    double *ftime = malloc(n1 * sizeof *ftime);
-    size_t *trank = malloc(n1 * sizeof *trank);
     size_t *xr = malloc(n1 * sizeof *xr);
-    size_t *sid = malloc(n1 * sizeof *sid);
     size_t *ord = malloc(n1 * sizeof *ord);
     uint64_t *key = malloc(n1 * sizeof *key);
     double *inf = calloc(3 * n1, sizeof *inf);
@@ -217,21 +282,9 @@ int hs_concordance_fit(hs_concordance *out, const double *time, const int *statu
     ftree tree = {0};
     tree.at = aligned_alloc(64, ((n1 + FT_BLOCK - 1) / FT_BLOCK) * FT_BLOCK * sizeof *tree.at);
     tree.blk = malloc(((n1 + FT_BLOCK - 1) / FT_BLOCK + 1) * sizeof *tree.blk);
-    if (!ftime || !trank || !xr || !sid || !ord || !key || !inf || !rows || !tree.at || !tree.blk) {
+    if (!xr || !ord || !key || !inf || !rows || !tree.at || !tree.blk) {
         hs_error_set(err, HS_ENOMEM, "concordance: cannot allocate work space for %zu rows", n);
         goto done;
-    }
-
-    /* dense stratum ids (ftime is scratch: ints are exact in a double) */
-    size_t nstrat = 1;
-    if (strata) {
-        for (size_t i = 0; i < n; i++)
-            ftime[i] = (double)strata[i];
-        if ((rc = hs_survorder_rank(ftime, n, ord, sid, &nstrat, err)) != HS_OK)
-            goto done;
-    } else {
-        for (size_t i = 0; i < n; i++)
-            sid[i] = 0;
     }
     /* dense score ranks within each stratum; the largest is the tree size needed */
     size_t maxrank = 0;
@@ -255,15 +308,6 @@ int hs_concordance_fit(hs_concordance *out, const double *time, const int *statu
     }
     for (size_t i = 0; i < n; i++)
         xr[i] = (size_t)key[i];
-    /* merged times and their dense ranks */
-    size_t ntime = 0;
-    if (n > 0)
-        memcpy(ftime, time, n * sizeof *ftime);
-    if ((rc = hs_timefix(ftime, n, err)) != HS_OK)
-        goto done;
-    if ((rc = hs_survorder_rank(ftime, n, ord, trank, &ntime, err)) != HS_OK)
-        goto done;
-
     /* order: stratum, time descending, censored first, score ascending */
     const unsigned bx = bits_for(maxrank), bt = bits_for(ntime), bs = bits_for(nstrat);
     for (size_t i = 0; i < n; i++)
@@ -334,15 +378,28 @@ int hs_concordance_fit(hs_concordance *out, const double *time, const int *statu
     rc = HS_OK;
 
 done:
-    free(ftime);
-    free(trank);
     free(xr);
-    free(sid);
     free(ord);
     free(key);
     free(inf);
     free(rows);
     free(tree.at);
     free(tree.blk);
+    return rc;
+}
+
+int hs_concordance_fit(hs_concordance *out, const double *time, const int *status, const double *score,
+                       const int *strata, size_t n, int reverse, hs_error *err)
+{
+    if (!out || (n > 0 && (!time || !status || !score)))
+        return hs_error_set(err, HS_EINVAL, "concordance: NULL argument");
+    for (size_t i = 0; i < n; i++)
+        if (isnan(score[i]))
+            return hs_error_set(err, HS_EDATA, "concordance: score of row %zu is missing", i + 1);
+    hs_concordance_prep *pr = NULL;
+    int rc = hs_concordance_prepare(&pr, time, status, strata, n, err);
+    if (rc == HS_OK)
+        rc = hs_concordance_finish(out, pr, score, reverse, err);
+    hs_concordance_prep_free(pr);
     return rc;
 }

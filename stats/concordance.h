@@ -50,4 +50,19 @@ typedef struct hs_concordance {
 int hs_concordance_fit(hs_concordance *out, const double *time, const int *status, const double *score,
                        const int *strata, size_t n, int reverse, hs_error *err) HS_RESULT_USED;
 
+/*
+ * The same in two steps, so that the part that does not depend on the score
+ * (stratum ids, merging and ranking the times) can run before the score
+ * exists, e.g. while the Cox model is fitted.  hs_concordance_prepare fails
+ * like hs_concordance_fit for bad times, status or size; status must stay
+ * valid until hs_concordance_finish, which gives the same *out as
+ * hs_concordance_fit.  hs_concordance_prep_free(NULL) is a no-op.
+ */
+typedef struct hs_concordance_prep hs_concordance_prep;
+int hs_concordance_prepare(hs_concordance_prep **out, const double *time, const int *status, const int *strata,
+                           size_t n, hs_error *err) HS_RESULT_USED;
+int hs_concordance_finish(hs_concordance *out, const hs_concordance_prep *pr, const double *score, int reverse,
+                          hs_error *err) HS_RESULT_USED;
+void hs_concordance_prep_free(hs_concordance_prep *pr);
+
 #endif /* HS_CONCORDANCE_H */
