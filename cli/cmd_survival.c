@@ -684,10 +684,22 @@ static int design_make(design *d, const opts *o, const vars *v, const subset *s,
                 snprintf(d->col_name[j], len, "%s=%s", tname[k], c->level[w + 1]);
             else
                 snprintf(d->col_name[j], len, "%s", tname[k]);
-            for (size_t i = 0; i < s->n; i++) {
-                size_t r = s->row[i];
-                d->x[i * p + j] = c->kind == HS_COL_NUMERIC ? c->num[r] : (c->code[r] == (int)w + 1 ? 1.0 : 0.0);
+        }
+    }
+    /* row by row, so that the matrix is written in order */
+    for (size_t i = 0; i < s->n; i++) {
+        const size_t r = s->row[i];
+        double *xi = d->x + i * p;
+        for (size_t k = 0; k < nterm; k++) {
+            const hs_column *c = term[k];
+            if (c->kind == HS_COL_NUMERIC) {
+                *xi++ = c->num[r];
+                continue;
             }
+            size_t width = c->nlevel ? c->nlevel - 1 : 0;
+            for (size_t w = 0; w < width; w++)
+                xi[w] = c->code[r] == (int)w + 1 ? 1.0 : 0.0;
+            xi += width;
         }
     }
     return HS_OK;
