@@ -46,7 +46,7 @@ static void usage(FILE *f)
             "  --no-background       use 255,255,255 as the glass intensity instead of estimating it\n"
             "  --thresholds A,B,C    DAB OD thresholds of 1+/2+/3+ membrane intensity (0.2,0.4,0.6)\n"
             "  --complete F          stained ring fraction of a complete membrane (0.8)\n"
-            "  --nucleus-od T        smoothed hematoxylin OD threshold of nucleus pixels (0.25)\n"
+            "  --nucleus-od T        nucleus threshold of the smoothed, background-subtracted hematoxylin OD (0.15)\n"
             "  --tile-um U           heterogeneity tile side in micrometres (256)\n"
             "  --ish RESULT          ISH result (positive/negative) used to resolve 2+ for every slide\n"
             "  --completeness-column NAME  QuPath column with the stained membrane fraction (0..1);\n"

@@ -1,7 +1,8 @@
 /*
  * cells: nucleus detection, Voronoi cell regions and membrane rings (see cells.h).
  *
- * Per region: binomial smoothing of the hematoxylin plane, thresholding,
+ * Per region: binomial smoothing of the hematoxylin plane, background
+ * subtraction (grey opening), thresholding,
  * one-pass connected-component labelling with union-find (4-connectivity),
  * area filtering, a uniform grid over the nuclei for neighbour queries, the
  * tumour-cell rule, then, for each core tumour cell, a scan of the disc of
@@ -27,7 +28,9 @@ typedef struct nucleus {
 
 struct hs_cells {
     int max_w, max_h;
-    float *smooth, *tmp;
+    float *smooth, *tmp, *bg;
+    float *line, *pre, *suf; /* one row or column, and the van Herk prefix/suffix extrema */
+    size_t line_cap;
     int32_t *label;
     int32_t *parent;
     double *acc;            /* per provisional label: area, sum x, sum y */
@@ -42,7 +45,8 @@ struct hs_cells {
 
 void hs_cell_params_default(hs_cell_params *p)
 {
-    p->nucleus_od = 0.25;
+    p->nucleus_od = 0.15;
+    p->background_um = 8;
     p->min_area_um2 = 10;
     p->max_area_um2 = 400;
     p->expansion_um = 7;
@@ -70,8 +74,13 @@ hs_cells *hs_cells_alloc(int max_w, int max_h)
     c->max_h = max_h;
     c->smooth = malloc(n * sizeof *c->smooth);
     c->tmp = malloc(n * sizeof *c->tmp);
+    c->bg = malloc(n * sizeof *c->bg);
+    size_t m = (size_t)(max_w > max_h ? max_w : max_h) + 1;
+    c->line = malloc(m * sizeof *c->line);
+    c->pre = malloc(m * sizeof *c->pre);
+    c->suf = malloc(m * sizeof *c->suf);
     c->label = malloc(n * sizeof *c->label);
-    if (!c->smooth || !c->tmp || !c->label) {
+    if (!c->smooth || !c->tmp || !c->label || !c->bg || !c->line || !c->pre || !c->suf) {
         hs_cells_free(c);
         return NULL;
     }
@@ -84,6 +93,10 @@ void hs_cells_free(hs_cells *c)
         return;
     free(c->smooth);
     free(c->tmp);
+    free(c->bg);
+    free(c->line);
+    free(c->pre);
+    free(c->suf);
     free(c->label);
     free(c->parent);
     free(c->acc);
@@ -112,6 +125,76 @@ static void smooth(const float *in, float *tmp, float *out, int w, int h)
         float *o = out + (size_t)y * w;
         for (int x = 0; x < w; x++)
             o[x] = (ra[x] + 4 * rb[x] + 6 * rc[x] + 4 * rd[x] + re[x]) * (1.0f / 16);
+    }
+}
+
+/*
+ * Running minimum (want_max 0) or maximum over a window of 2r+1 samples of
+ * v[0..n) (stride apart), edges clamped to the window inside the array:
+ * van Herk / Gil-Werman, three comparisons per sample whatever r.
+ */
+static void run_extreme(float *v, size_t stride, int n, int r, int want_max, float *line, float *pre, float *suf)
+{
+    int k = 2 * r + 1;
+    for (int i = 0; i < n; i++)
+        line[i] = v[(size_t)i * stride];
+    for (int b = 0; b < n; b += k) {
+        int e = b + k < n ? b + k : n;
+        pre[b] = line[b];
+        for (int i = b + 1; i < e; i++)
+            pre[i] = want_max ? fmaxf(pre[i - 1], line[i]) : fminf(pre[i - 1], line[i]);
+        suf[e - 1] = line[e - 1];
+        for (int i = e - 2; i >= b; i--)
+            suf[i] = want_max ? fmaxf(suf[i + 1], line[i]) : fminf(suf[i + 1], line[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        int lo = i - r < 0 ? 0 : i - r, hi = i + r > n - 1 ? n - 1 : i + r;
+        /* [lo, hi] spans at most two blocks: the suffix of lo's block and the prefix of hi's */
+        float a = suf[lo], bb = pre[hi];
+        if (lo / k == hi / k) { /* one block: scan (only at the array's edges, where the window is cut) */
+            a = line[lo];
+            for (int t = lo + 1; t <= hi; t++)
+                a = want_max ? fmaxf(a, line[t]) : fminf(a, line[t]);
+            bb = a;
+        }
+        v[(size_t)i * stride] = want_max ? fmaxf(a, bb) : fminf(a, bb);
+    }
+}
+
+/*
+ * Subtracts the local background of the smoothed hematoxylin plane: its grey
+ * opening with a square window of half-side r (the largest value that fits
+ * under the plane), like QuPath's background subtraction.  Nuclei narrower
+ * than the window stand out by their own contrast, whatever the counterstain
+ * or the DAB bleeding into the hematoxylin channel around them.  The
+ * background varies slowly, so it is computed on a grid f times coarser
+ * (block minima, which the erosion would take anyway) and read back by
+ * nearest block: the cost is a small fraction of the per-pixel work.
+ */
+static void subtract_background(hs_cells *c, int w, int h, int r)
+{
+    int f = r >= 8 ? r / 4 : 1;
+    int sw = (w + f - 1) / f, sh = (h + f - 1) / f, sr = (r + f - 1) / f;
+    float *bg = c->bg;
+    for (int by = 0; by < sh; by++)
+        for (int bx = 0; bx < sw; bx++) {
+            float m = INFINITY;
+            for (int y = by * f; y < (by + 1) * f && y < h; y++)
+                for (int x = bx * f; x < (bx + 1) * f && x < w; x++)
+                    m = fminf(m, c->smooth[(size_t)y * w + x]);
+            bg[(size_t)by * sw + bx] = m;
+        }
+    for (int pass = 0; pass < 2; pass++) { /* erosion, then dilation */
+        for (int y = 0; y < sh; y++)
+            run_extreme(bg + (size_t)y * sw, 1, sw, sr, pass, c->line, c->pre, c->suf);
+        for (int x = 0; x < sw; x++)
+            run_extreme(bg + x, (size_t)sw, sh, sr, pass, c->line, c->pre, c->suf);
+    }
+    for (int y = 0; y < h; y++) {
+        const float *b = bg + (size_t)(y / f) * sw;
+        float *o = c->smooth + (size_t)y * w;
+        for (int x = 0; x < w; x++)
+            o[x] -= b[x / f];
     }
 }
 
@@ -324,6 +407,8 @@ int hs_cells_run(hs_cells *c, const float *hem, const float *dab, int w, int h, 
         return hs_error_set(err, HS_EINVAL, "hs_cells_run: region %dx%d does not fit the detector (%dx%d)", w, h,
                             c->max_w, c->max_h);
     smooth(hem, c->tmp, c->smooth, w, h);
+    if (cp->background_um > 0)
+        subtract_background(c, w, h, (int)ceil(cp->background_um / mpp));
     if (find_nuclei(c, w, h, mpp, cp) != HS_OK)
         return hs_error_set(err, HS_ENOMEM, "out of memory labelling nuclei");
     double g = cp->expansion_um / mpp;

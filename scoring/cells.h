@@ -1,8 +1,9 @@
 /*
  * cells: tumour-cell detection and membrane measurement in one image region.
  *
- * Nuclei are connected components of the smoothed hematoxylin OD above a
- * threshold, kept when their area is plausible.  Each nucleus owns the pixels
+ * Nuclei are connected components of the smoothed hematoxylin OD, minus its
+ * local background (a grey opening), above a threshold, kept when their area
+ * is plausible.  Each nucleus owns the pixels
  * nearer to it than to any other nucleus, up to an expansion radius (a
  * Voronoi tessellation limited like QuPath's cell expansion); its membrane
  * ring is the part of its region within ring_um of the region's boundary.
@@ -24,7 +25,8 @@
 #include "util/hs_error.h"
 
 typedef struct hs_cell_params {
-    double nucleus_od;       /* smoothed hematoxylin OD threshold for nucleus pixels (0.25) */
+    double nucleus_od;       /* threshold of the smoothed, background-subtracted hematoxylin OD for nucleus pixels */
+    double background_um;    /* half-side of the background opening window (8, QuPath's radius); 0: none */
     double min_area_um2;     /* nucleus area range (10 .. 400, QuPath's defaults) */
     double max_area_um2;
     double expansion_um;     /* cell radius limit from the nucleus centre (7) */

@@ -92,11 +92,25 @@ static void defaults(hs_cell_params *cp, hs_her2_params *hp)
     hs_her2_params_default(hp);
 }
 
+/*
+ * The measured area of a planted nucleus (radius 4 um = 8 px, hematoxylin 0.6
+ * on cytoplasm 0.06).  The binomial smoothing (sigma 1 px) turns its edge into
+ * an error function, and the background subtraction leaves a step of 0.54
+ * above the cytoplasm; cutting it at nucleus_od = 0.15, i.e. at 0.15/0.54 of
+ * the step, moves the edge out by Phi^-1(1 - 0.15/0.54) = 0.589 px, so the
+ * area is pi 16 um^2 times (8.589/8)^2 = 1.1527, up to pixel rounding.
+ */
+static double expected_area(void)
+{
+    return M_PI * 16 * (8.589 / 8) * (8.589 / 8);
+}
+
 static void test_params(void)
 {
     hs_cell_params p;
     hs_cell_params_default(&p);
-    CU_ASSERT_EQUAL(p.nucleus_od, 0.25);
+    CU_ASSERT_EQUAL(p.nucleus_od, 0.15);
+    CU_ASSERT_EQUAL(p.background_um, 8);
     CU_ASSERT_EQUAL(p.min_area_um2, 10);
     CU_ASSERT_EQUAL(p.max_area_um2, 400);
     CU_ASSERT_EQUAL(p.expansion_um, 7);
@@ -148,8 +162,7 @@ static void test_lattice(void)
         CU_ASSERT(in_rect(pc->x, pc->y, CX0, CY0, CX1, CY1));
         CU_ASSERT(!seen[j]);
         seen[j] = 1;
-        /* area: the disc of 8 px, smoothed and cut at 0.25 / 0.6 of its height: within 15% of pi 16 um^2 */
-        CU_ASSERT(fabs(c->area_um2 - M_PI * 16) <= 0.15 * M_PI * 16);
+        CU_ASSERT(fabs(c->area_um2 - expected_area()) <= 0.05 * M_PI * 16);
         CU_ASSERT_EQUAL(c->cls, pc->cls);
         wrong_class += c->cls != pc->cls;
         switch (pc->cls) {
@@ -275,11 +288,47 @@ static void test_area_filter(void)
         double d;
         size_t j = nearest(&s, cell[i].x, cell[i].y, &d);
         CU_ASSERT(j % 7 != 2 && j % 7 != 5);
-        CU_ASSERT(fabs(cell[i].area_um2 - M_PI * 16) <= 0.15 * M_PI * 16);
+        CU_ASSERT(fabs(cell[i].area_um2 - expected_area()) <= 0.05 * M_PI * 16);
     }
     /* min_area above every nucleus: nothing */
     cp.max_area_um2 = 400;
     cp.min_area_um2 = 120;
+    CU_ASSERT_EQUAL(hs_cells_run(det, s.hem, s.dab, W, H, MPP, CX0, CY0, CX1, CY1, &cp, &hp, &cell, &n, NULL), HS_OK);
+    CU_ASSERT_EQUAL(n, 0);
+    hs_cells_free(det);
+    scene_free(&s);
+}
+
+/*
+ * Background subtraction: the lattice on a hematoxylin plateau of +0.3 (a
+ * heavy counterstain, or DAB bleeding into the hematoxylin channel).  Without
+ * subtraction the whole plane is above the threshold, one component far over
+ * the area limit, and no cell is found; with it every planted cell is found.
+ */
+static void test_background(void)
+{
+    scene s = lattice_scene();
+    for (size_t i = 0; i < (size_t)W * H; i++)
+        s.hem[i] += 0.3f;
+    hs_cell_params cp;
+    hs_her2_params hp;
+    defaults(&cp, &hp);
+    hs_cells *det = hs_cells_alloc(W, H);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(det);
+    size_t planted = 0;
+    for (size_t i = 0; i < s.n; i++)
+        planted += in_rect(s.cell[i].x, s.cell[i].y, CX0, CY0, CX1, CY1);
+    const hs_cell *cell;
+    size_t n;
+    CU_ASSERT_EQUAL(hs_cells_run(det, s.hem, s.dab, W, H, MPP, CX0, CY0, CX1, CY1, &cp, &hp, &cell, &n, NULL), HS_OK);
+    CU_ASSERT_EQUAL(n, planted);
+    for (size_t i = 0; i < n; i++) {
+        double d;
+        size_t j = nearest(&s, cell[i].x, cell[i].y, &d);
+        CU_ASSERT(d <= 0.5);
+        CU_ASSERT_EQUAL(cell[i].cls, s.cell[j].cls);
+    }
+    cp.background_um = 0;
     CU_ASSERT_EQUAL(hs_cells_run(det, s.hem, s.dab, W, H, MPP, CX0, CY0, CX1, CY1, &cp, &hp, &cell, &n, NULL), HS_OK);
     CU_ASSERT_EQUAL(n, 0);
     hs_cells_free(det);
@@ -416,6 +465,7 @@ int hs_suite_cells(void)
         !CU_add_test(s, "hex lattice: count, centroids, classes, completeness", test_lattice) ||
         !CU_add_test(s, "tumour rule: lone nucleus, 2 or 3 neighbours at 19/21 um", test_neighbours) ||
         !CU_add_test(s, "nucleus area filter", test_area_filter) ||
+        !CU_add_test(s, "background subtraction", test_background) ||
         !CU_add_test(s, "only core cells are reported", test_core) ||
         !CU_add_test(s, "region larger than the detector", test_too_large) ||
         !CU_add_test(s, "determinism and detector reuse", test_determinism))
