@@ -1,12 +1,12 @@
 /*
- * survorder: the orderings that the concordance and cox.zph modules share.
+ * survorder: the orderings that the survival modules share.
  *
  * Both sort a million rows by composite keys (stratum, time, status, score)
  * and need dense ranks of times and scores.  This module supplies a stable
  * O(n) radix sort of an index permutation by 64-bit keys (chain calls, least
  * significant key first, to sort by several keys), an order-preserving map
  * from doubles to such keys, and dense ranking.  Everything is deterministic.
- * (R's timefix itself is stats/timefix.h.)
+ * R's timefix (stats/timefix.h) orders its times with it too.
  */
 #ifndef HS_SURVORDER_H
 #define HS_SURVORDER_H

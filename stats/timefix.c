@@ -2,74 +2,17 @@
  * timefix: R's aeqSurv and the (stratum, time) ordering shared by the
  * survival modules (see timefix.h).
  *
- * The ordering is an LSD radix sort of order-preserving integer images of the
- * keys (11-bit digits), which is stable and O(n); digit positions on which
- * every key agrees (common for integer-valued times) are skipped.
+ * The ordering is the stable radix sort of stats/survorder.h on
+ * order-preserving integer images of the times, then of the strata.
  */
 #include "stats/timefix.h"
+
+#include "stats/survorder.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* An unsigned image of x whose integer order is the numeric order; NAN last, -0 == 0. */
-static uint64_t double_key(double x)
-{
-    if (isnan(x))
-        return UINT64_MAX;
-    x += 0.0; /* -0.0 becomes +0.0 */
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    return (u & UINT64_C(0x8000000000000000)) ? ~u : (u | UINT64_C(0x8000000000000000));
-}
-
-/* A sort item: the key and the row it came from. */
-typedef struct {
-    uint64_t key;
-    size_t row;
-} item;
-
-#define RADIX_BITS 11
-#define RADIX_BINS (1 << RADIX_BITS)
-#define RADIX_MAXPASS ((64 + RADIX_BITS - 1) / RADIX_BITS)
-
-/*
- * Stable LSD radix sort of a[0..n-1] by the low nbits bits of key, with
- * scratch buf[n] and count[RADIX_MAXPASS * RADIX_BINS]; the result ends in a.
- */
-static void radix_sort(item *a, item *buf, size_t *count, size_t n, int nbits)
-{
-    const int npass = (nbits + RADIX_BITS - 1) / RADIX_BITS;
-    memset(count, 0, (size_t)npass * RADIX_BINS * sizeof *count);
-    for (size_t i = 0; i < n; i++)
-        for (int p = 0; p < npass; p++)
-            count[p * RADIX_BINS + ((a[i].key >> (p * RADIX_BITS)) & (RADIX_BINS - 1))]++;
-
-    item *src = a, *dst = buf;
-    for (int p = 0; p < npass; p++) {
-        size_t *c = count + p * RADIX_BINS;
-        int trivial = 0; /* every key has the same digit here */
-        for (int v = 0; v < RADIX_BINS && !trivial; v++)
-            trivial = c[v] == n;
-        if (trivial)
-            continue;
-        size_t pos = 0;
-        for (int v = 0; v < RADIX_BINS; v++) {
-            size_t t = c[v];
-            c[v] = pos;
-            pos += t;
-        }
-        const int shift = p * RADIX_BITS;
-        for (size_t i = 0; i < n; i++)
-            dst[c[(src[i].key >> shift) & (RADIX_BINS - 1)]++] = src[i];
-        item *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != a)
-        memcpy(a, src, n * sizeof *a);
-}
 
 int hs_timefix_order(const double *time, const int *strata, size_t n, size_t *order, hs_error *err)
 {
@@ -77,30 +20,21 @@ int hs_timefix_order(const double *time, const int *strata, size_t n, size_t *or
         return HS_OK;
     if (!time || !order)
         return hs_error_set(err, HS_EINVAL, "timefix: NULL time or order array");
-    if (n > SIZE_MAX / (2 * sizeof(item)))
-        return hs_error_set(err, HS_ENOMEM, "timefix: %zu rows is too many", n);
-    item *a = malloc(2 * n * sizeof *a);
-    size_t *count = malloc((size_t)RADIX_MAXPASS * RADIX_BINS * sizeof *count);
-    if (!a || !count) {
-        free(a);
-        free(count);
+    uint64_t *key = malloc(n * sizeof *key);
+    if (!key)
         return hs_error_set(err, HS_ENOMEM, "timefix: out of memory ordering %zu rows", n);
-    }
     for (size_t i = 0; i < n; i++) {
-        a[i].key = double_key(time[i]);
-        a[i].row = i;
+        order[i] = i;
+        key[i] = isnan(time[i]) ? UINT64_MAX : hs_survorder_key(time[i]); /* NAN last */
     }
-    radix_sort(a, a + n, count, n, 64);
-    if (strata) {
+    int rc = hs_survorder_stable(order, n, key, err);
+    if (rc == HS_OK && strata) { /* then stably by stratum: (stratum, time) order */
         for (size_t i = 0; i < n; i++)
-            a[i].key = (uint64_t)((uint32_t)strata[a[i].row] ^ UINT32_C(0x80000000));
-        radix_sort(a, a + n, count, n, 32);
+            key[i] = (uint64_t)((uint32_t)strata[i] ^ UINT32_C(0x80000000));
+        rc = hs_survorder_stable(order, n, key, err);
     }
-    for (size_t i = 0; i < n; i++)
-        order[i] = a[i].row;
-    free(a);
-    free(count);
-    return HS_OK;
+    free(key);
+    return rc;
 }
 
 /*
