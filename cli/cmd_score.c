@@ -1,6 +1,9 @@
 /*
  * hetsurv score: scores HER2 IHC slides on one process and writes one CSV row
- * per slide (or per image of a QuPath export).  A slide that fails gets
+ * per slide (or per image of a QuPath export).  Every slide is measured once;
+ * the membrane DAB cuts of each staining batch are then chosen (calibration:
+ * fixed, from the batch's own cells, or from its control slides), and the
+ * stored cells are classified with them.  A slide that fails gets
  * status=error and its reason; the others are still scored.
  */
 #include <errno.h>
@@ -11,11 +14,13 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/score_opts.h"
 #include "cohorts/csvread.h"
 #include "cohorts/manifest.h"
+#include "scoring/batchcal.h"
+#include "scoring/controls.h"
 #include "scoring/qupath.h"
 #include "scoring/score.h"
-#include "scoring/stain.h"
 #include "util/hs_parse.h"
 
 #define CMD "score"
@@ -23,7 +28,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: hetsurv score SLIDE... [--out FILE.csv] [--map DIR] [options]\n"
+            "Usage: hetsurv score SLIDE... [--out FILE.csv] [--map DIR] [--cells DIR] [options]\n"
             "       hetsurv score --manifest MANIFEST.csv [--factors A,...] [--out FILE.csv] [--map DIR] [options]\n"
             "       hetsurv score --qupath EXPORT.tsv [--out FILE.csv] [--map DIR] [options]\n"
             "\n"
@@ -37,27 +42,24 @@ static void usage(FILE *f)
             "  --cells DIR           write each slide's tumour cells as DIR/<name>.cells.csv\n"
             "  --manifest FILE       score every patient's slide of a cohort manifest and write the cohort\n"
             "                        table: the manifest's columns followed by the score columns; an 'ish'\n"
-            "                        column (positive/negative) resolves 2+ per patient\n"
+            "                        column (positive/negative) resolves 2+ per patient, a 'batch' column\n"
+            "                        names each slide's staining batch (calibrated separately)\n"
             "  --factors A,...       manifest covariates that are categorical (text)\n"
             "  --qupath FILE         score the cells of a QuPath detection export instead of slides\n"
-            "  --mpp U               the slides' level-0 microns per pixel (overrides the file)\n"
-            "  --level-mpp U         score at the level nearest U microns per pixel (0.5)\n"
-            "  --stains H;DAB[;T]    stain vectors, e.g. '0.650,0.704,0.286;0.268,0.570,0.776'\n"
-            "  --no-background       use 255,255,255 as the glass intensity instead of estimating it\n"
-            "  --thresholds A,B,C    DAB OD thresholds of 1+/2+/3+ membrane intensity (0.2,0.4,0.6)\n"
-            "  --complete F          stained ring fraction of a complete membrane (0.8)\n"
-            "  --nucleus-od T        nucleus threshold of the smoothed, background-subtracted hematoxylin OD (0.15)\n"
-            "  --tile-um U           heterogeneity tile side in micrometres (256)\n"
             "  --ish RESULT          ISH result (positive/negative) used to resolve 2+ for every slide\n"
             "  --completeness-column NAME  QuPath column with the stained membrane fraction (0..1);\n"
             "                        (default: \"Membrane: DAB completeness\" when present); without one,\n"
             "                        QuPath's own Negative/1+/2+/3+ classes are used\n"
-            "  -h, --help            show this help\n");
+            "  -h, --help            show this help\n"
+            "\n");
+    hs_score_opts_help(f);
 }
 
 /* The score columns; a table of slides starts with "slide,", a cohort table with the manifest's columns. */
 static const char *const score_header = "status,error,n_cells,n_tiles,p0,p1,p2,p3,hscore,ihc_score,her2_class,entropy,"
-                                        "simpson,tile_cv,discordant_frac,morans_i,pattern,heterogeneous";
+                                        "simpson,tile_cv,discordant_frac,morans_i,pattern,heterogeneous,"
+                                        "cell_radius_um,stain_source,stain_h_angle,stain_dab_angle,calibration,"
+                                        "od_1,od_2,od_3";
 
 static void put_num(FILE *f, double x)
 {
@@ -65,13 +67,45 @@ static void put_num(FILE *f, double x)
     hs_fprint_double(f, x);
 }
 
+/* What a row says about how a slide was measured and calibrated (NULL fields are NA). */
+typedef struct row_extra {
+    const hs_score_result *res; /* NULL: no slide measurement (QuPath, error) */
+    const hs_calib_cuts *cuts;  /* NULL: no cuts */
+    const char *calibration;    /* method name when cuts is NULL but known */
+} row_extra;
+
+static void put_extra(FILE *f, const row_extra *x)
+{
+    static const char *const source[] = {"default", "given", "estimated", "estimated-h"};
+    const hs_score_result *r = x ? x->res : NULL;
+    if (r) {
+        put_num(f, r->cell_radius_um);
+        fprintf(f, ",%s", source[r->stain_source]);
+        put_num(f, r->stain_source == HS_STAIN_DEFAULT ? NAN : r->stain_h_angle);
+        put_num(f, r->stain_source == HS_STAIN_DEFAULT || r->stain_source == HS_STAIN_ESTIMATED_H ? NAN
+                                                                                                 : r->stain_dab_angle);
+    } else {
+        fputs(",NA,NA,NA,NA", f);
+    }
+    const hs_calib_cuts *c = x ? x->cuts : NULL;
+    if (c) {
+        fprintf(f, ",%s", hs_calib_mode_name(c->method));
+        for (int k = 0; k < 3; k++)
+            put_num(f, c->od[k]);
+    } else {
+        fprintf(f, ",%s,NA,NA,NA", x && x->calibration ? x->calibration : "NA");
+    }
+    fputc('\n', f);
+}
+
 /* Writes the score columns of one slide (with their leading comma) and ends the row. */
-static void put_scores(FILE *f, const hs_slide_metrics *m, const char *error)
+static void put_scores(FILE *f, const hs_slide_metrics *m, const char *error, const row_extra *x)
 {
     if (error) {
         fputs(",error,", f);
         hs_fprint_field(f, error);
-        fputs(",NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA\n", f);
+        fputs(",NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA", f);
+        put_extra(f, x);
         return;
     }
     fprintf(f, ",ok,,%lu,%zu", m->n_cells, m->n_tiles);
@@ -86,28 +120,33 @@ static void put_scores(FILE *f, const hs_slide_metrics *m, const char *error)
     put_num(f, m->morans_i);
     fprintf(f, ",%s,", hs_her2_pattern_name(m->pattern));
     if (m->heterogeneous < 0)
-        fputs("NA\n", f);
+        fputs("NA", f);
     else
-        fprintf(f, "%d\n", m->heterogeneous);
+        fprintf(f, "%d", m->heterogeneous);
+    put_extra(f, x);
 }
 
-static void put_row(FILE *f, const char *slide, const hs_slide_metrics *m, const char *error)
+/* Opens DIR/<base name of name><suffix> for writing. */
+static FILE *open_named(const char *dir, const char *name, const char *suffix, char *path, size_t size,
+                        hs_error *err)
 {
-    hs_fprint_field(f, slide);
-    put_scores(f, m, error);
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    snprintf(path, size, "%s/%s%s", dir, base, suffix);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        hs_error_set(err, HS_EIO, "%s: cannot create: %s", path, strerror(errno));
+    return f;
 }
 
 /* Writes DIR/<base name of slide>.tiles.csv: one row per tile with cells. */
 static int write_map(const char *dir, const char *slide, const hs_tilemap *map, const hs_her2_params *hp,
                      hs_error *err)
 {
-    const char *base = strrchr(slide, '/');
-    base = base ? base + 1 : slide;
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s.tiles.csv", dir, base);
-    FILE *f = fopen(path, "w");
+    FILE *f = open_named(dir, slide, ".tiles.csv", path, sizeof path, err);
     if (!f)
-        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", path, strerror(errno));
+        return HS_EIO;
     fprintf(f, "ix,iy,x_um,y_um,n_cells,n0,n1,n2,n3,hscore,ihc_score,tumour\n");
     for (size_t iy = 0; iy < map->ny; iy++)
         for (size_t ix = 0; ix < map->nx; ix++) {
@@ -127,102 +166,190 @@ static int write_map(const char *dir, const char *slide, const hs_tilemap *map, 
     return HS_OK;
 }
 
-static int parse_thresholds(const char *s, hs_her2_params *hp)
-{
-    double a, b, c;
-    char tail;
-    if (sscanf(s, "%lf,%lf,%lf%c", &a, &b, &c, &tail) != 3 || !(a > 0 && a < b && b < c))
-        return -1;
-    hp->od_1 = a;
-    hp->od_2 = b;
-    hp->od_3 = c;
-    return 0;
-}
-
 /* Per-cell output of one slide, for --cells. */
-static void put_cell(void *ctx, double x_um, double y_um, const hs_cell *c)
+static void put_cell(void *ctx, const hs_cellrec *r, double intensity, double completeness, hs_class k)
 {
-    FILE *f = ctx;
-    fprintf(f, "%.6f,%.6f,%.4f,%.6f,%.6f,%s\n", x_um, y_um, c->area_um2, c->intensity, c->completeness,
-            hs_her2_call_name((hs_call)c->cls));
+    fprintf(ctx, "%.6f,%.6f,%.4f,%.6f,%.6f,%s,%.4f\n", r->x_um, r->y_um, r->area_um2, intensity, completeness,
+            hs_her2_call_name((hs_call)k), r->radius_um);
 }
 
-static FILE *open_cells(const char *dir, const char *name, hs_error *err)
-{
-    const char *base = strrchr(name, '/');
-    base = base ? base + 1 : name;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.cells.csv", dir, base);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        hs_error_set(err, HS_EIO, "%s: cannot create: %s", path, strerror(errno));
-    else
-        fprintf(f, "x_um,y_um,nucleus_area_um2,membrane_dab_od,membrane_completeness,class\n");
-    return f;
-}
-
-/*
- * Scores one slide and writes the rest of its row: row_name when not NULL (a
- * cohort row's manifest columns are already written), then the scores.  name
- * names its --map and --cells files.
- * Returns 1 when the slide failed.
- */
-static int score_one(FILE *f, const char *row_name, const char *name, const char *path, const hs_score_params *p0,
-                     hs_ish ish, const char *map, const char *cells, int *status)
-{
+/* One slide to score. */
+typedef struct item {
+    const char *row_name;   /* the `slide` column of a table of slides; NULL in a cohort table */
+    char name[4096];        /* names its --map and --cells files */
+    const char *path;
+    hs_ish ish;
+    int batch;
+    size_t patient;         /* cohort table: manifest row */
+    int ok;
+    char error[HS_ERROR_MSG_MAX];
     hs_score_result res;
-    hs_error err;
-    hs_score_params p1 = *p0, *p = &p1;
-    FILE *cf = NULL;
-    if (row_name)
-        hs_fprint_field(f, row_name);
-    if (cells && !(cf = open_cells(cells, name, &err))) {
-        hs_cli_error(CMD, "%s", err.msg);
-        *status = HS_EXIT_FAIL;
+} item;
+
+typedef struct run {
+    hs_score_opts *o;
+    item *it;
+    size_t n;
+    hs_batchcal *bc;
+    FILE *spill;
+    const char *map, *cells;
+    int status;
+    int nfail;
+} run;
+
+/* Measures every slide and adds it to its batch. */
+static void measure_all(run *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        item *t = &r->it[i];
+        hs_error err;
+        if (hs_score_slide(t->path, &r->o->score, r->spill, &t->res, &err) != HS_OK ||
+            hs_batchcal_add_slide(r->bc, t->batch, t->res.cells, r->o->her2.complete, &err) != HS_OK) {
+            snprintf(t->error, sizeof t->error, "%s", err.msg);
+            hs_cli_error(CMD, "%s", err.msg);
+            hs_score_result_clear(&t->res);
+            continue;
+        }
+        if (t->res.stain_note[0])
+            hs_cli_error(CMD, "%s: %s", t->path, t->res.stain_note);
+        t->ok = 1;
     }
-    p->cell_fn = cf ? put_cell : NULL;
-    p->cell_ctx = cf;
-    int rc = hs_score_slide(path, p, ish, &res, &err);
-    if (cf && (ferror(cf) | (fclose(cf) != 0))) {
-        hs_cli_error(CMD, "%s: write error in the cell table", name);
-        *status = HS_EXIT_FAIL;
-    }
-    if (rc != HS_OK) {
-        hs_cli_error(CMD, "%s", err.msg);
-        put_scores(f, NULL, err.msg);
-        return 1;
-    }
-    put_scores(f, &res.metrics, NULL);
-    if (map && write_map(map, name, res.map, &p->her2, &err) != HS_OK) {
-        hs_cli_error(CMD, "%s", err.msg);
-        *status = HS_EXIT_FAIL;
-    }
-    hs_score_result_clear(&res);
-    return 0;
 }
 
-static int score_qupath(FILE *f, const char *path, const char *completeness_col, const hs_score_params *p, hs_ish ish,
-                        const char *map, int *nfail, int *ntotal)
+/* Scores the control slides of the table and adds their areas to their batches. */
+static int measure_controls(run *r)
 {
-    hs_qupath *q = NULL;
+    hs_controls *c = NULL;
     hs_error err;
-    if (hs_qupath_read(&q, path, p->tile_um, p->mpp_override, completeness_col, &p->her2, &err) != HS_OK) {
+    if (hs_controls_read(&c, r->o->controls, &err) != HS_OK) {
         hs_cli_error(CMD, "%s", err.msg);
         return HS_EXIT_FAIL;
     }
     int status = HS_EXIT_OK;
+    for (size_t i = 0; i < c->n; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = !strcmp(c->area[k].path, c->area[i].path);
+        if (seen)
+            continue;
+        hs_score_result res;
+        if (hs_score_slide(c->area[i].path, &r->o->score, r->spill, &res, &err) != HS_OK) {
+            hs_cli_error(CMD, "%s:%ld: control slide: %s", r->o->controls, c->area[i].line, err.msg);
+            status = HS_EXIT_FAIL;
+            continue;
+        }
+        for (size_t k = i; k < c->n; k++) {
+            const hs_control_area *a = &c->area[k];
+            if (strcmp(a->path, c->area[i].path))
+                continue;
+            int b = hs_batchcal_index(r->bc, a->batch);
+            if (b < 0 || hs_batchcal_add_control(r->bc, b, a->cls, res.cells, a->rect, r->o->her2.complete, &err) !=
+                             HS_OK) {
+                hs_cli_error(CMD, "%s", b < 0 ? "out of memory" : err.msg);
+                status = HS_EXIT_FAIL;
+            }
+        }
+        hs_score_result_clear(&res);
+    }
+    hs_controls_free(c);
+    return status;
+}
+
+/* Chooses the cuts of every batch and says what they are. */
+static void calibrate(run *r)
+{
+    double fixed[3] = {r->o->her2.od_1, r->o->her2.od_2, r->o->her2.od_3};
+    hs_batchcal_choose(r->bc, r->o->calibration, fixed, r->o->her2.complete);
+    for (size_t b = 0; b < hs_batchcal_count(r->bc); b++) {
+        const char *why, *name = hs_batchcal_name(r->bc, (int)b);
+        const hs_calib_cuts *c = hs_batchcal_cuts(r->bc, (int)b, &why);
+        size_t ns = hs_batchcal_slides(r->bc, (int)b);
+        if (!c)
+            hs_cli_error(CMD, "%s", why);
+        else if (ns)
+            fprintf(stderr, "hetsurv " CMD ": batch '%s' (%zu slide%s): %s cuts %.2f, %.2f, %.2f (%s)\n", name, ns,
+                    ns == 1 ? "" : "s", hs_calib_mode_name(c->method), c->od[0], c->od[1], c->od[2], c->note);
+    }
+}
+
+/* Classifies slide i with its batch's cuts and writes the rest of its row (the score columns) and its files. */
+static void finish_item(run *r, FILE *f, size_t i)
+{
+    item *t = &r->it[i];
+    const char *why = NULL;
+    const hs_calib_cuts *cuts = t->ok ? hs_batchcal_cuts(r->bc, t->batch, &why) : NULL;
+    row_extra x = {t->ok ? &t->res : NULL, cuts, NULL};
+    if (!t->ok || !cuts) {
+        if (t->ok)
+            snprintf(t->error, sizeof t->error, "%s", why);
+        put_scores(f, NULL, t->error, &x);
+        r->nfail++;
+        return;
+    }
+    hs_her2_params hp = r->o->her2;
+    hp.od_1 = cuts->od[0];
+    hp.od_2 = cuts->od[1];
+    hp.od_3 = cuts->od[2];
+    hs_error err;
+    FILE *cf = NULL;
+    char path[4096];
+    if (r->cells && !(cf = open_named(r->cells, t->name, ".cells.csv", path, sizeof path, &err))) {
+        hs_cli_error(CMD, "%s", err.msg);
+        r->status = HS_EXIT_FAIL;
+    }
+    if (cf)
+        fprintf(cf, "x_um,y_um,nucleus_area_um2,membrane_dab_od,membrane_completeness,class,cell_radius_um\n");
+    hs_slide_metrics m;
+    hs_tilemap *map = NULL;
+    int rc = hs_score_classify(&t->res, &hp, r->o->tile_um, t->ish, cf ? put_cell : NULL, cf, &m, &map, &err);
+    if (cf && (ferror(cf) | (fclose(cf) != 0))) {
+        hs_cli_error(CMD, "%s: write error", path);
+        r->status = HS_EXIT_FAIL;
+    }
+    if (rc == HS_OK && m.n_cells == 0)
+        rc = hs_error_set(&err, HS_EDATA, "%s: no tumour cells", t->path);
+    if (rc != HS_OK) {
+        hs_cli_error(CMD, "%s", err.msg);
+        put_scores(f, NULL, err.msg, &x);
+        r->nfail++;
+    } else {
+        put_scores(f, &m, NULL, &x);
+        if (r->map && write_map(r->map, t->name, map, &hp, &err) != HS_OK) {
+            hs_cli_error(CMD, "%s", err.msg);
+            r->status = HS_EXIT_FAIL;
+        }
+    }
+    hs_tilemap_free(map);
+    hs_score_result_clear(&t->res);
+}
+
+static int score_qupath(FILE *f, const char *path, const char *completeness_col, const hs_score_opts *o, hs_ish ish,
+                        const char *map, int *nfail, int *ntotal)
+{
+    hs_qupath *q = NULL;
+    hs_error err;
+    if (hs_qupath_read(&q, path, o->tile_um, o->score.mpp_override, completeness_col, &o->her2, &err) != HS_OK) {
+        hs_cli_error(CMD, "%s", err.msg);
+        return HS_EXIT_FAIL;
+    }
+    int status = HS_EXIT_OK;
+    hs_calib_cuts cuts;
+    double fixed[3] = {o->her2.od_1, o->her2.od_2, o->her2.od_3};
+    hs_calib_fixed(fixed, &cuts);
+    row_extra x = {NULL, q->from_class ? NULL : &cuts, q->from_class ? "qupath" : NULL};
     fprintf(f, "slide,%s\n", score_header);
     for (size_t i = 0; i < q->nimage; i++) {
         hs_slide_metrics m;
         (*ntotal)++;
-        if (hs_metrics_compute(q->image[i].map, &p->her2, ish, &m, &err) != HS_OK) {
-            put_row(f, q->image[i].image, NULL, err.msg);
+        hs_fprint_field(f, q->image[i].image);
+        if (hs_metrics_compute(q->image[i].map, &o->her2, ish, &m, &err) != HS_OK) {
+            put_scores(f, NULL, err.msg, &x);
             (*nfail)++;
             continue;
         }
-        put_row(f, q->image[i].image, &m, m.n_cells ? NULL : "no tumour cells in the export");
+        put_scores(f, &m, m.n_cells ? NULL : "no tumour cells in the export", &x);
         *nfail += m.n_cells == 0;
-        if (map && m.n_cells && write_map(map, q->image[i].image, q->image[i].map, &p->her2, &err) != HS_OK) {
+        if (map && m.n_cells && write_map(map, q->image[i].image, q->image[i].map, &o->her2, &err) != HS_OK) {
             hs_cli_error(CMD, "%s", err.msg);
             status = HS_EXIT_FAIL;
         }
@@ -241,65 +368,77 @@ static void put_input_number(FILE *f, double x)
     fputs(buf, f);
 }
 
-/*
- * The cohort table: every manifest row with its slide's scores appended.  An
- * "ish" column, when present, resolves 2+ per patient.  Manifest errors stop
- * the run before any slide is read; a missing or bad slide is only that
- * patient's status=error.
- */
 typedef struct header_probe {
-    const char *name;
-    int found;
+    const char *name[2];
+    int found[2];
 } header_probe;
 
 static int probe_row(void *ctx, const hs_csv_row *row, hs_error *err)
 {
     header_probe *h = ctx;
     for (size_t i = 0; i < row->nfield; i++)
-        h->found |= strcmp(row->field[i], h->name) == 0;
+        for (int k = 0; k < 2; k++)
+            h->found[k] |= strcmp(row->field[i], h->name[k]) == 0;
     (void)err;
     return 1; /* stop after the header */
 }
 
-/* Whether the CSV's header has a column called name. */
-static int header_has(const char *path, const char *name, int *found, hs_error *err)
+/* Whether the CSV's header has the columns "ish" and "batch". */
+static int header_has(const char *path, header_probe *h, hs_error *err)
 {
-    header_probe h = {name, 0};
-    int rc = hs_csv_read(path, ',', probe_row, &h, err);
-    *found = h.found;
+    int rc = hs_csv_read(path, ',', probe_row, h, err);
     return rc == 1 ? HS_OK : rc;
 }
 
-static int score_manifest(FILE *f, const char *path, char **user_factors, size_t nfactor, const hs_score_params *p,
-                          const char *map, const char *cells, int *nfail, int *ntotal)
+/* Runs the measure / calibrate / classify steps over r->it and writes rows through put_row_start. */
+static void score_items(run *r)
+{
+    measure_all(r);
+    if (r->o->controls && measure_controls(r) != HS_EXIT_OK)
+        r->status = HS_EXIT_FAIL;
+    calibrate(r);
+}
+
+/*
+ * The cohort table: every manifest row with its slide's scores appended.  An
+ * "ish" column, when present, resolves 2+ per patient; a "batch" column
+ * groups the slides for calibration.  Manifest errors stop the run before
+ * any slide is read; a missing or bad slide is only that patient's
+ * status=error.
+ */
+static int score_manifest(FILE *f, const char *path, char **user_factors, size_t nfactor, run *r, int *ntotal)
 {
     hs_manifest *m = NULL;
     hs_error err;
-    int has_ish = 0;
-    if (header_has(path, "ish", &has_ish, &err) != HS_OK) {
+    header_probe hp = {{"ish", "batch"}, {0, 0}};
+    if (header_has(path, &hp, &err) != HS_OK) {
         hs_cli_error(CMD, "%s", err.msg);
         return HS_EXIT_FAIL;
     }
     size_t nf = 0;
-    const char **factors = malloc((nfactor + 2) * sizeof *factors);
+    const char **factors = malloc((nfactor + 3) * sizeof *factors);
     if (!factors) {
         hs_cli_error(CMD, "out of memory");
         return HS_EXIT_FAIL;
     }
     for (size_t i = 0; i < nfactor; i++)
         factors[nf++] = user_factors[i];
-    if (has_ish)
-        factors[nf++] = "ish";
+    for (int k = 0; k < 2; k++)
+        if (hp.found[k])
+            factors[nf++] = hp.name[k];
     int rc = hs_manifest_read(&m, path, factors, nf, 0, &err);
     free(factors);
     if (rc != HS_OK) {
         hs_cli_error(CMD, "%s", err.msg);
         return HS_EXIT_FAIL;
     }
-    size_t ish_col = m->ncov;
-    for (size_t j = 0; j < m->ncov; j++)
+    size_t ish_col = m->ncov, batch_col = m->ncov;
+    for (size_t j = 0; j < m->ncov; j++) {
         if (strcmp(m->cov_name[j], "ish") == 0)
             ish_col = j;
+        if (strcmp(m->cov_name[j], "batch") == 0)
+            batch_col = j;
+    }
     if (m->nerror) {
         for (size_t i = 0; i < m->nproblem; i++)
             if (!m->problem[i].warning)
@@ -308,6 +447,33 @@ static int score_manifest(FILE *f, const char *path, char **user_factors, size_t
         hs_manifest_free(m);
         return HS_EXIT_FAIL;
     }
+    r->n = m->npatient;
+    r->it = calloc(r->n ? r->n : 1, sizeof *r->it);
+    if (!r->it) {
+        hs_cli_error(CMD, "out of memory");
+        hs_manifest_free(m);
+        return HS_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < m->npatient; i++) {
+        const hs_manifest_patient *pt = &m->patient[i];
+        item *t = &r->it[i];
+        snprintf(t->name, sizeof t->name, "%s", pt->patient_id);
+        t->path = pt->slide_path;
+        t->patient = i;
+        t->ish = HS_ISH_UNKNOWN;
+        if (ish_col < m->ncov && pt->cov[ish_col] && hs_her2_ish_parse(pt->cov[ish_col], &t->ish) != 0) {
+            hs_cli_error(CMD, "%s:%ld: ish: not positive/negative: '%s' (taken as unknown)", path, pt->line,
+                         pt->cov[ish_col]);
+            t->ish = HS_ISH_UNKNOWN;
+        }
+        const char *batch = batch_col < m->ncov && pt->cov[batch_col] ? pt->cov[batch_col] : "";
+        if ((t->batch = hs_batchcal_index(r->bc, batch)) < 0) {
+            hs_cli_error(CMD, "out of memory");
+            hs_manifest_free(m);
+            return HS_EXIT_FAIL;
+        }
+    }
+    score_items(r);
     for (int k = 0; k < HS_MF_NREQ; k++)
         fprintf(f, "%s,", hs_manifest_required[k]);
     for (size_t j = 0; j < m->ncov; j++) {
@@ -315,7 +481,6 @@ static int score_manifest(FILE *f, const char *path, char **user_factors, size_t
         fputc(',', f);
     }
     fprintf(f, "%s\n", score_header);
-    int status = HS_EXIT_OK;
     for (size_t i = 0; i < m->npatient; i++) {
         const hs_manifest_patient *pt = &m->patient[i];
         hs_fprint_field(f, pt->patient_id);
@@ -330,33 +495,58 @@ static int score_manifest(FILE *f, const char *path, char **user_factors, size_t
             fputc(',', f);
             hs_fprint_field(f, pt->cov[j] ? pt->cov[j] : "NA");
         }
-        hs_ish ish = HS_ISH_UNKNOWN;
-        if (ish_col < m->ncov && pt->cov[ish_col] && hs_her2_ish_parse(pt->cov[ish_col], &ish) != 0) {
-            hs_cli_error(CMD, "%s:%ld: ish: not positive/negative: '%s' (taken as unknown)", path, pt->line,
-                         pt->cov[ish_col]);
-            ish = HS_ISH_UNKNOWN;
-        }
         (*ntotal)++;
-        *nfail += score_one(f, NULL, pt->patient_id, pt->slide_path, p, ish, map, cells, &status);
+        finish_item(r, f, i);
     }
     hs_manifest_free(m);
-    return status;
+    return r->status;
+}
+
+/* A table of slides given on the command line, all in one batch. */
+static int score_slides(FILE *f, char **slides, int n, hs_ish ish, run *r, int *ntotal)
+{
+    r->n = (size_t)n;
+    r->it = calloc(r->n ? r->n : 1, sizeof *r->it);
+    int b = hs_batchcal_index(r->bc, "");
+    if (!r->it || b < 0) {
+        hs_cli_error(CMD, "out of memory");
+        return HS_EXIT_FAIL;
+    }
+    for (int i = 0; i < n; i++) {
+        item *t = &r->it[i];
+        /* map and cell files are named after the slide's file name, made unique by its position */
+        const char *base = strrchr(slides[i], '/') ? strrchr(slides[i], '/') + 1 : slides[i];
+        int seen = 0;
+        for (int k = 0; k < i && !seen; k++)
+            seen = strcmp(base, strrchr(slides[k], '/') ? strrchr(slides[k], '/') + 1 : slides[k]) == 0;
+        snprintf(t->name, sizeof t->name, seen ? "%s.%d" : "%s", base, i + 1);
+        t->row_name = slides[i];
+        t->path = slides[i];
+        t->ish = ish;
+        t->batch = b;
+    }
+    score_items(r);
+    fprintf(f, "slide,%s\n", score_header);
+    for (size_t i = 0; i < r->n; i++) {
+        hs_fprint_field(f, r->it[i].row_name);
+        (*ntotal)++;
+        finish_item(r, f, i);
+    }
+    return r->status;
 }
 
 int main_score(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'},      {"map", required_argument, NULL, 'm'},
-        {"qupath", required_argument, NULL, 'q'},   {"mpp", required_argument, NULL, 'u'},
-        {"level-mpp", required_argument, NULL, 'l'}, {"stains", required_argument, NULL, 's'},
-        {"no-background", no_argument, NULL, 'b'},  {"thresholds", required_argument, NULL, 't'},
-        {"complete", required_argument, NULL, 'c'}, {"tile-um", required_argument, NULL, 'T'},
-        {"ish", required_argument, NULL, 'i'},      {"completeness-column", required_argument, NULL, 'C'},
-        {"cells", required_argument, NULL, 'X'},   {"nucleus-od", required_argument, NULL, 'N'},   {"manifest", required_argument, NULL, 'M'}, {"factors", required_argument, NULL, 'F'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"out", required_argument, NULL, 'o'},     {"map", required_argument, NULL, 'm'},
+        {"qupath", required_argument, NULL, 'q'},  {"ish", required_argument, NULL, 'i'},
+        {"completeness-column", required_argument, NULL, 'C'}, {"cells", required_argument, NULL, 'X'},
+        {"manifest", required_argument, NULL, 'M'}, {"factors", required_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},          HS_SCORE_LONGOPTS,
+        {NULL, 0, NULL, 0},
     };
-    hs_score_params p;
-    hs_score_params_default(&p);
+    hs_score_opts o;
+    hs_score_opts_default(&o);
     const char *out = NULL, *map = NULL, *cells = NULL, *qupath = NULL, *completeness_col = NULL, *manifest = NULL;
     const char *factors_arg = "";
     char **factors = NULL;
@@ -371,32 +561,6 @@ int main_score(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'm': map = optarg; break;
         case 'q': qupath = optarg; break;
-        case 'u':
-            if (hs_cli_double(optarg, &p.mpp_override) != 0 || p.mpp_override <= 0)
-                return hs_cli_misuse(CMD, usage, "--mpp must be a number > 0, not '%s'", optarg);
-            break;
-        case 'l':
-            if (hs_cli_double(optarg, &p.target_mpp) != 0 || p.target_mpp <= 0)
-                return hs_cli_misuse(CMD, usage, "--level-mpp must be a number > 0, not '%s'", optarg);
-            break;
-        case 's':
-            if (hs_stain_parse(optarg, p.stain_h, p.stain_dab, p.stain_third, &p.has_third, &err) != HS_OK)
-                return hs_cli_misuse(CMD, usage, "%s", err.msg);
-            p.has_stains = 1;
-            break;
-        case 'b': p.estimate_background = 0; break;
-        case 't':
-            if (parse_thresholds(optarg, &p.her2) != 0)
-                return hs_cli_misuse(CMD, usage, "--thresholds must be three increasing numbers > 0, not '%s'", optarg);
-            break;
-        case 'c':
-            if (hs_cli_double(optarg, &p.her2.complete) != 0 || !(p.her2.complete > 0 && p.her2.complete <= 1))
-                return hs_cli_misuse(CMD, usage, "--complete must be in (0, 1], not '%s'", optarg);
-            break;
-        case 'T':
-            if (hs_cli_double(optarg, &p.tile_um) != 0 || p.tile_um <= 0)
-                return hs_cli_misuse(CMD, usage, "--tile-um must be a number > 0, not '%s'", optarg);
-            break;
         case 'i':
             if (hs_her2_ish_parse(optarg, &ish) != 0)
                 return hs_cli_misuse(CMD, usage, "--ish must be positive or negative, not '%s'", optarg);
@@ -404,13 +568,15 @@ int main_score(int argc, char **argv)
         case 'C': completeness_col = optarg; break;
         case 'M': manifest = optarg; break;
         case 'X': cells = optarg; break;
-        case 'N':
-            if (hs_cli_double(optarg, &p.cells.nucleus_od) != 0 || p.cells.nucleus_od <= 0)
-                return hs_cli_misuse(CMD, usage, "--nucleus-od must be a number > 0, not '%s'", optarg);
-            break;
         case 'F': factors_arg = optarg; break;
         case 'h': usage(stdout); return HS_EXIT_OK;
-        default: return hs_cli_misuse(CMD, usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: {
+            int k = c == '?' ? 0 : hs_score_opts_parse(&o, c, optarg, &err);
+            if (k < 0)
+                return hs_cli_misuse(CMD, usage, "%s", err.msg);
+            if (k == 0)
+                return hs_cli_misuse(CMD, usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
         }
     }
     if ((qupath != NULL) + (manifest != NULL) > 1)
@@ -418,49 +584,53 @@ int main_score(int argc, char **argv)
     if (qupath || manifest ? optind != argc : optind == argc)
         return hs_cli_misuse(CMD, usage, "%s",
                              qupath || manifest ? "--qupath and --manifest take no slide arguments" : "no slide given");
+    if (o.calibration == HS_CALIB_CONTROLS && !o.controls)
+        return hs_cli_misuse(CMD, usage, "--calibration controls needs --controls FILE.csv");
     if (!(factors = hs_cli_list(factors_arg, &nfactor))) {
         hs_cli_error(CMD, "out of memory");
         return HS_EXIT_FAIL;
     }
     if (cells && hs_cli_mkdirs(cells) != 0) {
         hs_cli_error(CMD, "%s: cannot create the cells folder: %s", cells, strerror(errno));
+        hs_cli_list_free(factors);
         return HS_EXIT_FAIL;
     }
     if (map && hs_cli_mkdirs(map) != 0) {
         hs_cli_error(CMD, "%s: cannot create the map folder: %s", map, strerror(errno));
+        hs_cli_list_free(factors);
         return HS_EXIT_FAIL;
     }
     FILE *f = out ? fopen(out, "w") : stdout;
     if (!f) {
         hs_cli_error(CMD, "%s: cannot create: %s", out, strerror(errno));
+        hs_cli_list_free(factors);
         return HS_EXIT_FAIL;
     }
-    int nfail = 0, ntotal = 0, status = HS_EXIT_OK;
-    if (qupath)
-        status = score_qupath(f, qupath, completeness_col, &p, ish, map, &nfail, &ntotal);
-    else if (manifest)
-        status = score_manifest(f, manifest, factors, nfactor, &p, map, cells, &nfail, &ntotal);
-    else
-        for (int i = optind; i < argc; i++) {
-            if (i == optind)
-                fprintf(f, "slide,%s\n", score_header);
-            ntotal++;
-            /* map and cell files are named after the slide's file name, made unique by its position */
-            const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
-            int seen = 0;
-            for (int k = optind; k < i && !seen; k++)
-                seen = strcmp(base, strrchr(argv[k], '/') ? strrchr(argv[k], '/') + 1 : argv[k]) == 0;
-            char name[4096];
-            snprintf(name, sizeof name, seen ? "%s.%d" : "%s", base, i - optind + 1);
-            nfail += score_one(f, argv[i], name, argv[i], &p, ish, map, cells, &status);
-        }
+    int ntotal = 0, status = HS_EXIT_OK;
+    run r = {&o, NULL, 0, hs_batchcal_alloc(), tmpfile(), map, cells, HS_EXIT_OK, 0};
+    if (!r.bc || !r.spill) {
+        hs_cli_error(CMD, "%s", !r.bc ? "out of memory" : "cannot create a temporary file for the cells");
+        status = HS_EXIT_FAIL;
+    } else if (qupath) {
+        status = score_qupath(f, qupath, completeness_col, &o, ish, map, &r.nfail, &ntotal);
+    } else if (manifest) {
+        status = score_manifest(f, manifest, factors, nfactor, &r, &ntotal);
+    } else {
+        status = score_slides(f, argv + optind, argc - optind, ish, &r, &ntotal);
+    }
+    for (size_t i = 0; r.it && i < r.n; i++)
+        hs_score_result_clear(&r.it[i].res);
+    free(r.it);
+    hs_batchcal_free(r.bc);
+    if (r.spill)
+        fclose(r.spill);
     if (f != stdout ? (ferror(f) | (fclose(f) != 0)) : fflush(f) != 0) {
         hs_cli_error(CMD, "%s: write error", out ? out : "stdout");
         status = HS_EXIT_FAIL;
     }
-    if (nfail)
-        fprintf(stderr, "hetsurv " CMD ": %d of %d slide%s failed (status=error in the table)\n", nfail, ntotal,
+    if (r.nfail)
+        fprintf(stderr, "hetsurv " CMD ": %d of %d slide%s failed (status=error in the table)\n", r.nfail, ntotal,
                 ntotal == 1 ? "" : "s");
     hs_cli_list_free(factors);
-    return nfail ? HS_EXIT_FAIL : status;
+    return r.nfail ? HS_EXIT_FAIL : status;
 }

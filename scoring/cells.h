@@ -1,20 +1,47 @@
 /*
- * cells: tumour-cell detection and membrane measurement in one image region.
+ * cells: tumour-cell detection and membrane measurement in one image region,
+ * with every length taken from the slide itself rather than from a constant.
  *
- * Nuclei are connected components of the smoothed hematoxylin OD, minus its
- * local background (a grey opening), above a threshold, kept when their area
- * is plausible.  Each nucleus owns the pixels
- * nearer to it than to any other nucleus, up to an expansion radius (a
- * Voronoi tessellation limited like QuPath's cell expansion); its membrane
- * ring is the part of its region within ring_um of the region's boundary.
- * Per cell: completeness = fraction of the ring's angular sectors that are
- * stained (at least sector_frac of their pixels with DAB OD >= od_1), and
- * intensity = the median over the stained sectors of each sector's peak DAB
- * OD: measured on the stained part only, so a faint partial membrane is not
- * averaged down to 0, and at the membrane's core, so edge blur (partial
- * volume, JPEG chroma subsampling) does not lower it.  A nucleus is a tumour cell when at
- * least tumour_neighbours other nuclei lie within tumour_radius_um (tumour
- * cells grow in dense nests; stromal and inflammatory nuclei are sparse).
+ * Nuclei: connected components of the smoothed hematoxylin OD minus its local
+ * background (a grey opening), above a threshold; touching nuclei are split
+ * by a watershed on the distance transform (two basins stay apart when the
+ * neck between them is narrower than split_neck times the smaller one's
+ * half-width); components of implausible area or spindle shape (stromal
+ * fibroblasts) are dropped.
+ *
+ * Tumour cells: nuclei that sit in a packed sheet at the slide's own scale.
+ * The scale (hs_cell_scale) is measured per slide by hs_cells_scale() on a
+ * sample of regions: the typical distance from a nucleus to its third-nearest
+ * neighbour (the mode over all nuclei, which tumour nests dominate) and the
+ * typical nucleus area of the nuclei in such sheets.  A nucleus is a tumour
+ * cell when its third-nearest neighbour lies within sheet_factor (1.45) times
+ * that spacing: in a hexagonal sheet the first ring of neighbours lies at one
+ * spacing and the second at sqrt(3), so 1.45 keeps every cell of a nest
+ * (edge cells have 3-4 neighbours in the first ring) and drops scattered
+ * stromal and inflammatory nuclei; and when its area is at least
+ * min_area_frac of the sheet's typical nucleus area (lymphocytes and
+ * fibroblasts next to a nest are smaller than the nest's own nuclei).
+ *
+ * Membranes: each tumour cell is measured along rays from its nucleus
+ * centroid, rays_per_sector rays in each of `sectors` angular sectors.  A
+ * ray's end is the cell's boundary in that direction: the nearest
+ * perpendicular bisector with a neighbouring nucleus (the cell's Voronoi
+ * border), or, where no neighbour faces it (a nest edge), edge_factor times
+ * the cell's own typical half-distance to its neighbours.  The membrane is
+ * sampled in a band band_px pixels wide on the cell's own side of that
+ * border (the membrane lies on the border, wherever the border is: no fixed
+ * radius); on an open ray the band is centred on the DAB ridge of the ray's
+ * outer half.  Per sector (its rays' band samples pooled): `stain` = the
+ * value that a third of the samples reach (the sector is stained when this
+ * is >= od_1, i.e. when at least a third of its band is), `peak` = the
+ * highest sample (the membrane's own intensity, unlowered by edge blur).
+ * Three pixels of band hold at least a third of any membrane the scoring
+ * resolution can show (one pixel or wider), while the neighbour's membrane
+ * leaking across the border (JPEG's 2x2 chroma blocks, blur) reaches at
+ * most the outermost third.
+ * Classification from the sector values (completeness, intensity, class) is
+ * hs_cell_classify(), separate from detection, so that the intensity cuts can
+ * be calibrated on a whole cohort after every cell has been measured once.
  */
 #ifndef HS_CELLS_H
 #define HS_CELLS_H
@@ -24,31 +51,63 @@
 #include "scoring/her2.h"
 #include "util/hs_error.h"
 
+#define HS_CELL_MAX_SECTORS 48
+
 typedef struct hs_cell_params {
-    double nucleus_od;       /* threshold of the smoothed, background-subtracted hematoxylin OD for nucleus pixels */
+    double nucleus_od;       /* threshold of the smoothed, background-subtracted hematoxylin OD (0.15) */
     double background_um;    /* half-side of the background opening window (8, QuPath's radius); 0: none */
     double min_area_um2;     /* nucleus area range (10 .. 400, QuPath's defaults) */
     double max_area_um2;
-    double expansion_um;     /* cell radius limit from the nucleus centre (7) */
-    double ring_um;          /* membrane ring width (1.5) */
-    double tumour_radius_um; /* neighbourhood for the tumour-cell rule (20) */
-    int tumour_neighbours;   /* (3) */
-    int sectors;             /* angular sectors of the ring (24) */
-    double sector_frac;      /* stained fraction making a sector stained (1/3) */
+    double max_radius_um;    /* largest tumour-cell radius looked for (12.5: cells are 10-25 um across); sizes
+                                the region margins and bounds the measured scale */
+    double split_neck;       /* watershed: basins merge when the neck is >= this fraction of the smaller
+                                basin's depth (0.7) */
+    double max_elongation;   /* nuclei longer than this many times their width are spindle (stromal) (2.5) */
+    double sheet_factor;     /* tumour rule: third-nearest neighbour within this many spacings (1.45) */
+    double min_area_frac;    /* tumour rule: nucleus area >= this fraction of the sheet's typical area (0.4) */
+    double edge_factor;      /* ray length where no neighbour faces the ray, in local half-spacings (1.3) */
+    int sectors;             /* angular sectors of the membrane (24) */
+    int rays_per_sector;     /* (3) */
+    double band_px;          /* membrane band on the cell's side of its border, scoring-level pixels (3) */
 } hs_cell_params;
 
 void hs_cell_params_default(hs_cell_params *p);
 
-/* The margin in pixels a region needs around its core so that cells in the core see all their neighbours. */
-int hs_cells_margin_px(const hs_cell_params *p, double mpp);
+
+/* A slide's scale, measured by hs_cells_scale(). */
+typedef struct hs_cell_scale {
+    double spacing_um;       /* typical distance from a tumour nucleus to its third-nearest neighbour */
+    double nucleus_area_um2; /* typical area of a tumour nucleus */
+    size_t n_sheet;          /* nuclei in sheets the estimate rests on (0: no estimate; the rule then uses
+                                2 * max_radius_um and no area floor) */
+} hs_cell_scale;
+
+/*
+ * The margin in pixels a region needs around its core so that the cells of
+ * the core see all their neighbours and their whole extent: twice the longest
+ * ray (neighbours facing a ray lie within two ray lengths) plus a nucleus.
+ * Sized by the slide's scale when known (sc may be NULL), else by max_radius_um.
+ */
+int hs_cells_margin_px(const hs_cell_params *p, const hs_cell_scale *sc, double mpp);
 
 typedef struct hs_cell {
-    double x, y;           /* nucleus centroid, region pixels */
-    double area_um2;       /* nucleus area */
-    double intensity;      /* median of the stained sectors' peak DAB OD (0 when none) */
-    double completeness;   /* stained fraction of ring sectors, 0..1 */
-    hs_class cls;
+    double x, y;                        /* nucleus centroid, region pixels */
+    double area_um2;                    /* nucleus area */
+    double radius_um;                   /* median distance from the centroid to the cell's boundary over the rays */
+    int nsector;                        /* sectors measured (0 < nsector <= sectors) */
+    float stain[HS_CELL_MAX_SECTORS];   /* per sector: DAB OD reached by a third of its band, ascending */
+    float peak[HS_CELL_MAX_SECTORS];    /* per sector (same order): its highest DAB OD */
 } hs_cell;
+
+/*
+ * Completeness, intensity and class of a cell from its sector values (stain
+ * ascending, peak in the same order) and the cuts in hp: a sector is stained
+ * when its stain >= od_1; completeness = stained / measured sectors;
+ * intensity = median of the stained sectors' peaks (0 when none); class by
+ * hs_her2_cell_class().
+ */
+hs_class hs_cell_classify(const float *stain, const float *peak, int n, const hs_her2_params *hp, double *intensity,
+                          double *completeness);
 
 typedef struct hs_cells hs_cells;
 
@@ -58,13 +117,38 @@ void hs_cells_free(hs_cells *c);
 
 /*
  * Detects the tumour cells of a w x h region (hem and dab planes, row-major)
- * at mpp microns per pixel, and measures and classifies those whose centroid
- * lies in the core [cx0, cx1) x [cy0, cy1).  *out points to an array of *n
- * cells owned by the detector, valid until the next call.  HS_EINVAL when the
- * region exceeds the detector's size, HS_ENOMEM.
+ * at mpp microns per pixel with the slide's scale sc, and measures those
+ * whose centroid lies in the core [cx0, cx1) x [cy0, cy1).  *out points to an
+ * array of *n cells owned by the detector, valid until the next call.
+ * HS_EINVAL when the region exceeds the detector's size, HS_ENOMEM.
  */
 int hs_cells_run(hs_cells *c, const float *hem, const float *dab, int w, int h, double mpp, int cx0, int cy0,
-                 int cx1, int cy1, const hs_cell_params *cp, const hs_her2_params *hp, const hs_cell **out, size_t *n,
+                 int cx1, int cy1, const hs_cell_params *cp, const hs_cell_scale *sc, const hs_cell **out, size_t *n,
                  hs_error *err) HS_RESULT_USED;
+
+/* Accumulates nuclei statistics over sample regions for hs_cells_scale_finish(). */
+typedef struct hs_scale_acc hs_scale_acc;
+
+hs_scale_acc *hs_scale_acc_alloc(void);
+void hs_scale_acc_free(hs_scale_acc *a);
+
+/*
+ * Detects the nuclei of a sample region (core as in hs_cells_run) and adds
+ * each core nucleus's third-nearest-neighbour distance and area to a.
+ */
+int hs_cells_sample(hs_cells *c, const float *hem, int w, int h, double mpp, int cx0, int cy0, int cx1, int cy1,
+                    const hs_cell_params *cp, hs_scale_acc *a, hs_error *err) HS_RESULT_USED;
+
+/* a += b (the samples of b appended). HS_ENOMEM. */
+int hs_scale_acc_merge(hs_scale_acc *a, const hs_scale_acc *b, hs_error *err) HS_RESULT_USED;
+
+/*
+ * The scale from the samples: spacing = the mode of the third-nearest
+ * neighbour distances (histogram in 0.25 um bins smoothed with a 1 um
+ * Gaussian, searched up to 2 * max_radius_um), nucleus area = the median area
+ * of the nuclei whose third-nearest neighbour lies within sheet_factor
+ * spacings.  With fewer than 30 such nuclei the scale is unknown (n_sheet 0).
+ */
+void hs_cells_scale_finish(const hs_scale_acc *a, const hs_cell_params *cp, hs_cell_scale *sc);
 
 #endif /* HS_CELLS_H */

@@ -1,32 +1,49 @@
 /*
  * score: whole-slide scoring pipeline (see score.h).
+ *
+ * Regions are processed in rounds of `threads`: region i of a round runs on
+ * worker i (worker 0 on the calling thread), and the round's cells are
+ * appended to the store in region order once every worker is done, so the
+ * result does not depend on the thread count or on which worker finished
+ * first.  Each worker owns its buffers, its detector and, for slides read
+ * from the file region by region, its own reader; slides decoded whole into
+ * memory at open (plain TIFF, PNG) share one reader, whose reads only copy.
  */
 #include "score.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "scoring/slide.h"
 #include "scoring/stain.h"
 
+#define STAIN_SAMPLES 400000 /* OD samples kept for the stain estimate */
+#define STAIN_STRIDE 3       /* every third pixel of the sample regions */
+#define RADIUS_BIN 0.05      /* um, for the median cell radius */
+#define RADIUS_BINS 1280
+
 void hs_score_params_default(hs_score_params *p)
 {
     memset(p, 0, sizeof *p);
     p->target_mpp = 0.5;
-    p->tile_um = 256;
     p->region_px = 1024;
+    p->threads = 1;
+    p->sample_regions = 6;
     p->estimate_background = 1;
     p->tissue_od = 0.15;
+    p->estimate_stains = 1;
     hs_cell_params_default(&p->cells);
-    hs_her2_params_default(&p->her2);
 }
 
 void hs_score_result_clear(hs_score_result *res)
 {
-    hs_tilemap_free(res->map);
+    hs_cellstore_free(res->cells);
     memset(res, 0, sizeof *res);
 }
+
+/* ---- thumbnail: background and tissue ------------------------------------------------------------------------ */
 
 /* A thumbnail-resolution tissue mask; NULL mask means "treat everything as tissue". */
 typedef struct tissue {
@@ -39,7 +56,7 @@ typedef struct tissue {
  * Reads the smallest level at least 1/64 of the scoring level's size (or a
  * level >= 8x coarser) to estimate the background and the tissue mask.  When
  * the slide has no such level, the background is estimated on the first
- * region and every region is examined.
+ * sample region and every region is examined.
  */
 static int thumbnail(hs_slide *s, int level, const hs_score_params *p, double bg[3], tissue *t, hs_error *err)
 {
@@ -99,125 +116,498 @@ static int thumbnail(hs_slide *s, int level, const hs_score_params *p, double bg
     return HS_OK;
 }
 
-/* True when the thumbnail shows tissue in the level rectangle [x0,x1) x [y0,y1). */
-static int has_tissue(const tissue *t, int64_t x0, int64_t y0, int64_t x1, int64_t y1)
+/* Fraction of tissue in the thumbnail over the level rectangle [x0,x1) x [y0,y1), with a 1-pixel border. */
+static double tissue_frac(const tissue *t, int64_t x0, int64_t y0, int64_t x1, int64_t y1)
 {
     if (!t->mask)
         return 1;
     int64_t a = (int64_t)floor(x0 * t->scale) - 1, b = (int64_t)ceil(x1 * t->scale) + 1;
     int64_t c = (int64_t)floor(y0 * t->scale) - 1, d = (int64_t)ceil(y1 * t->scale) + 1;
-    if (a < 0)
-        a = 0;
-    if (c < 0)
-        c = 0;
-    if (b > t->w)
-        b = t->w;
-    if (d > t->h)
-        d = t->h;
+    a = a < 0 ? 0 : a;
+    c = c < 0 ? 0 : c;
+    b = b > t->w ? t->w : b;
+    d = d > t->h ? t->h : d;
+    int64_t n = 0, in = 0;
     for (int64_t y = c; y < d; y++)
-        for (int64_t x = a; x < b; x++)
-            if (t->mask[y * t->w + x])
-                return 1;
-    return 0;
+        for (int64_t x = a; x < b; x++) {
+            n++;
+            in += t->mask[y * t->w + x] != 0;
+        }
+    return n ? (double)in / (double)n : 0;
 }
 
-int hs_score_slide(const char *path, const hs_score_params *p, hs_ish ish, hs_score_result *res, hs_error *err)
+/* ---- workers ------------------------------------------------------------------------------------------------- */
+
+typedef struct region {
+    int64_t x0, y0, x1, y1; /* core, level pixels */
+    double tissue;
+} region;
+
+typedef struct worker {
+    hs_slide *slide; /* own reader, or the shared one */
+    int own;
+    uint8_t *rgb;
+    float *hem, *dab;
+    hs_cells *det;
+    hs_cell *out;    /* the cells of the current region, positions in um from the slide origin */
+    size_t nout, out_cap;
+    double megapixels;
+    int rc;
+    hs_error err;
+} worker;
+
+typedef struct job {
+    const char *path;
+    const hs_score_params *p;
+    int level;
+    double mpp;
+    int margin;
+    const hs_stain *st;
+    const hs_cell_scale *sc;
+    const region *reg;
+    uint8_t **sample_rgb;  /* sampling: the regions' pixels, kept */
+    uint8_t **sample_valid;
+    hs_scale_acc **sample_acc;
+    int phase;             /* PHASE_* */
+    size_t first;          /* first region of the round */
+} job;
+
+enum { PHASE_READ_SAMPLE, PHASE_SCALE_SAMPLE, PHASE_MEASURE };
+
+/* Region i with its margin: origin and size. */
+static void region_box(const job *j, size_t i, int64_t *rx, int64_t *ry, int *rw, int *rh)
+{
+    const region *r = &j->reg[i];
+    *rx = r->x0 - j->margin;
+    *ry = r->y0 - j->margin;
+    *rw = (int)(r->x1 - r->x0) + 2 * j->margin;
+    *rh = (int)(r->y1 - r->y0) + 2 * j->margin;
+}
+
+static int worker_region(worker *w, const job *j, size_t i)
+{
+    int64_t rx, ry;
+    int rw, rh;
+    region_box(j, i, &rx, &ry, &rw, &rh);
+    size_t npx = (size_t)rw * (size_t)rh;
+    int rc;
+    w->nout = 0;
+    if (j->phase == PHASE_READ_SAMPLE)
+        return hs_slide_read(w->slide, j->level, rx, ry, rw, rh, j->sample_rgb[i], j->sample_valid[i], &w->err);
+    const uint8_t *rgb = j->phase == PHASE_SCALE_SAMPLE ? j->sample_rgb[i] : w->rgb;
+    if (j->phase == PHASE_MEASURE && (rc = hs_slide_read(w->slide, j->level, rx, ry, rw, rh, w->rgb, NULL, &w->err)) != HS_OK)
+        return rc;
+    hs_stain_apply(j->st, rgb, npx, w->hem, j->phase == PHASE_MEASURE ? w->dab : NULL);
+    int m = j->margin, cx1 = m + (int)(j->reg[i].x1 - j->reg[i].x0), cy1 = m + (int)(j->reg[i].y1 - j->reg[i].y0);
+    if (j->phase == PHASE_SCALE_SAMPLE)
+        return hs_cells_sample(w->det, w->hem, rw, rh, j->mpp, m, m, cx1, cy1, &j->p->cells, j->sample_acc[i], &w->err);
+    w->megapixels += (double)npx / 1e6;
+    const hs_cell *cell;
+    size_t n;
+    if ((rc = hs_cells_run(w->det, w->hem, w->dab, rw, rh, j->mpp, m, m, cx1, cy1, &j->p->cells, j->sc, &cell, &n,
+                           &w->err)) != HS_OK)
+        return rc;
+    if (n > w->out_cap) {
+        hs_cell *o = realloc(w->out, n * sizeof *o);
+        if (!o)
+            return hs_error_set(&w->err, HS_ENOMEM, "out of memory");
+        w->out = o;
+        w->out_cap = n;
+    }
+    for (size_t k = 0; k < n; k++) {
+        w->out[k] = cell[k];
+        w->out[k].x = (rx + cell[k].x) * j->mpp;
+        w->out[k].y = (ry + cell[k].y) * j->mpp;
+    }
+    w->nout = n;
+    return HS_OK;
+}
+
+typedef struct thread_arg {
+    worker *w;
+    const job *j;
+    size_t i;
+} thread_arg;
+
+static void *thread_main(void *arg)
+{
+    thread_arg *a = arg;
+    a->w->rc = worker_region(a->w, a->j, a->i);
+    return NULL;
+}
+
+/*
+ * Runs regions first .. first+n-1 (n <= number of workers) at once, region k
+ * on worker k.  Returns the first failure in region order.
+ */
+static int run_round(worker *wk, job *j, size_t first, size_t n, hs_error *err)
+{
+    pthread_t tid[64];
+    thread_arg arg[64];
+    int started[64] = {0};
+    for (size_t k = 1; k < n; k++) {
+        arg[k] = (thread_arg){&wk[k], j, first + k};
+        started[k] = pthread_create(&tid[k], NULL, thread_main, &arg[k]) == 0;
+        if (!started[k])
+            wk[k].rc = worker_region(&wk[k], j, first + k); /* no thread: run it here */
+    }
+    wk[0].rc = worker_region(&wk[0], j, first);
+    for (size_t k = 1; k < n; k++)
+        if (started[k])
+            pthread_join(tid[k], NULL);
+    for (size_t k = 0; k < n; k++)
+        if (wk[k].rc != HS_OK) {
+            if (err)
+                *err = wk[k].err;
+            return wk[k].rc;
+        }
+    return HS_OK;
+}
+
+static void workers_free(worker *wk, int n)
+{
+    for (int k = 0; wk && k < n; k++) {
+        if (wk[k].own)
+            hs_slide_close(wk[k].slide);
+        free(wk[k].rgb);
+        free(wk[k].hem);
+        free(wk[k].dab);
+        hs_cells_free(wk[k].det);
+        free(wk[k].out);
+    }
+    free(wk);
+}
+
+/* n workers with buffers for side x side regions; readers of their own unless the slide is held in memory. */
+static int workers_alloc(worker **out, int n, const char *path, hs_slide *main, double mpp_override, int side,
+                         hs_error *err)
+{
+    worker *wk = calloc((size_t)n, sizeof *wk);
+    if (!wk)
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    const char *backend = hs_slide_get_info(main)->backend;
+    int in_memory = !strcmp(backend, "tiff") || !strcmp(backend, "png");
+    size_t npx = (size_t)side * (size_t)side;
+    for (int k = 0; k < n; k++) {
+        worker *w = &wk[k];
+        w->slide = main;
+        if (k > 0 && !in_memory) {
+            int rc = hs_slide_open(&w->slide, path, mpp_override, err);
+            if (rc != HS_OK) {
+                w->slide = NULL;
+                workers_free(wk, n);
+                return rc;
+            }
+            w->own = 1;
+        }
+        w->rgb = malloc(npx * 3);
+        w->hem = malloc(npx * sizeof *w->hem);
+        w->dab = malloc(npx * sizeof *w->dab);
+        w->det = hs_cells_alloc(side, side);
+        if (!w->rgb || !w->hem || !w->dab || !w->det) {
+            workers_free(wk, n);
+            return hs_error_set(err, HS_ENOMEM, "%s: out of memory for %d regions of %dx%d pixels", path, n, side, side);
+        }
+    }
+    *out = wk;
+    return HS_OK;
+}
+
+static int cmp_region_tissue(const void *a, const void *b)
+{
+    const region *p = *(const region *const *)a, *q = *(const region *const *)b;
+    if (p->tissue != q->tissue)
+        return p->tissue > q->tissue ? -1 : 1;
+    return p < q ? -1 : p > q;
+}
+
+/* ---- measuring ----------------------------------------------------------------------------------------------- */
+
+typedef struct slide_state {
+    hs_slide *s;
+    tissue t;
+    region *reg;
+    size_t nreg;
+    worker *wk;
+    int nworker;
+    region *sample;          /* the sample regions, in the order they are read */
+    size_t nsample;
+    uint8_t **srgb, **svalid;
+    hs_scale_acc **sacc;
+    hs_stain_acc *stacc;
+} slide_state;
+
+static void state_free(slide_state *z)
+{
+    free(z->t.mask);
+    free(z->reg);
+    for (size_t i = 0; i < z->nsample; i++) {
+        if (z->srgb)
+            free(z->srgb[i]);
+        if (z->svalid)
+            free(z->svalid[i]);
+        if (z->sacc)
+            hs_scale_acc_free(z->sacc[i]);
+    }
+    free(z->sample);
+    free(z->srgb);
+    free(z->svalid);
+    free(z->sacc);
+    hs_stain_acc_free(z->stacc);
+    workers_free(z->wk, z->nworker);
+    hs_slide_close(z->s);
+}
+
+/* Reads the sample regions; sets the background (no thumbnail), the stain vectors (res) and the scale. */
+static int sample_slide(slide_state *z, job *j, const hs_score_params *p, hs_score_result *res, hs_error *err)
+{
+    int rc;
+    size_t side = (size_t)(p->region_px + 2 * j->margin), npx = side * side;
+    region **order = malloc((z->nreg ? z->nreg : 1) * sizeof *order);
+    if (!order)
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < z->nreg; i++)
+        order[i] = &z->reg[i];
+    qsort(order, z->nreg, sizeof *order, cmp_region_tissue);
+    z->nsample = z->nreg < (size_t)p->sample_regions ? z->nreg : (size_t)p->sample_regions;
+    z->sample = malloc((z->nsample ? z->nsample : 1) * sizeof *z->sample);
+    z->srgb = calloc(z->nsample ? z->nsample : 1, sizeof *z->srgb);
+    z->svalid = calloc(z->nsample ? z->nsample : 1, sizeof *z->svalid);
+    z->sacc = calloc(z->nsample ? z->nsample : 1, sizeof *z->sacc);
+    if (!z->sample || !z->srgb || !z->svalid || !z->sacc) {
+        free(order);
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < z->nsample; i++) {
+        z->sample[i] = *order[i];
+        z->srgb[i] = malloc(npx * 3);
+        z->svalid[i] = malloc(npx);
+        z->sacc[i] = hs_scale_acc_alloc();
+        if (!z->srgb[i] || !z->svalid[i] || !z->sacc[i]) {
+            free(order);
+            return hs_error_set(err, HS_ENOMEM, "out of memory");
+        }
+    }
+    free(order);
+    j->reg = z->sample;
+    j->sample_rgb = z->srgb;
+    j->sample_valid = z->svalid;
+    j->sample_acc = z->sacc;
+    j->phase = PHASE_READ_SAMPLE;
+    for (size_t i = 0; i < z->nsample; i += (size_t)z->nworker) {
+        size_t n = z->nsample - i < (size_t)z->nworker ? z->nsample - i : (size_t)z->nworker;
+        if ((rc = run_round(z->wk, j, i, n, err)) != HS_OK)
+            return rc;
+    }
+    if (p->estimate_background && !z->t.mask && z->nsample) /* no thumbnail: glass from the first sample */
+        hs_stain_background(z->srgb[0], z->svalid[0], npx, res->background);
+    double h[3], d[3];
+    hs_stain_default_vectors(h, d);
+    hs_stain def;
+    if ((rc = hs_stain_init(&def, h, d, NULL, res->background, err)) != HS_OK)
+        return rc;
+    res->stain_source = HS_STAIN_DEFAULT;
+    if (p->has_stains) {
+        memcpy(h, p->stain_h, sizeof h);
+        memcpy(d, p->stain_dab, sizeof d);
+        res->stain_source = HS_STAIN_GIVEN;
+    } else if (p->estimate_stains) {
+        if (!(z->stacc = hs_stain_acc_alloc(STAIN_SAMPLES, STAIN_STRIDE)))
+            return hs_error_set(err, HS_ENOMEM, "out of memory");
+        for (size_t i = 0; i < z->nsample; i++)
+            hs_stain_acc_add(z->stacc, &def, z->srgb[i], z->svalid[i], (int)side, (int)side);
+        hs_stain_fit fit;
+        hs_error why;
+        if (hs_stain_acc_estimate(z->stacc, &fit, &why) == HS_OK) {
+            memcpy(h, fit.h, sizeof h);
+            memcpy(d, fit.dab, sizeof d);
+            res->stain_source = fit.dab_estimated ? HS_STAIN_ESTIMATED : HS_STAIN_ESTIMATED_H;
+        } else {
+            snprintf(res->stain_note, sizeof res->stain_note, "default stain vectors: %.170s", why.msg);
+        }
+    }
+    hs_stain *st = malloc(sizeof *st);
+    if (!st)
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    if ((rc = hs_stain_init(st, h, d, p->has_stains && p->has_third ? p->stain_third : NULL, res->background, err)) !=
+        HS_OK) {
+        free(st);
+        return rc;
+    }
+    for (int c = 0; c < 3; c++) {
+        res->stain_h[c] = st->vec[0][c];
+        res->stain_dab[c] = st->vec[1][c];
+    }
+    hs_stain_default_vectors(h, d);
+    res->stain_h_angle = hs_stain_angle_deg(res->stain_h, h);
+    res->stain_dab_angle = hs_stain_angle_deg(res->stain_dab, d);
+    j->st = st;
+    j->phase = PHASE_SCALE_SAMPLE;
+    for (size_t i = 0; i < z->nsample; i += (size_t)z->nworker) {
+        size_t n = z->nsample - i < (size_t)z->nworker ? z->nsample - i : (size_t)z->nworker;
+        if ((rc = run_round(z->wk, j, i, n, err)) != HS_OK)
+            return rc;
+    }
+    hs_scale_acc *all = hs_scale_acc_alloc();
+    if (!all)
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < z->nsample && rc == HS_OK; i++)
+        rc = hs_scale_acc_merge(all, z->sacc[i], err);
+    if (rc == HS_OK)
+        hs_cells_scale_finish(all, &p->cells, &res->scale);
+    hs_scale_acc_free(all);
+    /* the sample pixels are not needed any more */
+    for (size_t i = 0; i < z->nsample; i++) {
+        free(z->srgb[i]);
+        free(z->svalid[i]);
+        z->srgb[i] = NULL;
+        z->svalid[i] = NULL;
+    }
+    return rc;
+}
+
+int hs_score_slide(const char *path, const hs_score_params *p, FILE *spill, hs_score_result *res, hs_error *err)
 {
     memset(res, 0, sizeof *res);
-    hs_slide *s = NULL;
-    int rc = hs_slide_open(&s, path, p->mpp_override, err);
+    slide_state z = {0};
+    hs_stain *st = NULL;
+    int rc = hs_slide_open(&z.s, path, p->mpp_override, err);
     if (rc != HS_OK)
         return rc;
-    const hs_slide_info *info = hs_slide_get_info(s);
-    tissue t = {0};
-    uint8_t *rgb = NULL, *valid = NULL;
-    float *hem = NULL, *dab = NULL;
-    hs_cells *det = NULL;
+    const hs_slide_info *info = hs_slide_get_info(z.s);
     if (!(info->mpp_x > 0)) {
         rc = hs_error_set(err, HS_EDATA, "%s: the slide does not record its pixel size: give it with --mpp", path);
         goto done;
     }
-    int level = hs_slide_best_level(s, p->target_mpp);
+    int level = hs_slide_best_level(z.s, p->target_mpp);
     int64_t lw, lh;
     double lds;
-    if ((rc = hs_slide_level(s, level, &lw, &lh, &lds)) != HS_OK) {
+    if ((rc = hs_slide_level(z.s, level, &lw, &lh, &lds)) != HS_OK) {
         hs_error_set(err, rc, "%s: slide has no level %d", path, level);
         goto done;
     }
     double mpp = info->mpp_x * lds;
     res->level = level;
     res->mpp = mpp;
-    if ((rc = thumbnail(s, level, p, res->background, &t, err)) != HS_OK)
+    res->width_um = lw * mpp;
+    res->height_um = lh * mpp;
+    if ((rc = thumbnail(z.s, level, p, res->background, &z.t, err)) != HS_OK)
         goto done;
-    int core = p->region_px, margin = hs_cells_margin_px(&p->cells, mpp), side = core + 2 * margin;
-    size_t npx = (size_t)side * (size_t)side;
-    rgb = malloc(npx * 3);
-    valid = malloc(npx);
-    hem = malloc(npx * sizeof *hem);
-    dab = malloc(npx * sizeof *dab);
-    det = hs_cells_alloc(side, side);
-    double um_w = lw * mpp, um_h = lh * mpp;
-    res->map = hs_tilemap_alloc((size_t)ceil(um_w / p->tile_um), (size_t)ceil(um_h / p->tile_um), p->tile_um);
-    if (!rgb || !valid || !hem || !dab || !det || !res->map) {
+    int core = p->region_px;
+    size_t nrx = (size_t)((lw + core - 1) / core), nry = (size_t)((lh + core - 1) / core);
+    size_t nall = nrx * nry;
+    z.reg = malloc((nall ? nall : 1) * sizeof *z.reg);
+    if (!z.reg) {
         rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
         goto done;
     }
-    double h[3], d[3];
-    if (p->has_stains) {
-        memcpy(h, p->stain_h, sizeof h);
-        memcpy(d, p->stain_dab, sizeof d);
-    } else {
-        hs_stain_default_vectors(h, d);
-    }
-    int bg_pending = p->estimate_background && !t.mask; /* no thumbnail: estimate on the first region */
-    hs_stain st;
-    if ((rc = hs_stain_init(&st, h, d, p->has_third ? p->stain_third : NULL, res->background, err)) != HS_OK)
-        goto done;
-    for (int64_t y0 = 0; y0 < lh; y0 += core) {
+    for (int64_t y0 = 0; y0 < lh; y0 += core)
         for (int64_t x0 = 0; x0 < lw; x0 += core) {
             int64_t x1 = x0 + core < lw ? x0 + core : lw, y1 = y0 + core < lh ? y0 + core : lh;
-            if (!has_tissue(&t, x0, y0, x1, y1))
-                continue;
-            int64_t rx = x0 - margin, ry = y0 - margin;
-            int rw = (int)(x1 - x0) + 2 * margin, rh = (int)(y1 - y0) + 2 * margin;
-            if ((rc = hs_slide_read(s, level, rx, ry, rw, rh, rgb, bg_pending ? valid : NULL, err)) != HS_OK)
-                goto done;
-            if (bg_pending) {
-                bg_pending = 0; /* padding outside the image is white but not glass: only valid pixels count */
-                if (hs_stain_background(rgb, valid, (size_t)rw * rh, res->background) &&
-                    (rc = hs_stain_init(&st, h, d, p->has_third ? p->stain_third : NULL, res->background, err)) !=
-                        HS_OK)
+            double f = tissue_frac(&z.t, x0, y0, x1, y1);
+            if (f > 0)
+                z.reg[z.nreg++] = (region){x0, y0, x1, y1, f};
+        }
+    int margin_max = hs_cells_margin_px(&p->cells, NULL, mpp), side = core + 2 * margin_max;
+    z.nworker = p->threads < 1 ? 1 : p->threads > 64 ? 64 : p->threads;
+    if ((rc = workers_alloc(&z.wk, z.nworker, path, z.s, p->mpp_override, side, err)) != HS_OK)
+        goto done;
+    job j = {path, p, level, mpp, margin_max, NULL, NULL, NULL, NULL, NULL, NULL, PHASE_READ_SAMPLE, 0};
+    if ((rc = sample_slide(&z, &j, p, res, err)) != HS_OK)
+        goto done;
+    st = (hs_stain *)j.st;
+    res->cells = hs_cellstore_alloc(p->cells.sectors < 1 ? 1 : p->cells.sectors > HS_CELL_MAX_SECTORS
+                                                                     ? HS_CELL_MAX_SECTORS
+                                                                     : p->cells.sectors,
+                                    spill);
+    if (!res->cells) {
+        rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    /* the main pass, with the margin the measured scale needs */
+    j.margin = hs_cells_margin_px(&p->cells, &res->scale, mpp);
+    if (j.margin > margin_max)
+        j.margin = margin_max;
+    j.sc = &res->scale;
+    j.reg = z.reg;
+    j.phase = PHASE_MEASURE;
+    unsigned long rhist[RADIUS_BINS] = {0};
+    for (size_t i = 0; i < z.nreg; i += (size_t)z.nworker) {
+        size_t n = z.nreg - i < (size_t)z.nworker ? z.nreg - i : (size_t)z.nworker;
+        if ((rc = run_round(z.wk, &j, i, n, err)) != HS_OK)
+            goto done;
+        for (size_t k = 0; k < n; k++) {
+            const worker *w = &z.wk[k];
+            for (size_t c = 0; c < w->nout; c++) {
+                if ((rc = hs_cellstore_add(res->cells, w->out[c].x, w->out[c].y, &w->out[c], err)) != HS_OK)
                     goto done;
-            }
-            hs_stain_apply(&st, rgb, (size_t)rw * rh, hem, dab);
-            res->megapixels += rw * (double)rh / 1e6;
-            const hs_cell *cell;
-            size_t n;
-            if ((rc = hs_cells_run(det, hem, dab, rw, rh, mpp, margin, margin, margin + (int)(x1 - x0),
-                                   margin + (int)(y1 - y0), &p->cells, &p->her2, &cell, &n, err)) != HS_OK)
-                goto done;
-            for (size_t i = 0; i < n; i++) {
-                double xu = (rx + cell[i].x) * mpp, yu = (ry + cell[i].y) * mpp;
-                hs_tilemap_add(res->map, xu, yu, cell[i].cls);
-                if (p->cell_fn)
-                    p->cell_fn(p->cell_ctx, xu, yu, &cell[i]);
+                double b = floor(w->out[c].radius_um / RADIUS_BIN);
+                rhist[b < 0 ? 0 : b >= RADIUS_BINS ? RADIUS_BINS - 1 : (size_t)b]++;
             }
         }
     }
-    if ((rc = hs_metrics_compute(res->map, &p->her2, ish, &res->metrics, err)) != HS_OK)
+    for (int k = 0; k < z.nworker; k++)
+        res->megapixels += z.wk[k].megapixels;
+    if ((rc = hs_cellstore_finish(res->cells, err)) != HS_OK)
         goto done;
-    if (res->metrics.n_cells == 0)
+    size_t ncell = hs_cellstore_count(res->cells);
+    if (ncell == 0) {
         rc = hs_error_set(err, HS_EDATA, "%s: no tumour cells detected%s", path,
-                          t.mask ? " (check the tissue, the stain vectors and --mpp)" : "");
+                          z.t.mask ? " (check the tissue, the stain vectors and --mpp)" : "");
+        goto done;
+    }
+    unsigned long acc = 0;
+    for (size_t b = 0; b < RADIUS_BINS; b++)
+        if ((acc += rhist[b]) * 2 >= ncell) {
+            res->cell_radius_um = (b + 0.5) * RADIUS_BIN;
+            break;
+        }
 done:
-    free(t.mask);
-    free(rgb);
-    free(valid);
-    free(hem);
-    free(dab);
-    hs_cells_free(det);
-    hs_slide_close(s);
+    free(st);
+    state_free(&z);
     if (rc != HS_OK)
         hs_score_result_clear(res);
+    return rc;
+}
+
+/* ---- classification ------------------------------------------------------------------------------------------ */
+
+typedef struct classify_ctx {
+    const hs_her2_params *hp;
+    hs_tilemap *map;
+    hs_score_cell_fn fn;
+    void *ctx;
+} classify_ctx;
+
+static int classify_rec(void *ctx, const hs_cellrec *r)
+{
+    classify_ctx *c = ctx;
+    double in, co;
+    hs_class k = hs_cell_classify(r->stain, r->peak, r->nsector, c->hp, &in, &co);
+    hs_tilemap_add(c->map, r->x_um, r->y_um, k);
+    if (c->fn)
+        c->fn(c->ctx, r, in, co, k);
+    return 0;
+}
+
+int hs_score_classify(const hs_score_result *res, const hs_her2_params *hp, double tile_um, hs_ish ish,
+                      hs_score_cell_fn cell_fn, void *ctx, hs_slide_metrics *m, hs_tilemap **map, hs_error *err)
+{
+    if (map)
+        *map = NULL;
+    if (!(tile_um > 0))
+        return hs_error_set(err, HS_EINVAL, "tile side must be > 0");
+    hs_tilemap *tm = hs_tilemap_alloc((size_t)ceil(res->width_um / tile_um), (size_t)ceil(res->height_um / tile_um),
+                                      tile_um);
+    if (!tm)
+        return hs_error_set(err, HS_ENOMEM, "out of memory for the tile map");
+    classify_ctx c = {hp, tm, cell_fn, ctx};
+    int rc = res->cells ? hs_cellstore_read(res->cells, classify_rec, &c, err) : HS_OK;
+    if (rc == HS_OK)
+        rc = hs_metrics_compute(tm, hp, ish, m, err);
+    if (rc == HS_OK && map)
+        *map = tm;
+    else
+        hs_tilemap_free(tm);
     return rc;
 }

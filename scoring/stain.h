@@ -52,4 +52,55 @@ void hs_stain_apply(const hs_stain *s, const uint8_t *rgb, size_t npix, float *h
  */
 int hs_stain_background(const uint8_t *rgb, const uint8_t *valid, size_t npix, double bg[3]);
 
+/* Angle in degrees between two vectors (any length > 0). */
+double hs_stain_angle_deg(const double a[3], const double b[3]);
+
+/*
+ * Stain vectors of a slide estimated from its own pixels.  Start: Macenko et
+ * al. (ISBI 2009): the OD of stained tissue pixels (summed OD > 0.15) spans a
+ * plane (the two leading eigenvectors of their covariance), and the
+ * directions at the 1st and 99th percentile of the pixels' angle in that
+ * plane are the purest pixels of each stain.  Those extremes still carry
+ * some of the other stain (DAB membranes lie on hematoxylin-stained
+ * cytoplasm), which tilts them by a few degrees, so each vector is then
+ * refined as the principal direction of the centred spread of the pixels it
+ * dominates (OD >= 0.3 and four times the other stain) whose 3x3
+ * neighbourhood is of the same material: a constant share of the other
+ * stain shifts those pixels but does not tilt their spread, and pixels next
+ * to another material take part of its colour through JPEG chroma
+ * subsampling and blur.
+ * Pixels are added region by region (hs_stain_acc_add), every `stride`-th
+ * one, up to a bounded count, so memory does not grow with the slide.
+ */
+typedef struct hs_stain_acc hs_stain_acc;
+
+/* An accumulator keeping at most max_samples OD samples; NULL when out of memory. */
+hs_stain_acc *hs_stain_acc_alloc(size_t max_samples, int stride);
+void hs_stain_acc_free(hs_stain_acc *a);
+
+/*
+ * Adds the stained pixels of a w x h RGB region (valid may be NULL), with
+ * s's background (its OD tables) and vectors (to tell the materials apart).
+ */
+void hs_stain_acc_add(hs_stain_acc *a, const hs_stain *s, const uint8_t *rgb, const uint8_t *valid, int w, int h);
+
+typedef struct hs_stain_fit {
+    double h[3], dab[3];       /* unit vectors */
+    size_t n;                  /* stained samples */
+    size_t n_h, n_dab;         /* pure pixels each vector was refined on */
+    double dab_frac;           /* share of the samples that are pure DAB */
+    int dab_estimated;         /* 0: too few pure DAB pixels, dab is the default vector */
+} hs_stain_fit;
+
+/*
+ * Estimates the vectors.  With fewer than 500 pure DAB pixels (a slide with
+ * little DAB staining, or only membranes too thin to keep their colour
+ * through JPEG chroma subsampling) the DAB vector stays the default and
+ * dab_estimated is 0.  HS_EDATA, with the reason, when the vectors cannot be
+ * trusted: fewer than 1000 stained samples, fewer than 500 pure hematoxylin
+ * pixels, vectors less than 10 degrees apart or more than 25 degrees from
+ * the defaults, or a negative component.
+ */
+int hs_stain_acc_estimate(const hs_stain_acc *a, hs_stain_fit *fit, hs_error *err) HS_RESULT_USED;
+
 #endif /* HS_STAIN_H */

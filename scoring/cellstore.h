@@ -1,0 +1,54 @@
+/*
+ * cellstore: the measured tumour cells of one slide, kept once so that they
+ * can be classified after the intensity cuts have been chosen for the whole
+ * cohort (calibration), without reading the slide again.
+ *
+ * A record holds the cell's position, nucleus area, radius and its sorted
+ * membrane sector values, stain and peak (DAB OD quantised to 1/4096, saturating at 16).
+ * Records stay in memory, or, when the store is given a spill file, go to
+ * that file through a small buffer, so that a cohort of thousands of slides
+ * does not hold its cells in memory.  Several stores may share one spill file
+ * as long as only one of them is being filled at a time (each store's records
+ * are then one contiguous run of the file).
+ */
+#ifndef HS_CELLSTORE_H
+#define HS_CELLSTORE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "scoring/cells.h"
+#include "util/hs_error.h"
+
+/* One stored cell, as read back. */
+typedef struct hs_cellrec {
+    double x_um, y_um;                 /* nucleus centroid from the slide origin */
+    float area_um2, radius_um;
+    int nsector;
+    float stain[HS_CELL_MAX_SECTORS];  /* ascending (see hs_cell) */
+    float peak[HS_CELL_MAX_SECTORS];
+} hs_cellrec;
+
+typedef struct hs_cellstore hs_cellstore;
+
+/* A store for cells of up to max_sectors sectors; spill (may be NULL) is an open read/write file. NULL: no memory. */
+hs_cellstore *hs_cellstore_alloc(int max_sectors, FILE *spill);
+void hs_cellstore_free(hs_cellstore *s);
+
+/* Adds a cell at (x_um, y_um). HS_ENOMEM, HS_EIO (spill file write error). */
+int hs_cellstore_add(hs_cellstore *s, double x_um, double y_um, const hs_cell *c, hs_error *err) HS_RESULT_USED;
+
+/* Writes out the buffered records (spill file); call once every cell has been added. HS_EIO. */
+int hs_cellstore_finish(hs_cellstore *s, hs_error *err) HS_RESULT_USED;
+
+size_t hs_cellstore_count(const hs_cellstore *s);
+
+/*
+ * Calls fn for every stored cell in the order added; stops at the first
+ * non-zero return of fn and returns it.  HS_EIO when the spill file cannot
+ * be read.
+ */
+int hs_cellstore_read(const hs_cellstore *s, int (*fn)(void *ctx, const hs_cellrec *r), void *ctx,
+                      hs_error *err) HS_RESULT_USED;
+
+#endif /* HS_CELLSTORE_H */
