@@ -57,10 +57,11 @@ struct hs_cells {
     size_t grid_cap, next_cap;
     hs_cell *cell;
     size_t ncell, cell_cap;
+    const float *hem, *dab; /* the planes of the current region */
 };
 
-/* Component accumulators: pixel count, sums of x, y, x^2, xy, y^2, and the bounding box. */
-enum { ACC_N, ACC_X, ACC_Y, ACC_XX, ACC_XY, ACC_YY, ACC_X0, ACC_Y0, ACC_X1, ACC_Y1, ACC };
+/* Component accumulators: pixel count, sums of x, y, x^2, xy, y^2, hematoxylin and DAB OD, and the bounding box. */
+enum { ACC_N, ACC_X, ACC_Y, ACC_XX, ACC_XY, ACC_YY, ACC_H, ACC_D, ACC_X0, ACC_Y0, ACC_X1, ACC_Y1, ACC };
 
 void hs_cell_params_default(hs_cell_params *p)
 {
@@ -234,8 +235,9 @@ static void subtract_background(hs_cells *c, int w, int h, int r)
             const float *s = c->smooth + (size_t)y * w;
             for (int bx = 0; bx < sw; bx++) {
                 float m = row[bx];
-                for (int x = bx * f; x < (bx + 1) * f && x < w; x++)
-                    m = fminf(m, s[x]);
+                int xe = (bx + 1) * f < w ? (bx + 1) * f : w;
+                for (int x = bx * f; x < xe; x++)
+                    m = s[x] < m ? s[x] : m;
                 row[bx] = m;
             }
         }
@@ -249,8 +251,12 @@ static void subtract_background(hs_cells *c, int w, int h, int r)
     for (int y = 0; y < h; y++) {
         const float *b = bg + (size_t)(y / f) * sw;
         float *o = c->smooth + (size_t)y * w;
-        for (int x = 0; x < w; x++)
-            o[x] -= b[x / f];
+        for (int bx = 0, x = 0; bx < sw; bx++) {
+            float v = b[bx];
+            int xe = (bx + 1) * f < w ? (bx + 1) * f : w;
+            for (; x < xe; x++)
+                o[x] -= v;
+        }
     }
 }
 
@@ -326,6 +332,8 @@ static int32_t label_mask(hs_cells *c, int w, int h, float t)
             A[ACC_XX] += (double)x * x;
             A[ACC_XY] += (double)x * y;
             A[ACC_YY] += (double)y * y;
+            A[ACC_H] += c->hem[(size_t)y * w + x];
+            A[ACC_D] += c->dab[(size_t)y * w + x];
             if (x < A[ACC_X0])
                 A[ACC_X0] = x;
             if (x > A[ACC_X1])
@@ -359,11 +367,16 @@ static int32_t label_mask(hs_cells *c, int w, int h, float t)
 
 /* ---- nuclei ------------------------------------------------------------------------------------------------- */
 
-/* Adds a nucleus from accumulators (pixel units) when its area is plausible. */
+/*
+ * Adds a nucleus from accumulators (pixel units) when its area is plausible
+ * and hematoxylin dominates it: a blob where DAB outweighs hematoxylin is
+ * strong membrane or cytoplasm staining leaking into the hematoxylin channel
+ * (stain vectors off by a few degrees, JPEG chroma), not a nucleus.
+ */
 static int add_nucleus(hs_cells *c, const double *A, double mpp, const hs_cell_params *cp)
 {
     double n = A[ACC_N], area = n * mpp * mpp;
-    if (n <= 0 || area < cp->min_area_um2 || area > cp->max_area_um2)
+    if (n <= 0 || area < cp->min_area_um2 || area > cp->max_area_um2 || A[ACC_D] > A[ACC_H])
         return HS_OK;
     double mx = A[ACC_X] / n, my = A[ACC_Y] / n;
     /* central second moments, plus 1/12 for the extent of a pixel */
@@ -564,6 +577,9 @@ static int split_component(hs_cells *c, int w, int32_t root, double mpp, const h
         B[ACC_XX] += x * x;
         B[ACC_XY] += x * y;
         B[ACC_YY] += y * y;
+        size_t at = (size_t)(y0 + p / bw) * w + (size_t)(x0 + p % bw);
+        B[ACC_H] += c->hem[at];
+        B[ACC_D] += c->dab[at];
     }
     for (size_t b = 0; b < nbasin; b++)
         if (add_nucleus(c, c->bacc + b * ACC, mpp, cp) != HS_OK)
@@ -571,9 +587,28 @@ static int split_component(hs_cells *c, int w, int32_t root, double mpp, const h
     return HS_OK;
 }
 
-/* Detects the nuclei of the region into c->nuc (smoothing, background, threshold, labels, split, filters). */
-static int find_nuclei(hs_cells *c, const float *hem, int w, int h, double mpp, const hs_cell_params *cp)
+/*
+ * Whether a component is as compact as an ellipse: a uniform ellipse's area
+ * is 4 pi sqrt(l1 l2) (l1, l2 the eigenvalues of its second moments); two
+ * touching discs fill only 0.89 of the ellipse of their moments, a single
+ * digitised ellipse 1 +- 0.03.  Only components below ELLIPSE_FILL can hold
+ * several nuclei and are worth the watershed.
+ */
+#define ELLIPSE_FILL 0.95
+static int ellipse_like(const double *A)
 {
+    double n = A[ACC_N], mx = A[ACC_X] / n, my = A[ACC_Y] / n;
+    double sxx = A[ACC_XX] / n - mx * mx + 1.0 / 12, syy = A[ACC_YY] / n - my * my + 1.0 / 12;
+    double sxy = A[ACC_XY] / n - mx * my, det = sxx * syy - sxy * sxy;
+    return det > 0 && n >= ELLIPSE_FILL * 4 * M_PI * sqrt(det);
+}
+
+/* Detects the nuclei of the region into c->nuc (smoothing, background, threshold, labels, split, filters). */
+static int find_nuclei(hs_cells *c, const float *hem, const float *dab, int w, int h, double mpp,
+                       const hs_cell_params *cp)
+{
+    c->hem = hem;
+    c->dab = dab;
     smooth(hem, c->tmp, c->smooth, w, h);
     if (cp->background_um > 0)
         subtract_background(c, w, h, (int)ceil(cp->background_um / mpp));
@@ -587,7 +622,7 @@ static int find_nuclei(hs_cells *c, const float *hem, int w, int h, double mpp, 
         const double *A = c->acc + (size_t)L * ACC;
         if (c->parent[L] != L || A[ACC_N] <= 0)
             continue;
-        int rc = A[ACC_N] >= split_min && A[ACC_N] <= split_max && cp->split_neck > 0
+        int rc = A[ACC_N] >= split_min && A[ACC_N] <= split_max && cp->split_neck > 0 && !ellipse_like(A)
                      ? split_component(c, w, L, mpp, cp)
                      : add_nucleus(c, A, mpp, cp);
         if (rc != HS_OK)
@@ -686,15 +721,57 @@ static double median_sorted(const float *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * ((double)v[n / 2 - 1] + v[n / 2]);
 }
 
-/* The value reached by a third of v[0..n) (its 2/3 quantile, by rank). */
+/* The value reached by a third of v[0..n) (its 2/3 quantile, by rank: the ceil(n/3)-th largest); reorders v. */
 static float upper_third(float *v, int n)
 {
-    sort_floats(v, n);
-    int k = n - (n + 2) / 3; /* the ceil(n/3)-th largest */
-    return v[k < 0 ? 0 : k];
+    int k = n - (n + 2) / 3, lo = 0, hi = n - 1;
+    k = k < 0 ? 0 : k;
+    while (lo < hi) { /* Hoare's selection */
+        float pivot = v[(lo + hi) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return v[k];
 }
 
 enum { MAX_PIX = 4096 };
+
+/*
+ * The sector (0..S-1, angle from -pi) of direction (dx, dy): atan2 by a
+ * minimax polynomial on the octant (error < 1e-5 rad, far below a sector's
+ * width), which the pixel loop calls for every band pixel.
+ */
+static inline int sector_of(double dx, double dy, int S)
+{
+    double ax = fabs(dx), ay = fabs(dy), mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
+    double t = mx > 0 ? mn / mx : 0, t2 = t * t;
+    double a = t * (0.99997726 + t2 * (-0.33262347 + t2 * (0.19354346 + t2 * (-0.11643287 + t2 * (0.05265332 +
+                                                                                               t2 * -0.01172120)))));
+    if (ay > ax)
+        a = M_PI / 2 - a;
+    if (dx < 0)
+        a = M_PI - a;
+    if (dy < 0)
+        a = -a;
+    int s = (int)((a + M_PI) * (S / (2 * M_PI)));
+    return s >= S ? S - 1 : s < 0 ? 0 : s;
+}
 
 /*
  * Measures the membrane of tumour nucleus i (see the file comment of
@@ -770,11 +847,14 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
     for (int s = 0; s < S; s++)
         top[s] = -INFINITY;
     double R2 = open_r * open_r;
+    /* no band pixel lies nearer to the centre than the nearest border minus the band */
+    double inner = (nclosed ? (closed[0] < open_r ? closed[0] : open_r) : open_r) - band - 1;
+    double I2 = inner > 0 ? inner * inner : -1;
     for (int y = y0; y <= y1; y++) {
         double dy = y - n->y;
         for (int x = x0; x <= x1; x++) {
             double dx = x - n->x, d2 = dx * dx + dy * dy;
-            if (d2 > R2)
+            if (d2 > R2 || d2 < I2)
                 continue;
             double b = open_r - sqrt(d2);
             int owned = 1;
@@ -790,8 +870,7 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
             }
             if (!owned || b > band)
                 continue;
-            int s = (int)((atan2(dy, dx) + M_PI) * (S / (2 * M_PI)));
-            s = s >= S ? S - 1 : s < 0 ? 0 : s;
+            int s = sector_of(dx, dy, S);
             float v = dab[(size_t)y * w + x];
             if (cnt[s] < per)
                 vals[s * per + cnt[s]++] = v;
@@ -845,10 +924,10 @@ hs_class hs_cell_classify(const float *stain, const float *peak, int n, const hs
 }
 
 /* The nuclei of a region with their third-nearest distances within `reach` pixels; grid side in *g. */
-static int nuclei_and_grid(hs_cells *c, const float *hem, int w, int h, double mpp, const hs_cell_params *cp,
-                           double area_floor, double reach, double *g, int *gw, int *gh)
+static int nuclei_and_grid(hs_cells *c, const float *hem, const float *dab, int w, int h, double mpp,
+                           const hs_cell_params *cp, double area_floor, double reach, double *g, int *gw, int *gh)
 {
-    int rc = find_nuclei(c, hem, w, h, mpp, cp);
+    int rc = find_nuclei(c, hem, dab, w, h, mpp, cp);
     if (rc != HS_OK)
         return rc;
     for (size_t i = 0; i < c->nnuc; i++)
@@ -873,7 +952,7 @@ int hs_cells_run(hs_cells *c, const float *hem, const float *dab, int w, int h, 
     double floor_area = sc && sc->n_sheet > 0 ? cp->min_area_frac * sc->nucleus_area_um2 : 0;
     double thr = cp->sheet_factor * spacing, g;
     int gw, gh;
-    if (nuclei_and_grid(c, hem, w, h, mpp, cp, floor_area, thr, &g, &gw, &gh) != HS_OK)
+    if (nuclei_and_grid(c, hem, dab, w, h, mpp, cp, floor_area, thr, &g, &gw, &gh) != HS_OK)
         return hs_error_set(err, HS_ENOMEM, "out of memory detecting nuclei");
     for (size_t i = 0; i < c->nnuc; i++)
         c->nuc[i].tumour = c->nuc[i].like && c->nuc[i].d3 <= thr;
@@ -925,7 +1004,8 @@ void hs_scale_acc_free(hs_scale_acc *a)
 
 static int acc_reserve(hs_scale_acc *a, size_t need);
 
-int hs_cells_sample(hs_cells *c, const float *hem, int w, int h, double mpp, int cx0, int cy0, int cx1, int cy1,
+int hs_cells_sample(hs_cells *c, const float *hem, const float *dab, int w, int h, double mpp, int cx0, int cy0,
+                    int cx1, int cy1,
                     const hs_cell_params *cp, hs_scale_acc *a, hs_error *err)
 {
     if (w <= 0 || h <= 0 || w > c->max_w || h > c->max_h || !(mpp > 0))
@@ -933,7 +1013,7 @@ int hs_cells_sample(hs_cells *c, const float *hem, int w, int h, double mpp, int
                             c->max_w, c->max_h);
     double reach = 2 * 2 * cp->max_radius_um / mpp, g;
     int gw, gh;
-    if (nuclei_and_grid(c, hem, w, h, mpp, cp, 0, reach, &g, &gw, &gh) != HS_OK)
+    if (nuclei_and_grid(c, hem, dab, w, h, mpp, cp, 0, reach, &g, &gw, &gh) != HS_OK)
         return hs_error_set(err, HS_ENOMEM, "out of memory detecting nuclei");
     for (size_t i = 0; i < c->nnuc; i++) {
         const nucleus *nu = &c->nuc[i];

@@ -6,8 +6,9 @@
  * background (a grey opening), above a threshold; touching nuclei are split
  * by a watershed on the distance transform (two basins stay apart when the
  * neck between them is narrower than split_neck times the smaller one's
- * half-width); components of implausible area or spindle shape (stromal
- * fibroblasts) are dropped.
+ * half-width); components of implausible area, where DAB outweighs
+ * hematoxylin (strong membrane staining leaking into the hematoxylin
+ * channel), or of spindle shape (stromal fibroblasts) are dropped.
  *
  * Tumour cells: nuclei that sit in a packed sheet at the slide's own scale.
  * The scale (hs_cell_scale) is measured per slide by hs_cells_scale() on a
@@ -133,10 +134,11 @@ hs_scale_acc *hs_scale_acc_alloc(void);
 void hs_scale_acc_free(hs_scale_acc *a);
 
 /*
- * Detects the nuclei of a sample region (core as in hs_cells_run) and adds
+ * Detects the nuclei of a sample region (planes and core as in hs_cells_run) and adds
  * each core nucleus's third-nearest-neighbour distance and area to a.
  */
-int hs_cells_sample(hs_cells *c, const float *hem, int w, int h, double mpp, int cx0, int cy0, int cx1, int cy1,
+int hs_cells_sample(hs_cells *c, const float *hem, const float *dab, int w, int h, double mpp, int cx0, int cy0,
+                    int cx1, int cy1,
                     const hs_cell_params *cp, hs_scale_acc *a, hs_error *err) HS_RESULT_USED;
 
 /* a += b (the samples of b appended). HS_ENOMEM. */

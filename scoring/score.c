@@ -141,6 +141,7 @@ static double tissue_frac(const tissue *t, int64_t x0, int64_t y0, int64_t x1, i
 typedef struct region {
     int64_t x0, y0, x1, y1; /* core, level pixels */
     double tissue;
+    int sample;             /* index among the sample regions, whose pixels are kept; -1 */
 } region;
 
 typedef struct worker {
@@ -162,6 +163,7 @@ typedef struct job {
     int level;
     double mpp;
     int margin;
+    int sample_margin;     /* the margin the sample regions were read with */
     const hs_stain *st;
     const hs_cell_scale *sc;
     const region *reg;
@@ -195,12 +197,21 @@ static int worker_region(worker *w, const job *j, size_t i)
     if (j->phase == PHASE_READ_SAMPLE)
         return hs_slide_read(w->slide, j->level, rx, ry, rw, rh, j->sample_rgb[i], j->sample_valid[i], &w->err);
     const uint8_t *rgb = j->phase == PHASE_SCALE_SAMPLE ? j->sample_rgb[i] : w->rgb;
-    if (j->phase == PHASE_MEASURE && (rc = hs_slide_read(w->slide, j->level, rx, ry, rw, rh, w->rgb, NULL, &w->err)) != HS_OK)
+    int si = j->reg[i].sample;
+    if (j->phase == PHASE_MEASURE && si >= 0 && j->sample_rgb && j->sample_rgb[si]) {
+        /* a sample region: its pixels are at hand, with a wider margin */
+        int d = j->sample_margin - j->margin, sw = rw + 2 * d;
+        for (int y = 0; y < rh; y++)
+            memcpy(w->rgb + (size_t)y * rw * 3, j->sample_rgb[si] + ((size_t)(y + d) * sw + d) * 3, (size_t)rw * 3);
+    } else if (j->phase == PHASE_MEASURE &&
+               (rc = hs_slide_read(w->slide, j->level, rx, ry, rw, rh, w->rgb, NULL, &w->err)) != HS_OK) {
         return rc;
-    hs_stain_apply(j->st, rgb, npx, w->hem, j->phase == PHASE_MEASURE ? w->dab : NULL);
+    }
+    hs_stain_apply(j->st, rgb, npx, w->hem, w->dab);
     int m = j->margin, cx1 = m + (int)(j->reg[i].x1 - j->reg[i].x0), cy1 = m + (int)(j->reg[i].y1 - j->reg[i].y0);
     if (j->phase == PHASE_SCALE_SAMPLE)
-        return hs_cells_sample(w->det, w->hem, rw, rh, j->mpp, m, m, cx1, cy1, &j->p->cells, j->sample_acc[i], &w->err);
+        return hs_cells_sample(w->det, w->hem, w->dab, rw, rh, j->mpp, m, m, cx1, cy1, &j->p->cells, j->sample_acc[i],
+                               &w->err);
     w->megapixels += (double)npx / 1e6;
     const hs_cell *cell;
     size_t n;
@@ -379,6 +390,7 @@ static int sample_slide(slide_state *z, job *j, const hs_score_params *p, hs_sco
         return hs_error_set(err, HS_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < z->nsample; i++) {
+        order[i]->sample = (int)i;
         z->sample[i] = *order[i];
         z->srgb[i] = malloc(npx * 3);
         z->svalid[i] = malloc(npx);
@@ -456,13 +468,6 @@ static int sample_slide(slide_state *z, job *j, const hs_score_params *p, hs_sco
     if (rc == HS_OK)
         hs_cells_scale_finish(all, &p->cells, &res->scale);
     hs_scale_acc_free(all);
-    /* the sample pixels are not needed any more */
-    for (size_t i = 0; i < z->nsample; i++) {
-        free(z->srgb[i]);
-        free(z->svalid[i]);
-        z->srgb[i] = NULL;
-        z->svalid[i] = NULL;
-    }
     return rc;
 }
 
@@ -506,13 +511,13 @@ int hs_score_slide(const char *path, const hs_score_params *p, FILE *spill, hs_s
             int64_t x1 = x0 + core < lw ? x0 + core : lw, y1 = y0 + core < lh ? y0 + core : lh;
             double f = tissue_frac(&z.t, x0, y0, x1, y1);
             if (f > 0)
-                z.reg[z.nreg++] = (region){x0, y0, x1, y1, f};
+                z.reg[z.nreg++] = (region){x0, y0, x1, y1, f, -1};
         }
     int margin_max = hs_cells_margin_px(&p->cells, NULL, mpp), side = core + 2 * margin_max;
     z.nworker = p->threads < 1 ? 1 : p->threads > 64 ? 64 : p->threads;
     if ((rc = workers_alloc(&z.wk, z.nworker, path, z.s, p->mpp_override, side, err)) != HS_OK)
         goto done;
-    job j = {path, p, level, mpp, margin_max, NULL, NULL, NULL, NULL, NULL, NULL, PHASE_READ_SAMPLE, 0};
+    job j = {path, p, level, mpp, margin_max, margin_max, NULL, NULL, NULL, NULL, NULL, NULL, PHASE_READ_SAMPLE, 0};
     if ((rc = sample_slide(&z, &j, p, res, err)) != HS_OK)
         goto done;
     st = (hs_stain *)j.st;

@@ -268,10 +268,30 @@ void hs_stain_acc_add(hs_stain_acc *a, const hs_stain *s, const uint8_t *rgb, co
         }
 }
 
-static int cmp_double(const void *x, const void *y)
+/* The k-th smallest of v[0..n) (Hoare's selection; reorders v). */
+static double select_kth(double *v, size_t n, size_t k)
 {
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        for (;;) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i >= j)
+                break;
+            double t = v[i];
+            v[i++] = v[j];
+            v[j--] = t;
+        }
+        if (k <= j)
+            hi = j;
+        else
+            lo = j + 1;
+    }
+    return v[k];
 }
 
 /* Eigenvectors of a symmetric 3x3 matrix by Jacobi rotations; values descending, vectors as columns of v. */
@@ -404,8 +424,8 @@ static int macenko(const hs_stain_acc *a, double h[3], double dab[3])
         const float *x = a->od + 3 * i;
         phi[i] = atan2(x[0] * e2[0] + x[1] * e2[1] + x[2] * e2[2], x[0] * e1[0] + x[1] * e1[1] + x[2] * e1[2]);
     }
-    qsort(phi, n, sizeof *phi, cmp_double);
-    double lo = phi[(size_t)(EST_PERCENTILE * (double)(n - 1))], hi = phi[(size_t)((1 - EST_PERCENTILE) * (double)(n - 1))];
+    double lo = select_kth(phi, n, (size_t)(EST_PERCENTILE * (double)(n - 1)));
+    double hi = select_kth(phi, n, (size_t)((1 - EST_PERCENTILE) * (double)(n - 1)));
     free(phi);
     for (int c = 0; c < 3; c++) {
         h[c] = cos(lo) * e1[c] + sin(lo) * e2[c]; /* towards -e2: hematoxylin's side */
