@@ -2,10 +2,18 @@
  * slide: reading slide images region by region, whatever the format.
  *
  * Whole-slide images (Aperio SVS, Hamamatsu NDPI, MIRAX, generic tiled TIFF
- * and every other format OpenSlide 3.4 reads) go through OpenSlide; plain
- * (stripped) TIFF and PNG images of small fields of view are decoded with
- * libtiff / libpng.  Pixels come out as un-premultiplied 8-bit RGB; pixels with
- * no data (alpha 0, outside the image) come out white and flagged invalid.
+ * and every other format OpenSlide 3.4 reads) are opened with OpenSlide, which
+ * gives the levels and metadata; tiled TIFF and SVS files with 8-bit RGB or
+ * YCbCr-JPEG tiles (JPEG, LZW, Deflate, uncompressed) are then decoded tile by
+ * tile with libtiff, which gives the same pixels faster, and the rest through
+ * OpenSlide.  Plain (stripped) TIFF and PNG images of small fields of view
+ * are decoded with libtiff / libpng.  Pixels come out as un-premultiplied
+ * 8-bit RGB; pixels with no data (alpha 0, a missing tile, outside the image)
+ * come out white and flagged invalid.
+ *
+ * A handle must be used by one thread at a time; to read in parallel, open
+ * one handle per thread.  Memory per handle is bounded (a tile cache of at
+ * most 16 MB plus the region being read), whatever the slide size.
  * Microns per pixel come from, in order: the caller's override, OpenSlide's
  * openslide.mpp-x/y, the TIFF resolution tags (tiff.XResolution with
  * tiff.ResolutionUnit), an Aperio-style "|MPP = x|" in the image description,
@@ -26,7 +34,8 @@ typedef struct hs_slide_info {
     int nlevel;
     double mpp_x, mpp_y;    /* level-0 microns per pixel; NAN when unknown */
     const char *mpp_source; /* "override", "openslide", "tiff-resolution", "description", "png-phys", "none" */
-    const char *backend;    /* "openslide", "tiff", "png" */
+    const char *backend;    /* who decodes the pixels: "openslide", "libtiff" (tiled TIFF, tile by tile),
+                               "tiff" (plain TIFF, whole at open), "png" */
     const char *vendor;     /* OpenSlide's vendor ("aperio", "generic-tiff", ...), or "tiff" / "png" */
 } hs_slide_info;
 
@@ -51,8 +60,9 @@ int hs_slide_best_level(const hs_slide *s, double target_mpp);
  * Reads the w x h region whose top-left pixel is (x, y) in LEVEL coordinates
  * (not level 0) into rgb (w*h*3 bytes, row-major).  Parts outside the image or
  * without data are white and, when valid is not NULL, valid[i] = 0 (else 1).
- * Fails with HS_EFORMAT when the decoder reports an error (e.g. a corrupt
- * tile), HS_EINVAL for a bad level or size.
+ * Fails with HS_EFORMAT when the decoder reports an error or corrupt data
+ * (the message names the file and, for the libtiff backend, the level and
+ * tile), HS_EINVAL for a bad level or size, HS_ENOMEM.
  */
 int hs_slide_read(hs_slide *s, int level, int64_t x, int64_t y, int w, int h, uint8_t *rgb, uint8_t *valid,
                   hs_error *err) HS_RESULT_USED;

@@ -58,6 +58,7 @@ struct hs_tiffw {
     int nlevels;
     hs_tiff_compression comp;
     int quality;
+    int chroma;         /* JPEG: YCbCr subsampling factor, 2 or 1 */
     double mpp;
     uint32_t rows_done; /* level-0 rows written */
     int failed;         /* a write failed: only abort or close (which fails) remain */
@@ -149,7 +150,7 @@ static int set_fields(hs_tiffw *w, int l)
     case HS_TIFF_JPEG:
         ok &= TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
         ok &= TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
-        ok &= TIFFSetField(t, TIFFTAG_YCBCRSUBSAMPLING, 2, 2);
+        ok &= TIFFSetField(t, TIFFTAG_YCBCRSUBSAMPLING, (uint16_t)w->chroma, (uint16_t)w->chroma);
         ok &= TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
         ok &= TIFFSetField(t, TIFFTAG_JPEGQUALITY, w->quality);
         break;
@@ -301,6 +302,7 @@ int hs_tiffw_open(hs_tiffw **out, const char *path, uint32_t width, uint32_t hei
     w->nlevels = nlevels;
     w->comp = comp;
     w->quality = jpeg_quality;
+    w->chroma = 2;
     w->mpp = mpp;
 
     /* Level sizes and tiles. */
@@ -385,6 +387,23 @@ int hs_tiffw_open(hs_tiffw **out, const char *path, uint32_t width, uint32_t hei
         return rc;
     }
     *out = w;
+    return HS_OK;
+}
+
+int hs_tiffw_set_chroma_subsampling(hs_tiffw *w, int factor, hs_error *err)
+{
+    if (!w)
+        return hs_error_set(err, HS_EINVAL, "hs_tiffw_set_chroma_subsampling: NULL writer");
+    if (w->comp != HS_TIFF_JPEG)
+        return hs_error_set(err, HS_EINVAL, "%s: chroma subsampling applies to JPEG tiles only", w->path);
+    if (factor != 1 && factor != 2)
+        return hs_error_set(err, HS_EINVAL, "%s: chroma subsampling factor %d (1 or 2 allowed)", w->path, factor);
+    if (w->failed || w->rows_done > 0)
+        return hs_error_set(err, HS_EINVAL, "%s: chroma subsampling must be set before the first band", w->path);
+    /* Level 0's directory is the current one; the lower levels take w->chroma when they are written. */
+    if (!TIFFSetField(w->tif, TIFFTAG_YCBCRSUBSAMPLING, (uint16_t)factor, (uint16_t)factor))
+        return fail(w, err, HS_EIO, "cannot set the chroma subsampling");
+    w->chroma = factor;
     return HS_OK;
 }
 

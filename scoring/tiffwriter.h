@@ -28,6 +28,14 @@ int hs_tiffw_open(hs_tiffw **out, const char *path, uint32_t width, uint32_t hei
                   hs_tiff_compression comp, int jpeg_quality, double mpp, hs_error *err) HS_RESULT_USED;
 
 /*
+ * JPEG only, before the first band: the chroma subsampling of the YCbCr JPEG
+ * tiles of every level, 2 (4:2:0, the default) or 1 (4:4:4: full-resolution
+ * colour).  Fails with HS_EINVAL for another compression, another factor, or
+ * after a band was written.
+ */
+int hs_tiffw_set_chroma_subsampling(hs_tiffw *w, int factor, hs_error *err) HS_RESULT_USED;
+
+/*
  * Appends the next band of level-0 rows, top to bottom: rgb holds rows rows of
  * width*3 bytes.  Every band has exactly `tile` rows except the last one.
  */

@@ -28,10 +28,20 @@ uint8_t hs_fix_smooth(uint32_t x, uint32_t y, int c)
 int hs_fix_write_slide(const char *path, uint32_t w, uint32_t h, uint32_t tile, int nlevels, hs_tiff_compression comp,
                        int quality, double mpp, hs_fix_pattern p)
 {
+    return hs_fix_write_slide_chroma(path, w, h, tile, nlevels, comp, quality, 2, mpp, p);
+}
+
+int hs_fix_write_slide_chroma(const char *path, uint32_t w, uint32_t h, uint32_t tile, int nlevels,
+                              hs_tiff_compression comp, int quality, int chroma, double mpp, hs_fix_pattern p)
+{
     hs_tiffw *tw;
     int rc = hs_tiffw_open(&tw, path, w, h, tile, nlevels, comp, quality, mpp, NULL);
     if (rc != 0)
         return rc;
+    if (comp == HS_TIFF_JPEG && chroma != 2 && (rc = hs_tiffw_set_chroma_subsampling(tw, chroma, NULL)) != 0) {
+        hs_tiffw_abort(tw);
+        return rc;
+    }
     uint8_t *band = malloc((size_t)w * tile * 3);
     if (!band) {
         hs_tiffw_abort(tw);

@@ -592,7 +592,7 @@ static void test_cohort_files(void)
     CU_ASSERT_EQUAL(info->width, 1024);
     CU_ASSERT_EQUAL(info->height, 1024);
     CU_ASSERT_EQUAL(info->nlevel, 1);
-    CU_ASSERT_STRING_EQUAL(info->backend, "openslide");
+    CU_ASSERT_STRING_EQUAL(info->vendor, "generic-tiff");
     HS_ASSERT_CLOSE(info->mpp_x, 0.5, 1e-9);
     hs_slide_close(sl);
     free(path);

@@ -21,6 +21,7 @@
 #include <tiffio.h>
 
 #include "scoring/slide.h"
+#include "scoring/slide_internal.h"
 #include "scoring/tiffwriter.h"
 #include "slidefix.h"
 #include "suites.h"
@@ -129,16 +130,30 @@ static int write_stripped_tiff(const char *path, uint32_t w, uint32_t h, hs_fix_
     return rc;
 }
 
+/* How write_pyramid lays out a tiled TIFF. */
+typedef struct layout {
+    uint16_t comp;       /* COMPRESSION_* */
+    uint16_t photo;      /* PHOTOMETRIC_RGB, or PHOTOMETRIC_YCBCR with JPEG (4:2:0) */
+    int alpha;           /* a fourth sample, unassociated alpha (opaque) */
+    const char *desc;    /* ImageDescription of the first directory, or NULL */
+    int hole_level;      /* a tile left unwritten (TileByteCount 0) in this level; -1 for none */
+    uint32_t hole_tile;
+} layout;
+
+static const layout DEFLATE_RGB = {COMPRESSION_ADOBE_DEFLATE, PHOTOMETRIC_RGB, 0, NULL, -1, 0};
+
 /*
- * Writes a tiled Deflate TIFF as another program would: nlevels directories
- * of size w >> l x h >> l, all with tiles of side `tile` (also larger than
- * the level), lower ones marked reduced.  Level l holds pattern p shifted by
- * 1000 * l columns, so that levels differ.
+ * Writes a tiled TIFF as another program would: nlevels directories of size
+ * w >> l x h >> l, all with tiles of side `tile` (also larger than the level),
+ * lower ones marked reduced.  Level l holds pattern p shifted by 1000 * l
+ * columns, so that levels differ.
  */
-static int write_tiled_tiff(const char *path, uint32_t w, uint32_t h, uint32_t tile, int nlevels, hs_fix_pattern p)
+static int write_pyramid(const char *path, uint32_t w, uint32_t h, uint32_t tile, int nlevels, hs_fix_pattern p,
+                         const layout *o)
 {
     TIFF *t = TIFFOpen(path, "w");
-    uint8_t *buf = malloc((size_t)tile * tile * 3);
+    int spp = o->alpha ? 4 : 3;
+    uint8_t *buf = malloc((size_t)tile * tile * spp);
     int rc = t && buf ? 0 : -1;
     for (int l = 0; rc == 0 && l < nlevels; l++) {
         uint32_t lw = w >> l, lh = h >> l;
@@ -148,17 +163,35 @@ static int write_tiled_tiff(const char *path, uint32_t w, uint32_t h, uint32_t t
         TIFFSetField(t, TIFFTAG_TILEWIDTH, tile);
         TIFFSetField(t, TIFFTAG_TILELENGTH, tile);
         TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
-        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
-        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spp);
         TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-        TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+        TIFFSetField(t, TIFFTAG_COMPRESSION, o->comp);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, o->photo);
+        if (o->alpha) {
+            uint16_t extra[1] = {EXTRASAMPLE_UNASSALPHA};
+            TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, extra);
+        }
+        if (o->comp == COMPRESSION_JPEG)
+            TIFFSetField(t, TIFFTAG_JPEGQUALITY, 90);
+        if (o->photo == PHOTOMETRIC_YCBCR) {
+            TIFFSetField(t, TIFFTAG_YCBCRSUBSAMPLING, 2, 2);
+            TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+        }
+        if (l == 0 && o->desc)
+            TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, o->desc);
         for (uint32_t y0 = 0; rc == 0 && y0 < lh; y0 += tile)
             for (uint32_t x0 = 0; rc == 0 && x0 < lw; x0 += tile) {
+                ttile_t idx = TIFFComputeTile(t, x0, y0, 0, 0);
+                if (l == o->hole_level && idx == o->hole_tile)
+                    continue;
                 for (uint32_t r = 0; r < tile; r++)
-                    for (uint32_t c = 0; c < tile; c++)
+                    for (uint32_t c = 0; c < tile; c++) {
                         for (int k = 0; k < 3; k++)
-                            buf[((size_t)r * tile + c) * 3 + k] = p(x0 + c + 1000 * l, y0 + r, k);
-                if (TIFFWriteEncodedTile(t, TIFFComputeTile(t, x0, y0, 0, 0), buf, (tmsize_t)tile * tile * 3) < 0)
+                            buf[((size_t)r * tile + c) * spp + k] = p(x0 + c + 1000 * l, y0 + r, k);
+                        if (o->alpha)
+                            buf[((size_t)r * tile + c) * spp + 3] = 255;
+                    }
+                if (TIFFWriteEncodedTile(t, idx, buf, (tmsize_t)tile * tile * spp) < 0)
                     rc = -1;
             }
         if (rc == 0 && !TIFFWriteDirectory(t))
@@ -168,6 +201,11 @@ static int write_tiled_tiff(const char *path, uint32_t w, uint32_t h, uint32_t t
         TIFFClose(t);
     free(buf);
     return rc;
+}
+
+static int write_tiled_tiff(const char *path, uint32_t w, uint32_t h, uint32_t tile, int nlevels, hs_fix_pattern p)
+{
+    return write_pyramid(path, w, h, tile, nlevels, p, &DEFLATE_RGB);
 }
 
 /* Alpha: a transparent block, a half-transparent block, opaque elsewhere. */
@@ -348,8 +386,9 @@ static void test_tiles_larger_than_level(void)
     /*
      * OpenSlide 3.4.1 with this libtiff scrambles non-JPEG tiles larger than
      * their level (slide.c): a one-level 200x150 TIFF with 256-pixel tiles is
-     * read with libtiff instead, and the 300x200 level of a 600x400 pyramid
-     * with 256-pixel tiles is not offered.
+     * decoded whole with libtiff instead, and the 300x200 level of a 600x400
+     * pyramid with 256-pixel tiles is not offered (levels come from OpenSlide,
+     * whichever backend decodes the pixels).
      */
     char *path = hs_test_path(dir, "smalltiled.tif");
     CU_ASSERT_EQUAL_FATAL(write_tiled_tiff(path, 200, 150, 256, 1, hs_fix_noise), 0);
@@ -364,11 +403,253 @@ static void test_tiles_larger_than_level(void)
 
     path = hs_test_path(dir, "thirdparty.tif");
     CU_ASSERT_EQUAL_FATAL(write_tiled_tiff(path, 600, 400, 256, 2, hs_fix_noise), 0);
+    for (int os = 0; os < 2; os++) {
+        CU_ASSERT_EQUAL_FATAL(
+            hs_slide_open_backend(&s, path, 0, os ? HS_SLIDE_BACKEND_OPENSLIDE : HS_SLIDE_BACKEND_AUTO, &err), HS_OK);
+        CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->backend, os ? "openslide" : "libtiff");
+        CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->vendor, "generic-tiff");
+        CU_ASSERT_EQUAL(hs_slide_get_info(s)->nlevel, 1);
+        CU_ASSERT_EQUAL(check_pixels(s, hs_fix_noise, 0, NULL, 0), 0);
+        hs_slide_close(s);
+    }
+    free(path);
+}
+
+/* ---- libtiff and OpenSlide read the same pixels ---- */
+
+/*
+ * Reads one region through two handles; adds the number of differing validity
+ * flags to *bad and returns the largest difference of a channel (-1 when a
+ * read failed).
+ */
+static int region_diff(hs_slide *a, hs_slide *b, int level, int64_t x, int64_t y, int w, int h, long *bad)
+{
+    size_t n = (size_t)w * h;
+    uint8_t *ra = malloc(n * 3), *rb = malloc(n * 3), *va = malloc(n), *vb = malloc(n);
+    int mx = -1;
+    hs_error err;
+    if (ra && rb && va && vb && hs_slide_read(a, level, x, y, w, h, ra, va, &err) == HS_OK &&
+        hs_slide_read(b, level, x, y, w, h, rb, vb, &err) == HS_OK) {
+        mx = 0;
+        for (size_t i = 0; i < n; i++) {
+            *bad += va[i] != vb[i];
+            for (int c = 0; c < 3; c++) {
+                int d = abs((int)ra[3 * i + c] - (int)rb[3 * i + c]);
+                mx = d > mx ? d : mx;
+            }
+        }
+    }
+    free(ra);
+    free(rb);
+    free(va);
+    free(vb);
+    return mx;
+}
+
+/*
+ * Opens path with both backends (the default must pick libtiff) and reads the
+ * same regions of every level through each: the whole level, a block across
+ * tile corners, blocks over the top-left and bottom-right edges, three pixels
+ * around the centre, a block outside.  Levels must halve exactly, so that
+ * OpenSlide lands on whole pixels.  Returns the largest channel difference
+ * (-1 on failure); validity flags must agree everywhere.
+ */
+static int compare_backends(const char *path, const char *vendor, int tile)
+{
+    hs_slide *a = NULL, *b = NULL;
+    hs_error err;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&a, path, 0, &err), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open_backend(&b, path, 0, HS_SLIDE_BACKEND_OPENSLIDE, &err), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(a)->backend, "libtiff");
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(b)->backend, "openslide");
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(a)->vendor, vendor);
+    CU_ASSERT_EQUAL(hs_slide_get_info(a)->nlevel, hs_slide_get_info(b)->nlevel);
+    int mx = 0;
+    long bad = 0;
+    for (int l = 0; l < hs_slide_get_info(a)->nlevel; l++) {
+        int64_t lw, lh;
+        double ds;
+        CU_ASSERT_EQUAL_FATAL(hs_slide_level(a, l, &lw, &lh, &ds), HS_OK);
+        CU_ASSERT_DOUBLE_EQUAL(ds, (double)(1 << l), 1e-12);
+        struct { int64_t x, y; int w, h; } q[] = {
+            {0, 0, (int)lw, (int)lh}, {tile - 3, tile - 5, 2 * tile + 7, tile + 9}, {-37, -20, 150, 100},
+            {lw - 90, lh - 70, 200, 150}, {lw / 2 - 1, lh / 2 - 1, 3, 3}, {lw + 5, 0, 10, 10},
+        };
+        for (size_t k = 0; k < sizeof q / sizeof q[0]; k++) {
+            int d = region_diff(a, b, l, q[k].x, q[k].y, q[k].w, q[k].h, &bad);
+            CU_ASSERT(d >= 0);
+            mx = d < 0 || mx < 0 ? -1 : d > mx ? d : mx;
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    hs_slide_close(a);
+    hs_slide_close(b);
+    return mx;
+}
+
+static void test_backends_agree(void)
+{
+    /*
+     * tiffwriter slides, 1000 x 600 with 128-pixel tiles (partial edge tiles),
+     * levels 500x300 and 250x150.  Lossless: identical.  JPEG: both decode the
+     * same stream with libjpeg-turbo (fancy upsampling, islow IDCT), so at most
+     * rounding apart; seen: 0 for 4:2:0 and 4:4:4.
+     */
+    static const struct { hs_tiff_compression comp; int chroma; const char *name; int tol; } c[] = {
+        {HS_TIFF_JPEG, 2, "agree420.tif", 1}, {HS_TIFF_JPEG, 1, "agree444.tif", 1},
+        {HS_TIFF_DEFLATE, 2, "agreezip.tif", 0}, {HS_TIFF_LZW, 2, "agreelzw.tif", 0},
+        {HS_TIFF_NONE, 2, "agreeraw.tif", 0},
+    };
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        char *path = hs_test_path(dir, c[k].name);
+        CU_ASSERT_EQUAL_FATAL(
+            hs_fix_write_slide_chroma(path, 1000, 600, 128, 3, c[k].comp, 90, c[k].chroma, 0.5, hs_fix_noise), HS_OK);
+        int d = compare_backends(path, "generic-tiff", 128);
+        CU_ASSERT(d >= 0 && d <= c[k].tol);
+        free(path);
+    }
+}
+
+/* A minimal Aperio description: OpenSlide takes a tiled TIFF whose first description starts with "Aperio". */
+#define APERIO_DESC \
+    "Aperio Image Library vTEST\r\n1024x768 [0,0 1024x768] (128x128) JPEG/RGB Q=90|AppMag = 20|MPP = 0.5"
+
+static void test_aperio(void)
+{
+    /*
+     * Aperio's own JPEG flavour keeps RGB in the stream (photometric RGB, no
+     * colour transform); also YCbCr, and Deflate.  Three levels of 1024x768,
+     * 512x384, 256x192 with 128-pixel tiles.
+     */
+    static const layout kinds[] = {
+        {COMPRESSION_JPEG, PHOTOMETRIC_RGB, 0, APERIO_DESC, -1, 0},
+        {COMPRESSION_JPEG, PHOTOMETRIC_YCBCR, 0, APERIO_DESC, -1, 0},
+        {COMPRESSION_ADOBE_DEFLATE, PHOTOMETRIC_RGB, 0, APERIO_DESC, -1, 0},
+    };
+    char *path = hs_test_path(dir, "aperio.svs");
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        CU_ASSERT_EQUAL_FATAL(write_pyramid(path, 1024, 768, 128, 3, hs_fix_noise, &kinds[k]), 0);
+        int d = compare_backends(path, "aperio", 128);
+        CU_ASSERT(d >= 0 && d <= (kinds[k].comp == COMPRESSION_JPEG ? 1 : 0));
+    }
+    hs_slide *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, NULL), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->mpp_source, "openslide");
+    CU_ASSERT_DOUBLE_EQUAL(hs_slide_get_info(s)->mpp_x, 0.5, 1e-12);
+    hs_slide_close(s);
+
+    /*
+     * OpenSlide draws a missing tile of a lower level from the level above,
+     * and takes the tiles under a missing one for missing too: slides with
+     * missing tiles stay with OpenSlide.
+     */
+    for (int l = 0; l < 2; l++) {
+        layout hole = kinds[0];
+        hole.hole_level = l;
+        hole.hole_tile = 1;
+        CU_ASSERT_EQUAL_FATAL(write_pyramid(path, 1024, 768, 128, 3, hs_fix_noise, &hole), 0);
+        CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, NULL), HS_OK);
+        CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->backend, "openslide");
+        CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->vendor, "aperio");
+        hs_slide_close(s);
+    }
+    free(path);
+}
+
+static void test_missing_tile(void)
+{
+    /* generic-tiff, tile 4 (column 0, row 1) of level 0 never written: white and invalid, the rest exact. */
+    layout o = DEFLATE_RGB;
+    o.hole_level = 0;
+    o.hole_tile = 4;
+    char *path = hs_test_path(dir, "hole.tif");
+    CU_ASSERT_EQUAL_FATAL(write_pyramid(path, 400, 300, 128, 1, hs_fix_noise, &o), 0);
+    hs_slide *s = NULL;
+    hs_error err;
     CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, &err), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->backend, "libtiff");
+    uint8_t *rgb = malloc(400 * 300 * 3), *valid = malloc(400 * 300);
+    CU_ASSERT_FATAL(rgb && valid);
+    hs_fix_stderr_begin();
+    CU_ASSERT_EQUAL(hs_slide_read(s, 0, 0, 0, 400, 300, rgb, valid, &err), HS_OK);
+    CU_ASSERT_EQUAL(hs_fix_stderr_end(), 0);
+    long bad = 0;
+    for (int y = 0; y < 300; y++)
+        for (int x = 0; x < 400; x++) {
+            size_t i = (size_t)y * 400 + x;
+            int hole = x < 128 && y >= 128 && y < 256;
+            bad += valid[i] != !hole;
+            for (int c = 0; c < 3; c++)
+                bad += rgb[3 * i + c] != (hole ? 255 : hs_fix_noise(x, y, c));
+        }
+    CU_ASSERT_EQUAL(bad, 0);
+    free(rgb);
+    free(valid);
+    hs_slide_close(s);
+    free(path);
+}
+
+static void test_left_to_openslide(void)
+{
+    /* Layouts the libtiff backend does not take: RGBA tiles; OpenSlide still reads them. */
+    layout o = DEFLATE_RGB;
+    o.alpha = 1;
+    char *path = hs_test_path(dir, "rgba.tif");
+    CU_ASSERT_EQUAL_FATAL(write_pyramid(path, 256, 256, 128, 1, hs_fix_noise, &o), 0);
+    hs_slide *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, NULL), HS_OK);
     CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->backend, "openslide");
-    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->vendor, "generic-tiff");
-    CU_ASSERT_EQUAL(hs_slide_get_info(s)->nlevel, 1);
     CU_ASSERT_EQUAL(check_pixels(s, hs_fix_noise, 0, NULL, 0), 0);
+    hs_slide_close(s);
+    free(path);
+}
+
+static void test_tile_cache(void)
+{
+    /* 2560 x 2560 JPEG with 256-pixel tiles: 10 x 10 tiles of 192 KiB, 19.7 MB decoded, more than the cache. */
+    char *path = hs_test_path(dir, "cache.tif");
+    CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 2560, 2560, 256, 1, HS_TIFF_JPEG, 80, 0.5, hs_fix_smooth), HS_OK);
+    hs_slide *s = NULL;
+    hs_error err;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, &err), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->backend, "libtiff");
+    size_t side = 2560;
+    uint8_t *rgb = malloc(side * side * 3);
+    CU_ASSERT_FATAL(rgb != NULL);
+
+    /* Columns 0-2, rows 0-2; then columns 1-3: only column 3 is new; then nothing is. */
+    uint64_t d0 = hs_slide_tiles_decoded(s);
+    CU_ASSERT_EQUAL(hs_slide_read(s, 0, 0, 0, 600, 600, rgb, NULL, &err), HS_OK);
+    uint64_t d1 = hs_slide_tiles_decoded(s);
+    CU_ASSERT(d1 - d0 == 9 || d1 - d0 == 8); /* tile 0 may be cached since open */
+    CU_ASSERT_EQUAL(hs_slide_read(s, 0, 400, 0, 600, 600, rgb, NULL, &err), HS_OK);
+    CU_ASSERT_EQUAL(hs_slide_tiles_decoded(s) - d1, 3);
+    CU_ASSERT_EQUAL(hs_slide_read(s, 0, 420, 10, 500, 500, rgb, NULL, &err), HS_OK);
+    CU_ASSERT_EQUAL(hs_slide_tiles_decoded(s) - d1, 3);
+
+    /*
+     * The scorer's pattern: 1024-pixel regions with 100-pixel margins in
+     * raster order.  Region rows cover tile rows 0-4, 3-8, 7-9: at most
+     * (5 + 6 + 3) * 10 = 140 decodes, where reading each region afresh would
+     * take 9 * 5 + 9 * 6 + 9 * 3 ... = 210.
+     */
+    uint64_t d2 = hs_slide_tiles_decoded(s);
+    for (int64_t y0 = 0; y0 < 2560; y0 += 1024)
+        for (int64_t x0 = 0; x0 < 2560; x0 += 1024)
+            CU_ASSERT_EQUAL(hs_slide_read(s, 0, x0 - 100, y0 - 100, 1224, 1224, rgb, NULL, &err), HS_OK);
+    CU_ASSERT(hs_slide_tiles_decoded(s) - d2 <= 140);
+
+    /* The whole level at once: 100 tiles pass through a cache that holds 16 MB at most. */
+    CU_ASSERT_EQUAL(hs_slide_read(s, 0, 0, 0, (int)side, (int)side, rgb, NULL, &err), HS_OK);
+    CU_ASSERT(hs_slide_cache_bytes(s) > 0);
+    CU_ASSERT(hs_slide_cache_bytes(s) <= (size_t)16 << 20);
+    /* ... and the pixels are still right (JPEG quality 80 on smooth gradients: a few grey levels). */
+    long far = 0;
+    for (size_t i = 0; i < side * side; i += 997)
+        for (int c = 0; c < 3; c++)
+            far += abs(rgb[3 * i + c] - hs_fix_smooth((uint32_t)(i % side), (uint32_t)(i / side), c)) > 12;
+    CU_ASSERT_EQUAL(far, 0);
+    free(rgb);
     hs_slide_close(s);
     free(path);
 }
@@ -584,46 +865,113 @@ static int overwrite(const char *path, long long off, const void *data, size_t n
     return fclose(f) == 0 ? rc : -1;
 }
 
+static const unsigned char JUNK[64] = {
+    11,  48,  85,  122, 159, 196, 233, 14,  51,  88,  125, 162, 199, 236, 17,  54,  91,  128, 165, 202, 239, 20,
+    57,  94,  131, 168, 205, 242, 23,  60,  97,  134, 171, 208, 245, 26,  63,  100, 137, 174, 211, 248, 29,  66,
+    103, 140, 177, 214, 251, 32,  69,  106, 143, 180, 217, 254, 35,  72,  109, 146, 183, 220, 1,   38,
+};
+
+static hs_slide_backend backend_of(int os)
+{
+    return os ? HS_SLIDE_BACKEND_OPENSLIDE : HS_SLIDE_BACKEND_AUTO;
+}
+
 static void test_corrupt_tile(void)
 {
+    /* Deflate tile (1, 1) of level 0 starts with junk. */
     char *path = hs_test_path(dir, "corrupt.tif");
     CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 512, 512, 128, 2, HS_TIFF_DEFLATE, 0, 0.5, hs_fix_noise), HS_OK);
     long long off, len;
     CU_ASSERT_EQUAL_FATAL(tile_extent(path, 5, &off, &len), 0); /* tile (1, 1) of level 0 */
-    unsigned char junk[64];
-    for (size_t i = 0; i < sizeof junk; i++)
-        junk[i] = (unsigned char)(i * 37 + 11);
-    CU_ASSERT_EQUAL_FATAL(overwrite(path, off, junk, sizeof junk), 0);
-
-    hs_slide *s = NULL;
-    hs_error err;
-    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, &err), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(overwrite(path, off, JUNK, sizeof JUNK), 0);
     uint8_t *rgb = malloc(128 * 128 * 3);
     CU_ASSERT_FATAL(rgb != NULL);
-    hs_fix_stderr_begin();
-    int ok_rc = hs_slide_read(s, 0, 0, 0, 128, 128, rgb, NULL, &err);          /* tile (0, 0): intact */
-    int bad_rc = hs_slide_read(s, 0, 130, 140, 100, 100, rgb, NULL, &err);     /* inside tile (1, 1) */
-    hs_error err2;
-    int after_rc = hs_slide_read(s, 1, 0, 0, 64, 64, rgb, NULL, &err2);        /* OpenSlide errors are sticky */
-    long printed = hs_fix_stderr_end();
-    CU_ASSERT_EQUAL(ok_rc, HS_OK);
-    CU_ASSERT_EQUAL(bad_rc, HS_EFORMAT);
-    CU_ASSERT(strstr(err.msg, path) != NULL);
-    CU_ASSERT_EQUAL(after_rc, HS_EFORMAT);
-    CU_ASSERT_EQUAL(printed, 0);
-    hs_slide_close(s);
+    for (int os = 0; os < 2; os++) {
+        hs_slide *s = NULL;
+        hs_error err, err2;
+        CU_ASSERT_EQUAL_FATAL(hs_slide_open_backend(&s, path, 0, backend_of(os), &err), HS_OK);
+        CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->backend, os ? "openslide" : "libtiff");
+        hs_fix_stderr_begin();
+        int ok_rc = hs_slide_read(s, 0, 0, 0, 128, 128, rgb, NULL, &err);      /* tile (0, 0): intact */
+        int bad_rc = hs_slide_read(s, 0, 130, 140, 100, 100, rgb, NULL, &err); /* inside tile (1, 1) */
+        int after_rc = hs_slide_read(s, 1, 0, 0, 64, 64, rgb, NULL, &err2);    /* another level */
+        int again_rc = hs_slide_read(s, 0, 200, 200, 8, 8, rgb, NULL, &err2);  /* tile (1, 1) again */
+        long printed = hs_fix_stderr_end();
+        CU_ASSERT_EQUAL(ok_rc, HS_OK);
+        CU_ASSERT_EQUAL(bad_rc, HS_EFORMAT);
+        CU_ASSERT(strstr(err.msg, path) != NULL);
+        CU_ASSERT_EQUAL(again_rc, HS_EFORMAT);
+        CU_ASSERT_EQUAL(printed, 0);
+        if (os) {
+            CU_ASSERT_EQUAL(after_rc, HS_EFORMAT); /* OpenSlide's errors are sticky */
+        } else {
+            /* libtiff: the message names level and tile; other tiles still read. */
+            CU_ASSERT(strstr(err.msg, "level 0, tile 5 (column 1, row 1") != NULL);
+            CU_ASSERT(strstr(err.msg, "libtiff: ") != NULL);
+            CU_ASSERT_EQUAL(after_rc, HS_OK);
+        }
+        hs_slide_close(s);
+    }
 
-    /* A JPEG tile whose data is overwritten. */
+    /* A JPEG tile whose header is overwritten. */
     CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 512, 512, 128, 2, HS_TIFF_JPEG, 80, 0.5, hs_fix_smooth), HS_OK);
     CU_ASSERT_EQUAL_FATAL(tile_extent(path, 5, &off, &len), 0);
-    CU_ASSERT_EQUAL_FATAL(overwrite(path, off, junk, sizeof junk), 0);
-    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, path, 0, &err), HS_OK);
-    hs_fix_stderr_begin();
-    bad_rc = hs_slide_read(s, 0, 128, 128, 128, 128, rgb, NULL, &err);
-    printed = hs_fix_stderr_end();
-    CU_ASSERT_EQUAL(bad_rc, HS_EFORMAT);
-    CU_ASSERT_EQUAL(printed, 0);
-    hs_slide_close(s);
+    CU_ASSERT_EQUAL_FATAL(overwrite(path, off, JUNK, sizeof JUNK), 0);
+    for (int os = 0; os < 2; os++) {
+        hs_slide *s = NULL;
+        hs_error err;
+        CU_ASSERT_EQUAL_FATAL(hs_slide_open_backend(&s, path, 0, backend_of(os), &err), HS_OK);
+        hs_fix_stderr_begin();
+        int bad_rc = hs_slide_read(s, 0, 128, 128, 128, 128, rgb, NULL, &err);
+        long printed = hs_fix_stderr_end();
+        CU_ASSERT_EQUAL(bad_rc, HS_EFORMAT);
+        CU_ASSERT(strstr(err.msg, path) != NULL);
+        CU_ASSERT(os || strstr(err.msg, "level 0, tile 5 ") != NULL);
+        CU_ASSERT_EQUAL(printed, 0);
+        hs_slide_close(s);
+    }
+    free(rgb);
+    free(path);
+}
+
+/*
+ * Damage libjpeg and zlib report as warnings, or only at the end of a tile:
+ * a marker in the middle of a JPEG tile's entropy-coded data (libjpeg:
+ * "Corrupt JPEG data: premature end of data segment", and it carries on with
+ * grey), junk in the middle of a Deflate tile.  Reads must fail, not return
+ * the damaged pixels.
+ */
+static void test_corrupt_middle(void)
+{
+    char *path = hs_test_path(dir, "middle.tif");
+    static const unsigned char eoi[2] = {0xFF, 0xD9};
+    uint8_t *rgb = malloc(128 * 128 * 3);
+    CU_ASSERT_FATAL(rgb != NULL);
+    for (int k = 0; k < 2; k++) {
+        hs_tiff_compression comp = k == 0 ? HS_TIFF_JPEG : HS_TIFF_DEFLATE;
+        CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 512, 512, 128, 1, comp, 90, 0.5, hs_fix_noise), HS_OK);
+        long long off, len;
+        CU_ASSERT_EQUAL_FATAL(tile_extent(path, 6, &off, &len), 0); /* tile (2, 1) */
+        CU_ASSERT_FATAL(len > 1000);
+        const unsigned char *bytes = k == 0 ? eoi : JUNK;
+        CU_ASSERT_EQUAL_FATAL(overwrite(path, off + len / 2, bytes, k == 0 ? sizeof eoi : sizeof JUNK), 0);
+        for (int os = 0; os < 2; os++) {
+            hs_slide *s = NULL;
+            hs_error err;
+            CU_ASSERT_EQUAL_FATAL(hs_slide_open_backend(&s, path, 0, backend_of(os), &err), HS_OK);
+            CU_ASSERT_STRING_EQUAL(hs_slide_get_info(s)->backend, os ? "openslide" : "libtiff");
+            hs_fix_stderr_begin();
+            int rc = hs_slide_read(s, 0, 256, 128, 128, 128, rgb, NULL, &err);
+            long printed = hs_fix_stderr_end();
+            CU_ASSERT_EQUAL(rc, HS_EFORMAT);
+            CU_ASSERT(strstr(err.msg, path) != NULL);
+            CU_ASSERT(os || strstr(err.msg, "level 0, tile 6 (column 2, row 1") != NULL);
+            if (k == 0)
+                CU_ASSERT(strstr(err.msg, "Corrupt JPEG data") != NULL);
+            CU_ASSERT_EQUAL(printed, 0);
+            hs_slide_close(s);
+        }
+    }
     free(rgb);
     free(path);
 }
@@ -667,9 +1015,15 @@ int hs_suite_slide(void)
         !CU_add_test(s, "PNG without pHYs, alpha, grey", test_png_plain) ||
         !CU_add_test(s, "stripped TIFF, resolution units, description, alpha", test_tiff_stripped) ||
         !CU_add_test(s, "tiles larger than their level", test_tiles_larger_than_level) ||
+        !CU_add_test(s, "libtiff and OpenSlide read the same pixels", test_backends_agree) ||
+        !CU_add_test(s, "Aperio layouts, missing tiles", test_aperio) ||
+        !CU_add_test(s, "missing tile of a generic TIFF", test_missing_tile) ||
+        !CU_add_test(s, "layouts left to OpenSlide", test_left_to_openslide) ||
+        !CU_add_test(s, "tile cache", test_tile_cache) ||
         !CU_add_test(s, "pixel size override", test_override) || !CU_add_test(s, "best level", test_best_level) ||
         !CU_add_test(s, "missing, empty and text files", test_missing_empty_text) ||
         !CU_add_test(s, "truncated files", test_truncated) || !CU_add_test(s, "corrupt tile data", test_corrupt_tile) ||
+        !CU_add_test(s, "damage in the middle of a tile", test_corrupt_middle) ||
         !CU_add_test(s, "plain image too large", test_too_large) ||
         !CU_add_test(s, "bad read arguments", test_bad_read_arguments))
         return 1;

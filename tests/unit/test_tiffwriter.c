@@ -1,7 +1,8 @@
 /*
  * Unit tests of scoring/tiffwriter: slides written band by band are read
- * back through scoring/slide, i.e. through OpenSlide 3.4.1, which must take
- * them for generic-tiff slides.
+ * back through scoring/slide, whose metadata come from OpenSlide 3.4.1, which
+ * must take them for generic-tiff slides; the lossless round trips decode the
+ * pixels both with libtiff (the default) and with OpenSlide.
  *
  * References: the pixels are a formula of (x, y, channel) (slidefix.c); the
  * lower levels are the 2x2 box means of level 0 computed straight from that
@@ -15,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tiffio.h>
+
 #include "scoring/slide.h"
+#include "scoring/slide_internal.h"
 #include "scoring/tiffwriter.h"
 #include "slidefix.h"
 #include "suites.h"
@@ -86,25 +90,27 @@ static void lossless_round_trip(hs_tiff_compression comp, const char *name)
     /* 1000 x 600, tiles of 256: 4 x 3 tiles with partial edge tiles; levels 500x300 and 250x150. */
     char *path = hs_test_path(dir, name);
     CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 1000, 600, 256, 3, comp, 0, 0.5, hs_fix_noise), HS_OK);
-    hs_slide *s = NULL;
-    hs_error err;
-    int rc = hs_slide_open(&s, path, 0, &err);
-    CU_ASSERT_EQUAL_FATAL(rc, HS_OK);
-    const hs_slide_info *in = hs_slide_get_info(s);
-    CU_ASSERT_STRING_EQUAL(in->backend, "openslide");
-    CU_ASSERT_STRING_EQUAL(in->vendor, "generic-tiff");
-    CU_ASSERT_EQUAL(in->width, 1000);
-    CU_ASSERT_EQUAL(in->height, 600);
-    CU_ASSERT_EQUAL(in->nlevel, 3);
-    CU_ASSERT_DOUBLE_EQUAL(in->mpp_x, 0.5, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(in->mpp_y, 0.5, 1e-12);
-    CU_ASSERT_STRING_EQUAL(in->mpp_source, "tiff-resolution");
-    check_level(s, 0, 1000, 600, 1000, 600);
-    check_level(s, 1, 500, 300, 1000, 600);
-    check_level(s, 2, 250, 150, 1000, 600);
-    for (int l = 0; l < 3; l++)
-        CU_ASSERT_EQUAL(compare_level(s, l, 1000, 600, hs_fix_noise, NULL, NULL), 0);
-    hs_slide_close(s);
+    for (int os = 0; os < 2; os++) {
+        hs_slide *s = NULL;
+        hs_error err;
+        int rc = hs_slide_open_backend(&s, path, 0, os ? HS_SLIDE_BACKEND_OPENSLIDE : HS_SLIDE_BACKEND_AUTO, &err);
+        CU_ASSERT_EQUAL_FATAL(rc, HS_OK);
+        const hs_slide_info *in = hs_slide_get_info(s);
+        CU_ASSERT_STRING_EQUAL(in->backend, os ? "openslide" : "libtiff");
+        CU_ASSERT_STRING_EQUAL(in->vendor, "generic-tiff");
+        CU_ASSERT_EQUAL(in->width, 1000);
+        CU_ASSERT_EQUAL(in->height, 600);
+        CU_ASSERT_EQUAL(in->nlevel, 3);
+        CU_ASSERT_DOUBLE_EQUAL(in->mpp_x, 0.5, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(in->mpp_y, 0.5, 1e-12);
+        CU_ASSERT_STRING_EQUAL(in->mpp_source, "tiff-resolution");
+        check_level(s, 0, 1000, 600, 1000, 600);
+        check_level(s, 1, 500, 300, 1000, 600);
+        check_level(s, 2, 250, 150, 1000, 600);
+        for (int l = 0; l < 3; l++)
+            CU_ASSERT_EQUAL(compare_level(s, l, 1000, 600, hs_fix_noise, NULL, NULL), 0);
+        hs_slide_close(s);
+    }
     free(path);
 }
 
@@ -166,6 +172,69 @@ static void test_jpeg(void)
         CU_ASSERT(mx <= 16);
     }
     hs_slide_close(s);
+    free(path);
+}
+
+/* The YCbCr subsampling tag of every directory of a TIFF: 1 when all are h x h, else 0. */
+static int all_subsampling(const char *path, uint16_t h)
+{
+    TIFF *t = TIFFOpen(path, "r");
+    int ok = t != NULL, n = 0;
+    do {
+        uint16_t sh = 0, sv = 0;
+        ok = ok && TIFFGetField(t, TIFFTAG_YCBCRSUBSAMPLING, &sh, &sv) && sh == h && sv == h;
+        n++;
+    } while (ok && TIFFReadDirectory(t));
+    if (t)
+        TIFFClose(t);
+    return ok && n == 3;
+}
+
+static void test_jpeg_444(void)
+{
+    /* Refused: another compression, another factor, after the first band, no writer. */
+    char *path = hs_test_path(dir, "j444.tif");
+    hs_tiffw *w = NULL;
+    hs_error err;
+    CU_ASSERT_EQUAL_FATAL(hs_tiffw_open(&w, path, 64, 64, 32, 1, HS_TIFF_DEFLATE, 0, 0.5, &err), HS_OK);
+    CU_ASSERT_EQUAL(hs_tiffw_set_chroma_subsampling(w, 1, &err), HS_EINVAL);
+    CU_ASSERT(strstr(err.msg, "JPEG") != NULL);
+    hs_tiffw_abort(w);
+    CU_ASSERT_EQUAL_FATAL(hs_tiffw_open(&w, path, 64, 64, 32, 1, HS_TIFF_JPEG, 90, 0.5, &err), HS_OK);
+    CU_ASSERT_EQUAL(hs_tiffw_set_chroma_subsampling(w, 3, &err), HS_EINVAL);
+    uint8_t *band = calloc(64 * 32 * 3, 1);
+    CU_ASSERT_FATAL(band != NULL);
+    CU_ASSERT_EQUAL(hs_tiffw_write_band(w, band, 32, &err), HS_OK);
+    CU_ASSERT_EQUAL(hs_tiffw_set_chroma_subsampling(w, 1, &err), HS_EINVAL);
+    CU_ASSERT(strstr(err.msg, "before the first band") != NULL);
+    hs_tiffw_abort(w);
+    free(band);
+    CU_ASSERT_EQUAL(hs_tiffw_set_chroma_subsampling(NULL, 1, NULL), HS_EINVAL);
+
+    /*
+     * 4:4:4 and 4:2:0 slides of the same colour noise: every directory carries
+     * its subsampling, and full-resolution colour is closer to the truth
+     * (4:2:0 averages each 2x2 block's chroma; seen: mean error 3.2 vs 46 grey levels).
+     */
+    char *p420 = hs_test_path(dir, "j420.tif");
+    CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide_chroma(path, 640, 480, 128, 3, HS_TIFF_JPEG, 95, 1, 0.5, hs_fix_noise),
+                          HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide_chroma(p420, 640, 480, 128, 3, HS_TIFF_JPEG, 95, 2, 0.5, hs_fix_noise),
+                          HS_OK);
+    CU_ASSERT(all_subsampling(path, 1));
+    CU_ASSERT(all_subsampling(p420, 2));
+    double mean[2] = {99, 99};
+    const char *paths[2] = {path, p420};
+    for (int k = 0; k < 2; k++) {
+        hs_slide *s = NULL;
+        CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, paths[k], 0, &err), HS_OK);
+        CU_ASSERT_EQUAL(hs_slide_get_info(s)->nlevel, 3);
+        compare_level(s, 0, 640, 480, hs_fix_noise, &mean[k], NULL);
+        hs_slide_close(s);
+    }
+    CU_ASSERT(mean[0] < 5);
+    CU_ASSERT(mean[1] > 30);
+    free(p420);
     free(path);
 }
 
@@ -330,11 +399,12 @@ int hs_suite_tiffwriter(void)
     CU_pSuite s = CU_add_suite("tiffwriter", suite_init, suite_clean);
     if (!s)
         return 1;
-    if (!CU_add_test(s, "Deflate round trip through OpenSlide", test_deflate) ||
-        !CU_add_test(s, "LZW round trip through OpenSlide", test_lzw) ||
-        !CU_add_test(s, "uncompressed round trip through OpenSlide", test_none) ||
+    if (!CU_add_test(s, "Deflate round trip, libtiff and OpenSlide", test_deflate) ||
+        !CU_add_test(s, "LZW round trip, libtiff and OpenSlide", test_lzw) ||
+        !CU_add_test(s, "uncompressed round trip, libtiff and OpenSlide", test_none) ||
         !CU_add_test(s, "size not a multiple of the tile, odd levels", test_odd_size) ||
         !CU_add_test(s, "JPEG round trip is close", test_jpeg) ||
+        !CU_add_test(s, "JPEG with 4:4:4 chroma", test_jpeg_444) ||
         !CU_add_test(s, "regions partly outside are white and invalid", test_outside) ||
         !CU_add_test(s, "deterministic bytes, no scratch files left", test_deterministic) ||
         !CU_add_test(s, "bad arguments, early close, abort", test_bad_arguments))
