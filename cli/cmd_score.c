@@ -132,7 +132,11 @@ static FILE *open_named(const char *dir, const char *name, const char *suffix, c
 {
     const char *base = strrchr(name, '/');
     base = base ? base + 1 : name;
-    snprintf(path, size, "%s/%s%s", dir, base, suffix);
+    int len = snprintf(path, size, "%s/%s%s", dir, base, suffix);
+    if (len < 0 || (size_t)len >= size) {
+        hs_error_set(err, HS_EINVAL, "%s/%s%s: path too long", dir, base, suffix);
+        return NULL;
+    }
     FILE *f = fopen(path, "w");
     if (!f)
         hs_error_set(err, HS_EIO, "%s: cannot create: %s", path, strerror(errno));

@@ -193,10 +193,12 @@ static void run_extreme(float *v, size_t stride, int n, int r, int want_max, flo
         int e = b + k < n ? b + k : n;
         pre[b] = line[b];
         for (int i = b + 1; i < e; i++)
-            pre[i] = want_max ? fmaxf(pre[i - 1], line[i]) : fminf(pre[i - 1], line[i]);
+            pre[i] = want_max ? (line[i] > pre[i - 1] ? line[i] : pre[i - 1])
+                              : (line[i] < pre[i - 1] ? line[i] : pre[i - 1]);
         suf[e - 1] = line[e - 1];
         for (int i = e - 2; i >= b; i--)
-            suf[i] = want_max ? fmaxf(suf[i + 1], line[i]) : fminf(suf[i + 1], line[i]);
+            suf[i] = want_max ? (line[i] > suf[i + 1] ? line[i] : suf[i + 1])
+                              : (line[i] < suf[i + 1] ? line[i] : suf[i + 1]);
     }
     for (int i = 0; i < n; i++) {
         int lo = i - r < 0 ? 0 : i - r, hi = i + r > n - 1 ? n - 1 : i + r;
@@ -205,10 +207,10 @@ static void run_extreme(float *v, size_t stride, int n, int r, int want_max, flo
         if (lo / k == hi / k) { /* one block: scan (only at the array's edges, where the window is cut) */
             a = line[lo];
             for (int t = lo + 1; t <= hi; t++)
-                a = want_max ? fmaxf(a, line[t]) : fminf(a, line[t]);
+                a = want_max ? (line[t] > a ? line[t] : a) : (line[t] < a ? line[t] : a);
             bb = a;
         }
-        v[(size_t)i * stride] = want_max ? fmaxf(a, bb) : fminf(a, bb);
+        v[(size_t)i * stride] = want_max ? (a > bb ? a : bb) : (a < bb ? a : bb);
     }
 }
 
@@ -369,14 +371,18 @@ static int32_t label_mask(hs_cells *c, int w, int h, float t)
 
 /*
  * Adds a nucleus from accumulators (pixel units) when its area is plausible
- * and hematoxylin dominates it: a blob where DAB outweighs hematoxylin is
- * strong membrane or cytoplasm staining leaking into the hematoxylin channel
- * (stain vectors off by a few degrees, JPEG chroma), not a nucleus.
+ * and DAB does not dominate it: a blob with more than DAB_DOMINANCE times as
+ * much DAB as hematoxylin is strong membrane staining leaking into the
+ * hematoxylin channel (a DAB vector a few degrees off, JPEG chroma mixing
+ * the colours of neighbouring pixels) at the junctions of thick membranes,
+ * not a nucleus.  Real nuclei under cytoplasmic DAB keep a comparable amount
+ * of hematoxylin and stay.
  */
+#define DAB_DOMINANCE 2.0
 static int add_nucleus(hs_cells *c, const double *A, double mpp, const hs_cell_params *cp)
 {
     double n = A[ACC_N], area = n * mpp * mpp;
-    if (n <= 0 || area < cp->min_area_um2 || area > cp->max_area_um2 || A[ACC_D] > A[ACC_H])
+    if (n <= 0 || area < cp->min_area_um2 || area > cp->max_area_um2 || A[ACC_D] > DAB_DOMINANCE * A[ACC_H])
         return HS_OK;
     double mx = A[ACC_X] / n, my = A[ACC_Y] / n;
     /* central second moments, plus 1/12 for the extent of a pixel */
@@ -696,15 +702,6 @@ static void third_nearest(hs_cells *c, int gw, int gh, double g, double reach)
 
 /* ---- membranes ------------------------------------------------------------------------------------------------ */
 
-static inline float bilinear(const float *img, int w, double x, double y)
-{
-    int ix = (int)x, iy = (int)y;
-    float fx = (float)(x - ix), fy = (float)(y - iy);
-    const float *p = img + (size_t)iy * w + ix;
-    float a = p[0] + (p[1] - p[0]) * fx, b = p[w] + (p[w + 1] - p[w]) * fx;
-    return a + (b - a) * fy;
-}
-
 static void sort_floats(float *v, int n)
 {
     for (int a = 1; a < n; a++) {
@@ -785,7 +782,7 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
 {
     const nucleus *n = &c->nuc[i];
     double cap = cp->edge_factor * n->d3 / 2;
-    double cx[MAX_CAND], cy[MAX_CAND], cd[MAX_CAND];
+    double cx[MAX_CAND], cy[MAX_CAND], cd[MAX_CAND], nx[MAX_CAND], ny[MAX_CAND];
     int ncand = 0, reach = (int)ceil(2 * cap / g);
     int gx0 = (int)(n->x / g), gy0 = (int)(n->y / g);
     double r2 = 4 * cap * cap;
@@ -800,7 +797,10 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
                 if (d2 < r2 && d2 > 0 && ncand < MAX_CAND) {
                     cx[ncand] = dx;
                     cy[ncand] = dy;
-                    cd[ncand++] = sqrt(d2);
+                    cd[ncand] = sqrt(d2);
+                    nx[ncand] = dx / cd[ncand];
+                    ny[ncand] = dy / cd[ncand];
+                    ncand++;
                 }
             }
         }
@@ -859,12 +859,12 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
             double b = open_r - sqrt(d2);
             int owned = 1;
             for (int k = 0; k < ncand; k++) {
-                double ex = dx - cx[k], ey = dy - cy[k], e2 = ex * ex + ey * ey;
-                if (e2 < d2) {
+                /* distance to the bisector with neighbour k: |c_k|/2 - p.c_k/|c_k|; negative beyond it */
+                double bk = 0.5 * cd[k] - (dx * nx[k] + dy * ny[k]);
+                if (bk < 0) {
                     owned = 0;
                     break;
                 }
-                double bk = (e2 - d2) / (2 * cd[k]);
                 if (bk < b)
                     b = bk;
             }
@@ -911,7 +911,7 @@ hs_class hs_cell_classify(const float *stain, const float *peak, int n, const hs
     while (first < n && !(stain[first] >= hp->od_1))
         first++;
     int k = n - first;
-    float top[HS_CELL_MAX_SECTORS];
+    float top[HS_CELL_MAX_SECTORS] = {0};
     for (int i = 0; i < k; i++)
         top[i] = peak[first + i];
     sort_floats(top, k);
