@@ -1444,6 +1444,15 @@ static void scale_row(uint16_t *restrict dst, const uint32_t *restrict acc, size
             dst[i + k] = (uint16_t)((acc[i + k] + BW_ONE / 2) >> 14);
 }
 
+/* A linear value (1/256 of a level, noise added) rounded and clipped to 8 bits. */
+static inline uint8_t level8(int t)
+{
+    if (t < 0)
+        return 0;
+    t = (t + 128) >> 8;
+    return (uint8_t)(t > 255 ? 255 : t);
+}
+
 /*
  * Varied slides: develops rows y0 .. y1-1 of the linear buffer (which holds
  * rows ya ..) into 8-bit rgb: separable Gaussian blur (rows and columns beyond
@@ -1484,13 +1493,11 @@ static void develop(hs_sim_slide *s, uint32_t ya, uint32_t y0, uint32_t y1, uint
                 o[i] = (uint8_t)((v[i] + 128u) >> 8);
             continue;
         }
-        for (uint32_t x = 0; x < W; x++) {
+        for (uint32_t x = 0; x < W; x++, v += 3, o += 3) {
             uint64_t h = mix64(s->s_noise ^ ((uint64_t)y << 32 | x));
-            for (int c = 0; c < 3; c++) {
-                int t = (int)v[3 * x + c] + s->ntab[(h >> (12 * c)) & (NTAB - 1)] + 128;
-                t = t < 0 ? 0 : t >> 8;
-                o[3 * x + c] = (uint8_t)(t > 255 ? 255 : t);
-            }
+            o[0] = level8(v[0] + s->ntab[h & (NTAB - 1)]);
+            o[1] = level8(v[1] + s->ntab[(h >> 12) & (NTAB - 1)]);
+            o[2] = level8(v[2] + s->ntab[(h >> 24) & (NTAB - 1)]);
         }
     }
 }
