@@ -20,12 +20,20 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: hetsurv simulate --patients N --seed S --out DIR [--size PIXELS] [--effect HR]\n"
-            "                        [--compression jpeg|deflate|lzw|none] [--quality Q] [--verbose]\n"
+            "                        [--compression jpeg|deflate|lzw|none] [--quality Q]\n"
+            "                        [--vary [--batch-size N]] [--verbose]\n"
             "\n"
             "Writes a synthetic HER2 IHC cohort with planted truth into DIR:\n"
             "  slides/<patient>.tif  pyramidal tiled TIFF slides (0.5 um/pixel) that OpenSlide opens\n"
             "  manifest.csv          patient_id,slide,dfs_time,dfs_event,os_time,os_event,age,grade,ish\n"
             "  truth.csv             patient_id,slide,p0,p1,p2,p3,ihc_score,pattern,heterogeneous\n"
+            "With --vary, slides vary as between labs and scanners: each batch of patients has its own\n"
+            "stain vectors, DAB gain, counterstain, bleeding, membrane width, focus blur, read noise and\n"
+            "JPEG settings, and each slide its own cell size, nucleus size, fibroblasts and lymphocytes.\n"
+            "It also writes:\n"
+            "  controls/<batch>.tif  per batch, a control slide with four cores of class 0, 1+, 2+, 3+\n"
+            "  controls.csv          batch,slide,class,x0_um,y0_um,x1_um,y1_um,n_cells\n"
+            "and adds the column batch to manifest.csv, and the batch and every drawn value to truth.csv.\n"
             "The same options give the same bytes.  The model is described in docs/simulate.md.\n"
             "\n"
             "Options:\n"
@@ -35,10 +43,12 @@ static void usage(FILE *f)
             "  --size PIXELS         level-0 side of each slide, %d..%d (default 4096 = 2 mm)\n"
             "  --effect HR           planted hazard ratio of heterogeneity for DFS and OS (default 2.0)\n"
             "  --compression C       tile compression: jpeg (default), deflate, lzw or none\n"
-            "  --quality Q           JPEG quality 1..100 (default 90)\n"
+            "  --quality Q           JPEG quality 1..100 (default 90; not with --vary, which draws it)\n"
+            "  --vary                vary staining, scanning and tissue geometry (see above)\n"
+            "  --batch-size N        patients per staining batch with --vary (default %d)\n"
             "  -v, --verbose         report each slide on stderr\n"
             "  -h, --help            show this help\n",
-            HS_SIM_MIN_SIZE, HS_SIM_MAX_SIZE);
+            HS_SIM_MIN_SIZE, HS_SIM_MAX_SIZE, HS_SIM_BATCH_SIZE);
 }
 
 /* Parses a whole decimal string as an unsigned integer in [lo, hi]; 0 or -1. */
@@ -76,6 +86,14 @@ static void report(void *ctx, size_t done, size_t total, const hs_sim_patient *p
             hs_her2_call_name(pt->ihc_score), hs_her2_pattern_name(pt->design.pattern));
 }
 
+static void report_control(void *ctx, size_t done, size_t total, const hs_sim_control *ct)
+{
+    (void)ctx;
+    fprintf(stderr, "hetsurv simulate: control %zu/%zu %s %s, %lu/%lu/%lu/%lu cells in the 0/1+/2+/3+ cores\n", done,
+            total, ct->id, ct->slide, ct->core[0].n_cells, ct->core[1].n_cells, ct->core[2].n_cells,
+            ct->core[3].n_cells);
+}
+
 int main_simulate(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -86,6 +104,8 @@ int main_simulate(int argc, char **argv)
         {"effect", required_argument, NULL, 'e'},
         {"compression", required_argument, NULL, 'c'},
         {"quality", required_argument, NULL, 'q'},
+        {"vary", no_argument, NULL, 'V'},
+        {"batch-size", required_argument, NULL, 'b'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -93,7 +113,7 @@ int main_simulate(int argc, char **argv)
     hs_sim_options o;
     hs_sim_options_default(&o);
     const char *out = NULL;
-    int have_n = 0, have_seed = 0, verbose = 0, c;
+    int have_n = 0, have_seed = 0, have_quality = 0, have_batch = 0, verbose = 0, c;
     uint64_t v;
     opterr = 0;
     optind = 1;
@@ -129,6 +149,15 @@ int main_simulate(int argc, char **argv)
             if (parse_u64(optarg, 1, 100, &v) != 0)
                 return hs_cli_misuse(CMD, usage, "--quality: expected an integer from 1 to 100, not '%s'", optarg);
             o.jpeg_quality = (int)v;
+            have_quality = 1;
+            break;
+        case 'V': o.vary = 1; break;
+        case 'b':
+            if (parse_u64(optarg, 1, 100000000, &v) != 0)
+                return hs_cli_misuse(CMD, usage, "--batch-size: expected an integer from 1 to 100000000, not '%s'",
+                                     optarg);
+            o.batch_size = (size_t)v;
+            have_batch = 1;
             break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return HS_EXIT_OK;
@@ -143,15 +172,28 @@ int main_simulate(int argc, char **argv)
         return hs_cli_misuse(CMD, usage, "%s", "--seed is required");
     if (!out || !*out)
         return hs_cli_misuse(CMD, usage, "%s", "--out is required");
-    if (verbose)
+    if (have_batch && !o.vary)
+        return hs_cli_misuse(CMD, usage, "%s", "--batch-size needs --vary");
+    if (have_quality && o.vary)
+        return hs_cli_misuse(CMD, usage, "%s", "--quality cannot be combined with --vary, which draws it per batch");
+    if (verbose) {
         o.progress = report;
+        o.control_progress = report_control;
+    }
     hs_error err;
     hs_error_clear(&err);
     if (hs_sim_write(out, &o, &err) != HS_OK) {
         hs_cli_error(CMD, "%s", err.msg);
         return HS_EXIT_FAIL;
     }
-    printf("%s: %zu patients: slides/, manifest.csv, truth.csv (seed %" PRIu64 ", %u px, HR %g)\n", out, o.npatient,
-           o.seed, o.size, o.effect);
+    if (o.vary) {
+        size_t nb = o.npatient / o.batch_size + (o.npatient % o.batch_size != 0);
+        printf("%s: %zu patients in %zu batches: slides/, controls/, manifest.csv, truth.csv, controls.csv (seed %" PRIu64
+               ", %u px, HR %g, varied)\n",
+               out, o.npatient, nb, o.seed, o.size, o.effect);
+    } else {
+        printf("%s: %zu patients: slides/, manifest.csv, truth.csv (seed %" PRIu64 ", %u px, HR %g)\n", out,
+               o.npatient, o.seed, o.size, o.effect);
+    }
     return HS_EXIT_OK;
 }

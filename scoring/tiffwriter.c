@@ -10,7 +10,9 @@
  *
  * Level l has size ceil(w_{l-1} / 2) x ceil(h_{l-1} / 2); a pixel is the
  * rounded mean of the 2x2 (or, on an odd last row/column, 2x1 / 1x1) block
- * above it.  Edge tiles are padded with white.  No DateTime, Software or other
+ * above it.  JPEG tiles are YCbCr with 2x2 chroma subsampling (4:2:0) unless
+ * hs_tiffw_set_subsampling asks for none (4:4:4); OpenSlide 3.4.1 decodes both
+ * exactly as libtiff does (tested).  Edge tiles are padded with white.  No DateTime, Software or other
  * run-dependent tag is written, so the same pixels give the same bytes.
  * BigTIFF is used when the tiles add up to more than 2 GiB uncompressed.
  *
@@ -58,7 +60,7 @@ struct hs_tiffw {
     int nlevels;
     hs_tiff_compression comp;
     int quality;
-    int chroma;         /* JPEG: YCbCr subsampling factor, 2 or 1 */
+    int ycbcr;          /* JPEG chroma subsampling factor, both axes: 2 (4:2:0) or 1 (4:4:4) */
     double mpp;
     uint32_t rows_done; /* level-0 rows written */
     int failed;         /* a write failed: only abort or close (which fails) remain */
@@ -150,7 +152,7 @@ static int set_fields(hs_tiffw *w, int l)
     case HS_TIFF_JPEG:
         ok &= TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
         ok &= TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
-        ok &= TIFFSetField(t, TIFFTAG_YCBCRSUBSAMPLING, (uint16_t)w->chroma, (uint16_t)w->chroma);
+        ok &= TIFFSetField(t, TIFFTAG_YCBCRSUBSAMPLING, w->ycbcr, w->ycbcr);
         ok &= TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
         ok &= TIFFSetField(t, TIFFTAG_JPEGQUALITY, w->quality);
         break;
@@ -302,7 +304,7 @@ int hs_tiffw_open(hs_tiffw **out, const char *path, uint32_t width, uint32_t hei
     w->nlevels = nlevels;
     w->comp = comp;
     w->quality = jpeg_quality;
-    w->chroma = 2;
+    w->ycbcr = 2;
     w->mpp = mpp;
 
     /* Level sizes and tiles. */
@@ -390,20 +392,18 @@ int hs_tiffw_open(hs_tiffw **out, const char *path, uint32_t width, uint32_t hei
     return HS_OK;
 }
 
-int hs_tiffw_set_chroma_subsampling(hs_tiffw *w, int factor, hs_error *err)
+int hs_tiffw_set_subsampling(hs_tiffw *w, hs_tiff_subsampling sub, hs_error *err)
 {
     if (!w)
-        return hs_error_set(err, HS_EINVAL, "hs_tiffw_set_chroma_subsampling: NULL writer");
-    if (w->comp != HS_TIFF_JPEG)
-        return hs_error_set(err, HS_EINVAL, "%s: chroma subsampling applies to JPEG tiles only", w->path);
-    if (factor != 1 && factor != 2)
-        return hs_error_set(err, HS_EINVAL, "%s: chroma subsampling factor %d (1 or 2 allowed)", w->path, factor);
+        return hs_error_set(err, HS_EINVAL, "hs_tiffw_set_subsampling: NULL writer");
+    if (sub != HS_TIFF_YCBCR_420 && sub != HS_TIFF_YCBCR_444)
+        return hs_error_set(err, HS_EINVAL, "%s: unknown chroma subsampling %d", w->path, (int)sub);
     if (w->failed || w->rows_done > 0)
-        return hs_error_set(err, HS_EINVAL, "%s: chroma subsampling must be set before the first band", w->path);
-    /* Level 0's directory is the current one; the lower levels take w->chroma when they are written. */
-    if (!TIFFSetField(w->tif, TIFFTAG_YCBCRSUBSAMPLING, (uint16_t)factor, (uint16_t)factor))
-        return fail(w, err, HS_EIO, "cannot set the chroma subsampling");
-    w->chroma = factor;
+        return hs_error_set(err, HS_EINVAL, "%s: the chroma subsampling must be set before the first band", w->path);
+    w->ycbcr = sub == HS_TIFF_YCBCR_444 ? 1 : 2;
+    /* Nothing is written yet: set the level-0 tags again, in their usual order. */
+    if (w->comp == HS_TIFF_JPEG && set_fields(w, 0) != 0)
+        return fail(w, err, HS_EIO, "cannot set the TIFF tags");
     return HS_OK;
 }
 

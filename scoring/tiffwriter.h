@@ -15,6 +15,9 @@
 
 typedef enum { HS_TIFF_DEFLATE = 0, HS_TIFF_JPEG = 1, HS_TIFF_LZW = 2, HS_TIFF_NONE = 3 } hs_tiff_compression;
 
+/* Chroma subsampling of JPEG tiles (YCbCr): 2x2 (4:2:0, the default) or none (4:4:4). */
+typedef enum { HS_TIFF_YCBCR_420 = 0, HS_TIFF_YCBCR_444 = 1 } hs_tiff_subsampling;
+
 typedef struct hs_tiffw hs_tiffw;
 
 /*
@@ -28,12 +31,11 @@ int hs_tiffw_open(hs_tiffw **out, const char *path, uint32_t width, uint32_t hei
                   hs_tiff_compression comp, int jpeg_quality, double mpp, hs_error *err) HS_RESULT_USED;
 
 /*
- * JPEG only, before the first band: the chroma subsampling of the YCbCr JPEG
- * tiles of every level, 2 (4:2:0, the default) or 1 (4:4:4: full-resolution
- * colour).  Fails with HS_EINVAL for another compression, another factor, or
- * after a band was written.
+ * Sets the chroma subsampling of JPEG tiles (every level); it has no effect on
+ * other compressions.  Must come before the first band: HS_EINVAL after it or
+ * for an unknown value, HS_EIO when libtiff refuses the tags.
  */
-int hs_tiffw_set_chroma_subsampling(hs_tiffw *w, int factor, hs_error *err) HS_RESULT_USED;
+int hs_tiffw_set_subsampling(hs_tiffw *w, hs_tiff_subsampling sub, hs_error *err) HS_RESULT_USED;
 
 /*
  * Appends the next band of level-0 rows, top to bottom: rgb holds rows rows of

@@ -174,5 +174,22 @@ for f in manifest.csv truth.csv slides/P001.tif; do
 done
 differ simulate-seed-matters "$tmp/sim5a/slides/P001.tif" "$tmp/sim6/slides/P001.tif"
 
+# simulate --vary: its options only together; the same seed gives the same bytes, control slides included.
+check_split simulate-batch-novary 1 "$bin" simulate --patients 2 --seed 5 --batch-size 1 --out "$tmp/never"
+contains simulate-batch-novary-msg '^hetsurv simulate: --batch-size needs --vary$' "$tmp/err"
+check_split simulate-vary-quality 1 "$bin" simulate --patients 2 --seed 5 --vary --quality 80 --out "$tmp/never"
+contains simulate-vary-quality-msg '^hetsurv simulate: --quality cannot be combined with --vary' "$tmp/err"
+check_split simulate-vary-batch0 1 "$bin" simulate --patients 2 --seed 5 --vary --batch-size 0 --out "$tmp/never"
+contains simulate-vary-batch0-usage '^Usage: hetsurv simulate' "$tmp/err"
+equal simulate-vary-misuse-writes-nothing "$(ls -d "$tmp/never" 2>/dev/null)" ""
+for run in a b; do
+  check "simulate-vary-$run" 0 "" "$bin" simulate --patients 3 --seed 5 --size 512 --vary --batch-size 2 --out "$tmp/vary$run"
+done
+for f in manifest.csv truth.csv controls.csv slides/P003.tif controls/B01.tif controls/B02.tif; do
+  same "simulate-vary-same-$f" "$tmp/varya/$f" "$tmp/varyb/$f"
+done
+equal simulate-vary-controls-rows "$(wc -l < "$tmp/varya/controls.csv")" 9
+contains simulate-vary-manifest-batch '^P003,.*,B02$' "$tmp/varya/manifest.csv"
+
 echo "cli $pass $fail" >> "$tally"
 echo "cli: $pass passed, $fail failed"

@@ -38,7 +38,7 @@ int hs_fix_write_slide_chroma(const char *path, uint32_t w, uint32_t h, uint32_t
     int rc = hs_tiffw_open(&tw, path, w, h, tile, nlevels, comp, quality, mpp, NULL);
     if (rc != 0)
         return rc;
-    if (comp == HS_TIFF_JPEG && chroma != 2 && (rc = hs_tiffw_set_chroma_subsampling(tw, chroma, NULL)) != 0) {
+    if (comp == HS_TIFF_JPEG && chroma != 2 && (rc = hs_tiffw_set_subsampling(tw, chroma == 1 ? HS_TIFF_YCBCR_444 : HS_TIFF_YCBCR_420, NULL)) != 0) {
         hs_tiffw_abort(tw);
         return rc;
     }

@@ -24,7 +24,7 @@ uint8_t hs_fix_smooth(uint32_t x, uint32_t y, int c);
 int hs_fix_write_slide(const char *path, uint32_t w, uint32_t h, uint32_t tile, int nlevels, hs_tiff_compression comp,
                        int quality, double mpp, hs_fix_pattern p);
 
-/* The same with JPEG chroma subsampling `chroma` (2: 4:2:0, 1: 4:4:4; see hs_tiffw_set_chroma_subsampling). */
+/* The same with JPEG chroma subsampling `chroma` (2: 4:2:0, 1: 4:4:4; see hs_tiffw_set_subsampling). */
 int hs_fix_write_slide_chroma(const char *path, uint32_t w, uint32_t h, uint32_t tile, int nlevels,
                               hs_tiff_compression comp, int quality, int chroma, double mpp, hs_fix_pattern p);
 
