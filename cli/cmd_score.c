@@ -59,7 +59,7 @@ static void usage(FILE *f)
 static const char *const score_header = "status,error,n_cells,n_tiles,p0,p1,p2,p3,hscore,ihc_score,her2_class,entropy,"
                                         "simpson,tile_cv,discordant_frac,morans_i,pattern,heterogeneous,"
                                         "cell_radius_um,stain_source,stain_h_angle,stain_dab_angle,calibration,"
-                                        "od_1,od_2,od_3";
+                                        "od_1,od_2,od_3,leak";
 
 static void put_num(FILE *f, double x)
 {
@@ -72,6 +72,7 @@ typedef struct row_extra {
     const hs_score_result *res; /* NULL: no slide measurement (QuPath, error) */
     const hs_calib_cuts *cuts;  /* NULL: no cuts */
     const char *calibration;    /* method name when cuts is NULL but known */
+    double leak;                /* NAN: none */
 } row_extra;
 
 static void put_extra(FILE *f, const row_extra *x)
@@ -95,6 +96,7 @@ static void put_extra(FILE *f, const row_extra *x)
     } else {
         fprintf(f, ",%s,NA,NA,NA", x && x->calibration ? x->calibration : "NA");
     }
+    put_num(f, x ? x->leak : NAN);
     fputc('\n', f);
 }
 
@@ -201,14 +203,14 @@ typedef struct run {
     int nfail;
 } run;
 
-/* Measures every slide and adds it to its batch. */
+/* Measures every slide and adds its borders to its batch's leak. */
 static void measure_all(run *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         item *t = &r->it[i];
         hs_error err;
         if (hs_score_slide(t->path, &r->o->score, r->spill, &t->res, &err) != HS_OK ||
-            hs_batchcal_add_slide(r->bc, t->batch, t->res.cells, r->o->her2.complete, &err) != HS_OK) {
+            hs_batchcal_add_leak(r->bc, t->batch, t->res.cells, &err) != HS_OK) {
             snprintf(t->error, sizeof t->error, "%s", err.msg);
             hs_cli_error(CMD, "%s", err.msg);
             hs_score_result_clear(&t->res);
@@ -220,7 +222,24 @@ static void measure_all(run *r)
     }
 }
 
-/* Scores the control slides of the table and adds their areas to their batches. */
+/* Adds every measured slide, unmixed with its batch's leak, to its batch's intensity histograms. */
+static void add_slides(run *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        item *t = &r->it[i];
+        hs_error err;
+        if (!t->ok)
+            continue;
+        if (hs_batchcal_add_slide(r->bc, t->batch, t->res.cells, r->o->her2.complete, &err) != HS_OK) {
+            snprintf(t->error, sizeof t->error, "%s", err.msg);
+            hs_cli_error(CMD, "%s", err.msg);
+            hs_score_result_clear(&t->res);
+            t->ok = 0;
+        }
+    }
+}
+
+/* Scores the control slides of the table and adds their areas to their batches (after the leak is set). */
 static int measure_controls(run *r)
 {
     hs_controls *c = NULL;
@@ -271,8 +290,9 @@ static void calibrate(run *r)
         if (!c)
             hs_cli_error(CMD, "%s", why);
         else if (ns)
-            fprintf(stderr, "hetsurv " CMD ": batch '%s' (%zu slide%s): %s cuts %.2f, %.2f, %.2f (%s)\n", name, ns,
-                    ns == 1 ? "" : "s", hs_calib_mode_name(c->method), c->od[0], c->od[1], c->od[2], c->note);
+            fprintf(stderr, "hetsurv " CMD ": batch '%s' (%zu slide%s): border leak %.2f; %s cuts %.2f, %.2f, %.2f (%s)\n",
+                    name, ns, ns == 1 ? "" : "s", hs_batchcal_leak(r->bc, (int)b, NULL), hs_calib_mode_name(c->method),
+                    c->od[0], c->od[1], c->od[2], c->note);
     }
 }
 
@@ -282,7 +302,8 @@ static void finish_item(run *r, FILE *f, size_t i)
     item *t = &r->it[i];
     const char *why = NULL;
     const hs_calib_cuts *cuts = t->ok ? hs_batchcal_cuts(r->bc, t->batch, &why) : NULL;
-    row_extra x = {t->ok ? &t->res : NULL, cuts, NULL};
+    double leak = hs_batchcal_leak(r->bc, t->batch, NULL);
+    row_extra x = {t->ok ? &t->res : NULL, cuts, NULL, t->ok ? leak : NAN};
     if (!t->ok || !cuts) {
         if (t->ok)
             snprintf(t->error, sizeof t->error, "%s", why);
@@ -305,7 +326,7 @@ static void finish_item(run *r, FILE *f, size_t i)
         fprintf(cf, "x_um,y_um,nucleus_area_um2,membrane_dab_od,membrane_completeness,class,cell_radius_um\n");
     hs_slide_metrics m;
     hs_tilemap *map = NULL;
-    int rc = hs_score_classify(&t->res, &hp, r->o->tile_um, t->ish, cf ? put_cell : NULL, cf, &m, &map, &err);
+    int rc = hs_score_classify(&t->res, &hp, leak, r->o->tile_um, t->ish, cf ? put_cell : NULL, cf, &m, &map, &err);
     if (cf && (ferror(cf) | (fclose(cf) != 0))) {
         hs_cli_error(CMD, "%s: write error", path);
         r->status = HS_EXIT_FAIL;
@@ -340,7 +361,7 @@ static int score_qupath(FILE *f, const char *path, const char *completeness_col,
     hs_calib_cuts cuts;
     double fixed[3] = {o->her2.od_1, o->her2.od_2, o->her2.od_3};
     hs_calib_fixed(fixed, &cuts);
-    row_extra x = {NULL, q->from_class ? NULL : &cuts, q->from_class ? "qupath" : NULL};
+    row_extra x = {NULL, q->from_class ? NULL : &cuts, q->from_class ? "qupath" : NULL, NAN};
     fprintf(f, "slide,%s\n", score_header);
     for (size_t i = 0; i < q->nimage; i++) {
         hs_slide_metrics m;
@@ -398,6 +419,10 @@ static int header_has(const char *path, header_probe *h, hs_error *err)
 static void score_items(run *r)
 {
     measure_all(r);
+    /* fixed cuts apply to the membranes as measured (QuPath-comparable): no unmixing of the borders */
+    if (r->o->calibration != HS_CALIB_FIXED)
+        hs_batchcal_choose_leak(r->bc);
+    add_slides(r);
     if (r->o->controls && measure_controls(r) != HS_EXIT_OK)
         r->status = HS_EXIT_FAIL;
     calibrate(r);

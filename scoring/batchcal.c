@@ -12,6 +12,9 @@ typedef struct batch {
     size_t nslide;
     hs_calib_hist *hist;    /* the batch's slides */
     hs_calib_hist *ctl[4];  /* its control areas by class */
+    hs_leak_hist *leak_hist;
+    double leak;
+    char leak_note[160];
     hs_calib_cuts cuts;
     int ok;                 /* cuts chosen */
     char why[HS_ERROR_MSG_MAX];
@@ -34,6 +37,7 @@ void hs_batchcal_free(hs_batchcal *b)
     for (size_t i = 0; i < b->n; i++) {
         free(b->b[i].name);
         free(b->b[i].hist);
+        free(b->b[i].leak_hist);
         for (int k = 0; k < 4; k++)
             free(b->b[i].ctl[k]);
     }
@@ -85,13 +89,47 @@ hs_calib_hist *hs_batchcal_hist(hs_batchcal *b, int i, int which)
     return *h;
 }
 
+hs_leak_hist *hs_batchcal_leak_hist(hs_batchcal *b, int i)
+{
+    batch *t = &b->b[i];
+    if (!t->leak_hist)
+        t->leak_hist = calloc(1, sizeof *t->leak_hist);
+    return t->leak_hist;
+}
+
+int hs_batchcal_add_leak(hs_batchcal *b, int i, const hs_cellstore *cells, hs_error *err)
+{
+    hs_leak_hist *h = hs_batchcal_leak_hist(b, i);
+    if (!h)
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    return hs_leak_hist_add_store(h, cells, err);
+}
+
+void hs_batchcal_choose_leak(hs_batchcal *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        batch *t = &b->b[i];
+        t->leak = 0;
+        snprintf(t->leak_note, sizeof t->leak_note, "no slides: leak 0");
+        if (t->leak_hist)
+            t->leak = hs_leak_estimate(t->leak_hist, t->leak_note, sizeof t->leak_note);
+    }
+}
+
+double hs_batchcal_leak(const hs_batchcal *b, int i, const char **note)
+{
+    if (note)
+        *note = b->b[i].leak_note;
+    return b->b[i].leak;
+}
+
 int hs_batchcal_add_slide(hs_batchcal *b, int i, const hs_cellstore *cells, double complete, hs_error *err)
 {
     hs_calib_hist *h = hs_batchcal_hist(b, i, -1);
     if (!h)
         return hs_error_set(err, HS_ENOMEM, "out of memory");
     b->b[i].nslide++;
-    return hs_calib_hist_add_store(h, cells, complete, NULL, err);
+    return hs_calib_hist_add_store(h, cells, complete, NULL, b->b[i].leak, err);
 }
 
 int hs_batchcal_add_control(hs_batchcal *b, int i, hs_class k, const hs_cellstore *cells, const double rect[4],
@@ -100,7 +138,7 @@ int hs_batchcal_add_control(hs_batchcal *b, int i, hs_class k, const hs_cellstor
     hs_calib_hist *h = hs_batchcal_hist(b, i, (int)k);
     if (!h)
         return hs_error_set(err, HS_ENOMEM, "out of memory");
-    return hs_calib_hist_add_store(h, cells, complete, rect, err);
+    return hs_calib_hist_add_store(h, cells, complete, rect, b->b[i].leak, err);
 }
 
 static int has_controls(const batch *t)

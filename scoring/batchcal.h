@@ -1,8 +1,13 @@
 /*
- * batchcal: the membrane DAB cuts of every staining batch of a cohort.
- * Scored slides and control areas are added to their batch's histograms
- * (calib.h) as they are measured; once all are in, hs_batchcal_choose()
- * picks each batch's cuts by the requested method:
+ * batchcal: the border leak and the membrane DAB cuts of every staining
+ * batch of a cohort, in two rounds over the measured cells:
+ *
+ *  1. every scored slide's borders go into its batch's leak histogram
+ *     (hs_batchcal_add_leak); hs_batchcal_choose_leak() sets each batch's
+ *     leak (hs_leak_estimate): focus blur and JPEG settings are the batch's;
+ *  2. the slides and control areas, unmixed with that leak, go into the
+ *     batch's intensity histograms (hs_batchcal_add_slide/_control), and
+ *     hs_batchcal_choose() picks each batch's cuts by the requested method:
  *
  *   fixed     the given cuts for every batch;
  *   cohort    from the batch's own slides (valleys between modes);
@@ -34,7 +39,19 @@ const char *hs_batchcal_name(const hs_batchcal *b, int i);
 /* Slides added to batch i. */
 size_t hs_batchcal_slides(const hs_batchcal *b, int i);
 
-/* Adds a scored slide's cells to batch i (complete: the completeness of a complete membrane). */
+/* Round 1: adds a scored slide's borders to batch i's leak histogram. */
+int hs_batchcal_add_leak(hs_batchcal *b, int i, const hs_cellstore *cells, hs_error *err) HS_RESULT_USED;
+
+/* Sets every batch's leak from its histogram. */
+void hs_batchcal_choose_leak(hs_batchcal *b);
+
+/* The leak of batch i (0 before hs_batchcal_choose_leak), and what was found (may be NULL). */
+double hs_batchcal_leak(const hs_batchcal *b, int i, const char **note);
+
+/* The leak histogram of batch i (for sums across processes); NULL when out of memory. */
+hs_leak_hist *hs_batchcal_leak_hist(hs_batchcal *b, int i);
+
+/* Round 2: adds a scored slide's cells to batch i (complete: the completeness of a complete membrane). */
 int hs_batchcal_add_slide(hs_batchcal *b, int i, const hs_cellstore *cells, double complete,
                           hs_error *err) HS_RESULT_USED;
 

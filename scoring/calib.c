@@ -20,6 +20,9 @@
 #define VALLEY_DEPTH 0.5
 #define MIN_CONTROL_CELLS 20
 #define ARC_QUANTILE 0.7
+#define LEAK_SIGMA_BINS 1.0 /* ratio bins (0.02) */
+#define LEAK_MAX 0.7        /* a leak above this is not a leak but two stained membranes */
+#define LEAK_MODE_FRAC 0.01 /* stained-unstained borders are few beside the borders of alike cells */
 
 void hs_calib_hist_clear(hs_calib_hist *h)
 {
@@ -57,6 +60,7 @@ typedef struct add_ctx {
     hs_calib_hist *h;
     double complete;
     const double *rect;
+    double leak;
 } add_ctx;
 
 static int add_rec(void *ctx, const hs_cellrec *r)
@@ -64,15 +68,97 @@ static int add_rec(void *ctx, const hs_cellrec *r)
     add_ctx *a = ctx;
     if (a->rect && !(r->x_um >= a->rect[0] && r->x_um < a->rect[2] && r->y_um >= a->rect[1] && r->y_um < a->rect[3]))
         return 0;
-    hs_calib_hist_add_cell(a->h, r->stain, r->peak, r->nsector, a->complete);
+    float st[HS_CELL_MAX_SECTORS], pk[HS_CELL_MAX_SECTORS];
+    hs_cell_unmix(r->stain, r->peak, r->ostain, r->opeak, r->nsector, a->leak, st, pk);
+    hs_calib_hist_add_cell(a->h, st, pk, r->nsector, a->complete);
     return 0;
 }
 
-int hs_calib_hist_add_store(hs_calib_hist *h, const hs_cellstore *s, double complete, const double *rect,
+int hs_calib_hist_add_store(hs_calib_hist *h, const hs_cellstore *s, double complete, const double *rect, double leak,
                             hs_error *err)
 {
-    add_ctx a = {h, complete, rect};
+    add_ctx a = {h, complete, rect, leak};
     return hs_cellstore_read(s, add_rec, &a, err);
+}
+
+static int modes_frac(const double *s, int n, int *at, int max, double frac);
+
+/* ---- leak across borders ------------------------------------------------------------------------------------- */
+
+void hs_leak_hist_add_cell(hs_leak_hist *h, const float *peak, const float *opeak, int n)
+{
+    for (int k = 0; k < n; k++) {
+        if (opeak[k] < 0)
+            continue;
+        double a = peak[k] > 0 ? peak[k] : 0, b = opeak[k] > 0 ? opeak[k] : 0, hi = a > b ? a : b, lo = a > b ? b : a;
+        if (!(hi > 0))
+            continue;
+        int mb = (int)(hi / 0.02), rb = (int)(lo / hi / 0.02);
+        mb = mb >= HS_LEAK_MAXBINS ? HS_LEAK_MAXBINS - 1 : mb;
+        rb = rb >= HS_LEAK_RBINS ? HS_LEAK_RBINS - 1 : rb;
+        h->n[mb][rb]++;
+    }
+}
+
+static int leak_rec(void *ctx, const hs_cellrec *r)
+{
+    hs_leak_hist_add_cell(ctx, r->peak, r->opeak, r->nsector);
+    return 0;
+}
+
+int hs_leak_hist_add_store(hs_leak_hist *h, const hs_cellstore *s, hs_error *err)
+{
+    return hs_cellstore_read(s, leak_rec, h, err);
+}
+
+void hs_leak_hist_sum(hs_leak_hist *h, const hs_leak_hist *a)
+{
+    for (int i = 0; i < HS_LEAK_MAXBINS; i++)
+        for (int j = 0; j < HS_LEAK_RBINS; j++)
+            h->n[i][j] += a->n[i][j];
+}
+
+double hs_leak_estimate(const hs_leak_hist *h, char *note, size_t note_size)
+{
+    double marg[HS_LEAK_MAXBINS] = {0}, tot = 0;
+    for (int i = 0; i < HS_LEAK_MAXBINS; i++)
+        for (int j = 0; j < HS_LEAK_RBINS; j++) {
+            marg[i] += h->n[i][j];
+            tot += h->n[i][j];
+        }
+    if (!(tot > 0)) {
+        if (note)
+            snprintf(note, note_size, "no facing membranes: leak 0");
+        return 0;
+    }
+    int t = HS_LEAK_MAXBINS - 1;
+    for (double c = 0; t > 0 && (c += marg[t]) < 0.25 * tot; t--)
+        ;
+    double raw[HS_LEAK_RBINS] = {0}, sm[HS_LEAK_RBINS];
+    for (int i = t; i < HS_LEAK_MAXBINS; i++)
+        for (int j = 0; j < HS_LEAK_RBINS; j++)
+            raw[j] += h->n[i][j];
+    int r = (int)ceil(3 * LEAK_SIGMA_BINS);
+    for (int j = 0; j < HS_LEAK_RBINS; j++) {
+        double v = 0;
+        for (int k = -r; k <= r; k++)
+            if (j + k >= 0 && j + k < HS_LEAK_RBINS)
+                v += raw[j + k] * exp(-0.5 * (k / LEAK_SIGMA_BINS) * (k / LEAK_SIGMA_BINS));
+        sm[j] = v;
+    }
+    int at[HS_LEAK_RBINS], nm = modes_frac(sm, HS_LEAK_RBINS, at, HS_LEAK_RBINS, LEAK_MODE_FRAC);
+    for (int k = 0; k < nm; k++) {
+        double centre = (at[k] + 0.5) * 0.02;
+        if (centre >= LEAK_MAX)
+            break;
+        if (note)
+            snprintf(note, note_size, "leak %.2f: the mode of stained-unstained borders (strongest quarter above %.2f OD)",
+                     centre, t * 0.02);
+        return centre;
+    }
+    if (note)
+        snprintf(note, note_size, "no stained-unstained borders: leak 0");
+    return 0;
 }
 
 void hs_calib_hist_sum(hs_calib_hist *h, const hs_calib_hist *a)
@@ -108,8 +194,8 @@ static void complete_intensity(const hs_calib_hist *h, int c1, double *out)
             out[b] += (double)h->pair[a][b];
 }
 
-/* Local maxima of s holding at least MODE_FRAC of the highest, in increasing order; returns their number. */
-static int modes(const double *s, int n, int *at, int max)
+/* Local maxima of s holding at least frac of the highest, in increasing order; returns their number. */
+static int modes_frac(const double *s, int n, int *at, int max, double frac)
 {
     double top = 0;
     for (int i = 0; i < n; i++)
@@ -119,10 +205,16 @@ static int modes(const double *s, int n, int *at, int max)
     int k = 0;
     for (int i = 0; i < n && k < max; i++) {
         double l = i ? s[i - 1] : -1, r = i < n - 1 ? s[i + 1] : -1;
-        if (s[i] >= l && s[i] > r && s[i] >= MODE_FRAC * top)
+        if (s[i] >= l && s[i] > r && s[i] >= frac * top)
             at[k++] = i;
     }
     return k;
+}
+
+/* Local maxima of s holding at least MODE_FRAC of the highest. */
+static int modes(const double *s, int n, int *at, int max)
+{
+    return modes_frac(s, n, at, max, MODE_FRAC);
 }
 
 /* The lowest point of s strictly between modes a < b, or -1 when it is not a valley (VALLEY_DEPTH). */

@@ -59,12 +59,45 @@ void hs_calib_hist_clear(hs_calib_hist *h);
 /* Adds one cell's sector values (as hs_cell); complete is the completeness a complete membrane needs (0.8). */
 void hs_calib_hist_add_cell(hs_calib_hist *h, const float *stain, const float *peak, int n, double complete);
 
-/* Adds every cell of a store (only those inside the rectangle [x0,x1) x [y0,y1) um when rect is not NULL). */
-int hs_calib_hist_add_store(hs_calib_hist *h, const hs_cellstore *s, double complete, const double *rect,
+/*
+ * Adds every cell of a store (only those inside the rectangle [x0,x1) x
+ * [y0,y1) um when rect is not NULL), its sectors unmixed with `leak`
+ * (hs_cell_unmix).
+ */
+int hs_calib_hist_add_store(hs_calib_hist *h, const hs_cellstore *s, double complete, const double *rect, double leak,
                             hs_error *err) HS_RESULT_USED;
 
 /* h += a. */
 void hs_calib_hist_sum(hs_calib_hist *h, const hs_calib_hist *a);
+
+/*
+ * The leak of membranes across cell borders (hs_cell_unmix), measured on a
+ * batch's own borders: for every sector that faces a neighbouring cell, the
+ * ratio of the weaker side's peak to the stronger side's.  Where both cells
+ * have the same staining the ratio is near 1; where a stained membrane meets
+ * an unstained cell it is the leak itself.  Histogram [max of the two peaks,
+ * 0.02 OD bins][ratio, 0.02 bins]; counts, so hists add.
+ */
+#define HS_LEAK_MAXBINS 128
+#define HS_LEAK_RBINS 50
+typedef struct hs_leak_hist {
+    uint32_t n[HS_LEAK_MAXBINS][HS_LEAK_RBINS];
+} hs_leak_hist;
+
+/* Adds the facing sectors of one cell (peak and opeak as hs_cell; opeak < 0: not facing a cell). */
+void hs_leak_hist_add_cell(hs_leak_hist *h, const float *peak, const float *opeak, int n);
+int hs_leak_hist_add_store(hs_leak_hist *h, const hs_cellstore *s, hs_error *err) HS_RESULT_USED;
+void hs_leak_hist_sum(hs_leak_hist *h, const hs_leak_hist *a);
+
+/*
+ * The leak: among the facing sectors whose stronger side is in the upper
+ * quarter of all (clearly stained membranes), the lowest mode of the ratio
+ * below 0.6 (borders between a stained and an unstained cell; a mode is as
+ * in hs_calib_cohort).  0 when the batch has no such borders (every border
+ * alike: nothing to unmix, and a sheet reads the same either way).  note
+ * (may be NULL) says what was found.
+ */
+double hs_leak_estimate(const hs_leak_hist *h, char *note, size_t note_size);
 
 /* The cuts chosen for a batch and how. */
 typedef struct hs_calib_cuts {

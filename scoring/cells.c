@@ -67,7 +67,7 @@ void hs_cell_params_default(hs_cell_params *p)
 {
     p->nucleus_od = 0.15;
     p->background_um = 8;
-    p->min_area_um2 = 10;
+    p->min_area_um2 = 5;
     p->max_area_um2 = 400;
     p->max_radius_um = 12.5;
     p->split_neck = 0.7;
@@ -807,7 +807,8 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
     int S = cp->sectors < 1 ? 1 : cp->sectors > HS_CELL_MAX_SECTORS ? HS_CELL_MAX_SECTORS : cp->sectors;
     int R = cp->rays_per_sector < 1 ? 1 : cp->rays_per_sector > 4 ? 4 : cp->rays_per_sector;
     /* the border along each ray: the nearest bisector with a neighbour; rays no neighbour faces are open */
-    float closed[MAX_RAYS], ends[MAX_RAYS];
+    float closed[MAX_RAYS], ends[MAX_RAYS], ray_end[MAX_RAYS];
+    unsigned char facing_ray[MAX_RAYS];
     int nclosed = 0, nend = 0;
     for (int k = 0; k < S * R; k++) {
         double end = INFINITY;
@@ -818,6 +819,7 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
                 end = t < end ? t : end;
             }
         }
+        ray_end[k] = (float)end;
         if (end <= cap)
             closed[nclosed++] = (float)end;
     }
@@ -833,6 +835,8 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
         ends[nend++] = closed[k] < open_r ? closed[k] : (float)open_r;
     for (int k = nclosed; k < S * R; k++)
         ends[nend++] = (float)open_r;
+    for (int k = 0; k < S * R; k++)
+        facing_ray[k] = ray_end[k] < open_r;
     double band = cp->band_px;
     int x0 = (int)floor(n->x - open_r), x1 = (int)ceil(n->x + open_r), y0 = (int)floor(n->y - open_r),
         y1 = (int)ceil(n->y + open_r);
@@ -840,13 +844,22 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
     y0 = y0 < 0 ? 0 : y0;
     x1 = x1 > w - 1 ? w - 1 : x1;
     y1 = y1 > h - 1 ? h - 1 : y1;
-    /* band pixels per sector: values kept in a per-sector slice of one buffer */
-    float vals[MAX_PIX];
-    int cnt[HS_CELL_MAX_SECTORS] = {0}, per = MAX_PIX / S;
-    float top[HS_CELL_MAX_SECTORS];
+    /*
+     * Band pixels per sector, on the cell's side of its border and on the other side (the neighbour's band),
+     * values kept in per-sector slices of two buffers.  b is the signed distance to the border: the nearest
+     * bisector or the open radius, negative beyond it.
+     */
+    float vals[MAX_PIX], ovals[MAX_PIX];
+    int cnt[HS_CELL_MAX_SECTORS] = {0}, ocnt[HS_CELL_MAX_SECTORS] = {0}, per = MAX_PIX / S;
+    float top[HS_CELL_MAX_SECTORS], otop[HS_CELL_MAX_SECTORS];
     for (int s = 0; s < S; s++)
-        top[s] = -INFINITY;
-    double R2 = open_r * open_r;
+        top[s] = otop[s] = -INFINITY;
+    double ext = open_r + band, R2 = ext * ext;
+    x0 = (int)floor(n->x - ext), x1 = (int)ceil(n->x + ext), y0 = (int)floor(n->y - ext), y1 = (int)ceil(n->y + ext);
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > w - 1 ? w - 1 : x1;
+    y1 = y1 > h - 1 ? h - 1 : y1;
     /* no band pixel lies nearer to the centre than the nearest border minus the band */
     double inner = (nclosed ? (closed[0] < open_r ? closed[0] : open_r) : open_r) - band - 1;
     double I2 = inner > 0 ? inner * inner : -1;
@@ -857,25 +870,27 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
             if (d2 > R2 || d2 < I2)
                 continue;
             double b = open_r - sqrt(d2);
-            int owned = 1;
             for (int k = 0; k < ncand; k++) {
-                /* distance to the bisector with neighbour k: |c_k|/2 - p.c_k/|c_k|; negative beyond it */
+                /* distance to the bisector with neighbour k: |c_k|/2 - p.c_k/|c_k| */
                 double bk = 0.5 * cd[k] - (dx * nx[k] + dy * ny[k]);
-                if (bk < 0) {
-                    owned = 0;
-                    break;
-                }
                 if (bk < b)
                     b = bk;
             }
-            if (!owned || b > band)
+            if (b > band || b < -band)
                 continue;
             int s = sector_of(dx, dy, S);
             float v = dab[(size_t)y * w + x];
-            if (cnt[s] < per)
-                vals[s * per + cnt[s]++] = v;
-            if (v > top[s])
-                top[s] = v;
+            if (b >= 0) {
+                if (cnt[s] < per)
+                    vals[s * per + cnt[s]++] = v;
+                if (v > top[s])
+                    top[s] = v;
+            } else {
+                if (ocnt[s] < per)
+                    ovals[s * per + ocnt[s]++] = v;
+                if (v > otop[s])
+                    otop[s] = v;
+            }
         }
     }
     int ns = 0;
@@ -883,18 +898,18 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
         if (!cnt[s])
             continue;
         out->stain[ns] = upper_third(vals + s * per, cnt[s]);
-        out->peak[ns++] = top[s];
-    }
-    /* sectors in increasing stain, peaks alongside */
-    for (int a = 1; a < ns; a++) {
-        float sv = out->stain[a], pv = out->peak[a];
-        int b = a;
-        for (; b > 0 && out->stain[b - 1] > sv; b--) {
-            out->stain[b] = out->stain[b - 1];
-            out->peak[b] = out->peak[b - 1];
+        out->peak[ns] = top[s];
+        /* the other side counts only where a neighbouring cell faces the sector (its membrane can leak) */
+        int facing = 0;
+        for (int r = 0; r < R; r++)
+            facing += facing_ray[s * R + r];
+        if (ocnt[s] && 2 * facing >= R) {
+            out->ostain[ns] = upper_third(ovals + s * per, ocnt[s]);
+            out->opeak[ns] = otop[s];
+        } else {
+            out->ostain[ns] = out->opeak[ns] = -1;
         }
-        out->stain[b] = sv;
-        out->peak[b] = pv;
+        ns++;
     }
     sort_floats(ends, nend);
     out->x = n->x;
@@ -902,6 +917,27 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
     out->area_um2 = n->area_um2;
     out->radius_um = nend ? median_sorted(ends, nend) * mpp : 0;
     out->nsector = ns;
+}
+
+void hs_cell_unmix(const float *stain, const float *peak, const float *ostain, const float *opeak, int n,
+                   double leak, float *ustain, float *upeak)
+{
+    double k = 1 - leak * leak;
+    for (int i = 0; i < n; i++) {
+        double st = stain[i], pk = peak[i];
+        if (leak > 0 && opeak[i] >= 0) {
+            st = (st - leak * ostain[i]) / k;
+            pk = (pk - leak * opeak[i]) / k;
+        }
+        /* insert in increasing stain, peaks alongside */
+        int b = i;
+        for (; b > 0 && ustain[b - 1] > st; b--) {
+            ustain[b] = ustain[b - 1];
+            upeak[b] = upeak[b - 1];
+        }
+        ustain[b] = (float)st;
+        upeak[b] = (float)pk;
+    }
 }
 
 hs_class hs_cell_classify(const float *stain, const float *peak, int n, const hs_her2_params *hp, double *intensity,

@@ -32,14 +32,17 @@
  * sampled in a band band_px pixels wide on the cell's own side of that
  * border (the membrane lies on the border, wherever the border is: no fixed
  * radius); on an open ray the band is centred on the DAB ridge of the ray's
- * outer half.  Per sector (its rays' band samples pooled): `stain` = the
- * value that a third of the samples reach (the sector is stained when this
- * is >= od_1, i.e. when at least a third of its band is), `peak` = the
- * highest sample (the membrane's own intensity, unlowered by edge blur).
- * Three pixels of band hold at least a third of any membrane the scoring
+ * outer half.  Per sector (its band pixels pooled): `stain` = the value
+ * that a third of the pixels reach (the sector is stained when this is >=
+ * od_1, i.e. when at least a third of its band is), `peak` = the highest
+ * pixel (the membrane's own intensity, unlowered by edge blur).  Three
+ * pixels of band hold at least a third of any membrane the scoring
  * resolution can show (one pixel or wider), while the neighbour's membrane
- * leaking across the border (JPEG's 2x2 chroma blocks, blur) reaches at
- * most the outermost third.
+ * leaking across the border (JPEG's 2x2 chroma blocks, blur) reaches mostly
+ * the outermost third.  The same two values are measured in the band just
+ * beyond the border (`ostain`, `opeak`) where a neighbouring cell faces the
+ * sector, so that the leak between neighbouring membranes can be undone
+ * once the batch's leak is known (hs_cell_unmix).
  * Classification from the sector values (completeness, intensity, class) is
  * hs_cell_classify(), separate from detection, so that the intensity cuts can
  * be calibrated on a whole cohort after every cell has been measured once.
@@ -57,7 +60,7 @@
 typedef struct hs_cell_params {
     double nucleus_od;       /* threshold of the smoothed, background-subtracted hematoxylin OD (0.15) */
     double background_um;    /* half-side of the background opening window (8, QuPath's radius); 0: none */
-    double min_area_um2;     /* nucleus area range (10 .. 400, QuPath's defaults) */
+    double min_area_um2;     /* nucleus area range (5 .. 400) */
     double max_area_um2;
     double max_radius_um;    /* largest tumour-cell radius looked for (12.5: cells are 10-25 um across); sizes
                                 the region margins and bounds the measured scale */
@@ -95,17 +98,34 @@ typedef struct hs_cell {
     double x, y;                        /* nucleus centroid, region pixels */
     double area_um2;                    /* nucleus area */
     double radius_um;                   /* median distance from the centroid to the cell's boundary over the rays */
-    int nsector;                        /* sectors measured (0 < nsector <= sectors) */
-    float stain[HS_CELL_MAX_SECTORS];   /* per sector: DAB OD reached by a third of its band, ascending */
-    float peak[HS_CELL_MAX_SECTORS];    /* per sector (same order): its highest DAB OD */
+    int nsector;                        /* sectors measured (0 < nsector <= sectors), in angular order */
+    float stain[HS_CELL_MAX_SECTORS];   /* per sector: DAB OD reached by a third of its band */
+    float peak[HS_CELL_MAX_SECTORS];    /* per sector: its highest DAB OD */
+    float ostain[HS_CELL_MAX_SECTORS];  /* the same in the band beyond the border, where a neighbouring cell */
+    float opeak[HS_CELL_MAX_SECTORS];   /* faces the sector; -1 where none does (nest edge) */
 } hs_cell;
 
 /*
+ * Removes the leak of neighbouring membranes from a cell's sector values.
+ * Focus blur and JPEG chroma subsampling spread each membrane across the
+ * border, so a band reads its own membrane plus `leak` times the membrane
+ * beyond, and symmetrically: own = m + leak m', other = m' + leak m.  Solved
+ * for m: (own - leak other) / (1 - leak^2), on sectors that face a cell
+ * (opeak >= 0).  A sheet of equal cells reads the same before and after (the
+ * calibration's controls are such sheets), an isolated 2+ cell among 0 cells
+ * no longer reads weaker, and its unstained neighbours no longer read
+ * stained.  Writes the unmixed values in increasing stain (ustain, upeak:
+ * n each), ready for hs_cell_classify.  leak 0 only sorts.
+ */
+void hs_cell_unmix(const float *stain, const float *peak, const float *ostain, const float *opeak, int n,
+                   double leak, float *ustain, float *upeak);
+
+/*
  * Completeness, intensity and class of a cell from its sector values (stain
- * ascending, peak in the same order) and the cuts in hp: a sector is stained
- * when its stain >= od_1; completeness = stained / measured sectors;
- * intensity = median of the stained sectors' peaks (0 when none); class by
- * hs_her2_cell_class().
+ * ascending, peak in the same order: hs_cell_unmix's output) and the cuts in
+ * hp: a sector is stained when its stain >= od_1; completeness = stained /
+ * measured sectors; intensity = median of the stained sectors' peaks (0 when
+ * none); class by hs_her2_cell_class().
  */
 hs_class hs_cell_classify(const float *stain, const float *peak, int n, const hs_her2_params *hp, double *intensity,
                           double *completeness);

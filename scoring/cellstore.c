@@ -3,7 +3,8 @@
  *
  * Record layout (little-endian host order; the file never leaves the run):
  * x_um, y_um (double), area_um2, radius_um (float), nsector (uint16), then
- * max_sectors stain and max_sectors peak values (uint16, units of 1/4096 OD).
+ * max_sectors values each of stain, peak, ostain and opeak (uint16, units of
+ * 1/4096 OD; OPEN for the -1 of a sector no cell faces).
  */
 #include "cellstore.h"
 
@@ -15,6 +16,8 @@
 
 #define QUANT 4096.0
 #define BUF_RECORDS 4096
+#define OPEN 65535
+#define NARRAY 4
 
 struct hs_cellstore {
     int max_sectors;
@@ -35,7 +38,7 @@ hs_cellstore *hs_cellstore_alloc(int max_sectors, FILE *spill)
     if (!s)
         return NULL;
     s->max_sectors = max_sectors;
-    s->rec_size = 2 * sizeof(double) + 2 * sizeof(float) + sizeof(uint16_t) * (size_t)(1 + 2 * max_sectors);
+    s->rec_size = 2 * sizeof(double) + 2 * sizeof(float) + sizeof(uint16_t) * (size_t)(1 + NARRAY * max_sectors);
     s->spill = spill;
     s->start = -1;
     return s;
@@ -69,7 +72,7 @@ static int flush(hs_cellstore *s, hs_error *err)
 static uint16_t quantise(float od)
 {
     double v = od * QUANT;
-    return (uint16_t)(v <= 0 || isnan(v) ? 0 : v >= 65535 ? 65535 : lround(v));
+    return (uint16_t)(v <= 0 || isnan(v) ? 0 : v >= OPEN - 1 ? OPEN - 1 : lround(v));
 }
 
 int hs_cellstore_add(hs_cellstore *s, double x_um, double y_um, const hs_cell *c, hs_error *err)
@@ -91,17 +94,19 @@ int hs_cellstore_add(hs_cellstore *s, double x_um, double y_um, const hs_cell *c
     }
     unsigned char *r = s->buf + s->buf_n * s->rec_size;
     float f[2] = {(float)c->area_um2, (float)c->radius_um};
-    uint16_t q[1 + 2 * HS_CELL_MAX_SECTORS] = {0};
-    int ns = c->nsector < s->max_sectors ? c->nsector : s->max_sectors;
+    uint16_t q[1 + NARRAY * HS_CELL_MAX_SECTORS] = {0};
+    int ns = c->nsector < s->max_sectors ? c->nsector : s->max_sectors, m = s->max_sectors;
     q[0] = (uint16_t)(ns < 0 ? 0 : ns);
     for (int k = 0; k < ns; k++) {
         q[1 + k] = quantise(c->stain[k]);
-        q[1 + s->max_sectors + k] = quantise(c->peak[k]);
+        q[1 + m + k] = quantise(c->peak[k]);
+        q[1 + 2 * m + k] = c->opeak[k] < 0 ? OPEN : quantise(c->ostain[k]);
+        q[1 + 3 * m + k] = c->opeak[k] < 0 ? OPEN : quantise(c->opeak[k]);
     }
     memcpy(r, &x_um, sizeof x_um);
     memcpy(r + 8, &y_um, sizeof y_um);
     memcpy(r + 16, f, sizeof f);
-    memcpy(r + 24, q, sizeof(uint16_t) * (size_t)(1 + 2 * s->max_sectors));
+    memcpy(r + 24, q, sizeof(uint16_t) * (size_t)(1 + NARRAY * s->max_sectors));
     s->buf_n++;
     s->n++;
     return HS_OK;
@@ -129,17 +134,20 @@ static int decode(const hs_cellstore *s, const unsigned char *r, int (*fn)(void 
 {
     hs_cellrec rec;
     float f[2];
-    uint16_t q[1 + 2 * HS_CELL_MAX_SECTORS];
+    uint16_t q[1 + NARRAY * HS_CELL_MAX_SECTORS];
+    int m = s->max_sectors;
     memcpy(&rec.x_um, r, 8);
     memcpy(&rec.y_um, r + 8, 8);
     memcpy(f, r + 16, sizeof f);
-    memcpy(q, r + 24, sizeof(uint16_t) * (size_t)(1 + 2 * s->max_sectors));
+    memcpy(q, r + 24, sizeof(uint16_t) * (size_t)(1 + NARRAY * m));
     rec.area_um2 = f[0];
     rec.radius_um = f[1];
     rec.nsector = q[0] > s->max_sectors ? s->max_sectors : q[0];
     for (int k = 0; k < rec.nsector; k++) {
         rec.stain[k] = (float)(q[1 + k] / QUANT);
-        rec.peak[k] = (float)(q[1 + s->max_sectors + k] / QUANT);
+        rec.peak[k] = (float)(q[1 + m + k] / QUANT);
+        rec.ostain[k] = q[1 + 2 * m + k] == OPEN ? -1.0f : (float)(q[1 + 2 * m + k] / QUANT);
+        rec.opeak[k] = q[1 + 3 * m + k] == OPEN ? -1.0f : (float)(q[1 + 3 * m + k] / QUANT);
     }
     return fn(ctx, &rec);
 }

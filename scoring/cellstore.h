@@ -4,7 +4,8 @@
  * cohort (calibration), without reading the slide again.
  *
  * A record holds the cell's position, nucleus area, radius and its sorted
- * membrane sector values, stain and peak (DAB OD quantised to 1/4096, saturating at 16).
+ * membrane sector values on both sides of its border (DAB OD quantised to
+ * 1/4096, saturating at 16).
  * Records stay in memory, or, when the store is given a spill file, go to
  * that file through a small buffer, so that a cohort of thousands of slides
  * does not hold its cells in memory.  Several stores may share one spill file
@@ -25,8 +26,10 @@ typedef struct hs_cellrec {
     double x_um, y_um;                 /* nucleus centroid from the slide origin */
     float area_um2, radius_um;
     int nsector;
-    float stain[HS_CELL_MAX_SECTORS];  /* ascending (see hs_cell) */
+    float stain[HS_CELL_MAX_SECTORS];  /* as hs_cell: own side of the border */
     float peak[HS_CELL_MAX_SECTORS];
+    float ostain[HS_CELL_MAX_SECTORS]; /* beyond the border; -1 where no cell faces the sector */
+    float opeak[HS_CELL_MAX_SECTORS];
 } hs_cellrec;
 
 typedef struct hs_cellstore hs_cellstore;

@@ -579,6 +579,7 @@ done:
 
 typedef struct classify_ctx {
     const hs_her2_params *hp;
+    double leak;
     hs_tilemap *map;
     hs_score_cell_fn fn;
     void *ctx;
@@ -588,14 +589,16 @@ static int classify_rec(void *ctx, const hs_cellrec *r)
 {
     classify_ctx *c = ctx;
     double in, co;
-    hs_class k = hs_cell_classify(r->stain, r->peak, r->nsector, c->hp, &in, &co);
+    float st[HS_CELL_MAX_SECTORS], pk[HS_CELL_MAX_SECTORS];
+    hs_cell_unmix(r->stain, r->peak, r->ostain, r->opeak, r->nsector, c->leak, st, pk);
+    hs_class k = hs_cell_classify(st, pk, r->nsector, c->hp, &in, &co);
     hs_tilemap_add(c->map, r->x_um, r->y_um, k);
     if (c->fn)
         c->fn(c->ctx, r, in, co, k);
     return 0;
 }
 
-int hs_score_classify(const hs_score_result *res, const hs_her2_params *hp, double tile_um, hs_ish ish,
+int hs_score_classify(const hs_score_result *res, const hs_her2_params *hp, double leak, double tile_um, hs_ish ish,
                       hs_score_cell_fn cell_fn, void *ctx, hs_slide_metrics *m, hs_tilemap **map, hs_error *err)
 {
     if (map)
@@ -606,7 +609,7 @@ int hs_score_classify(const hs_score_result *res, const hs_her2_params *hp, doub
                                       tile_um);
     if (!tm)
         return hs_error_set(err, HS_ENOMEM, "out of memory for the tile map");
-    classify_ctx c = {hp, tm, cell_fn, ctx};
+    classify_ctx c = {hp, leak, tm, cell_fn, ctx};
     int rc = res->cells ? hs_cellstore_read(res->cells, classify_rec, &c, err) : HS_OK;
     if (rc == HS_OK)
         rc = hs_metrics_compute(tm, hp, ish, m, err);

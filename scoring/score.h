@@ -77,12 +77,13 @@ void hs_score_result_clear(hs_score_result *res);
 typedef void (*hs_score_cell_fn)(void *ctx, const hs_cellrec *r, double intensity, double completeness, hs_class k);
 
 /*
- * Classifies the stored cells of res with the cuts of hp, calls cell_fn
- * (may be NULL) for each, and computes the metrics (ish resolves a 2+ call)
- * on tiles of tile_um.  *map (may be NULL) receives the tile map, owned by
- * the caller.  HS_ENOMEM, HS_EIO.
+ * Classifies the stored cells of res, their sectors unmixed with `leak`
+ * (hs_cell_unmix), with the cuts of hp, calls cell_fn (may be NULL) for
+ * each, and computes the metrics (ish resolves a 2+ call) on tiles of
+ * tile_um.  *map (may be NULL) receives the tile map, owned by the caller.
+ * HS_ENOMEM, HS_EIO.
  */
-int hs_score_classify(const hs_score_result *res, const hs_her2_params *hp, double tile_um, hs_ish ish,
+int hs_score_classify(const hs_score_result *res, const hs_her2_params *hp, double leak, double tile_um, hs_ish ish,
                       hs_score_cell_fn cell_fn, void *ctx, hs_slide_metrics *m, hs_tilemap **map,
                       hs_error *err) HS_RESULT_USED;
 
