@@ -15,7 +15,7 @@ PKGS := gsl cunit hdf5-openmpi openslide libtiff-4 libpng
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-OPT ?= -O2
+OPT ?= -O3
 CFLAGS ?= $(OPT) -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DHS_VERSION='"$(VERSION)"' $(WARN) -I. $(PKG_CFLAGS) $(CFLAGS)

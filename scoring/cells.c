@@ -15,6 +15,7 @@
 #include "cells.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,13 +221,13 @@ static void run_extreme(float *v, size_t stride, int n, int r, int want_max, flo
  * under the plane), like QuPath's background subtraction.  Nuclei narrower
  * than the window stand out by their own contrast, whatever the counterstain
  * or the DAB bleeding into the hematoxylin channel around them.  The
- * background varies slowly, so it is computed on a grid f times coarser
- * (block minima, which the erosion would take anyway) and read back by
- * nearest block: the cost is a small fraction of the per-pixel work.
+ * background varies slowly, so it is computed on a grid f = r/2 times
+ * coarser (block minima, which the erosion would take anyway) and read back
+ * by nearest block: the cost is a small fraction of the per-pixel work.
  */
 static void subtract_background(hs_cells *c, int w, int h, int r)
 {
-    int f = r >= 8 ? r / 4 : 1;
+    int f = r >= 4 ? r / 2 : 1;
     int sw = (w + f - 1) / f, sh = (h + f - 1) / f, sr = (r + f - 1) / f;
     float *bg = c->bg;
     for (int by = 0; by < sh; by++) {
@@ -288,10 +289,10 @@ static int grow_labels(hs_cells *c, size_t need)
 }
 
 /*
- * Labels the pixels of the smoothed plane >= the threshold (4-connectivity)
- * and leaves every pixel's label resolved to its component's root (the
- * smallest provisional label of the component), with the root's accumulators
- * holding the whole component.  Returns the number of provisional labels, or
+ * Labels the pixels of the smoothed plane >= the threshold (4-connectivity).
+ * Pixels keep their provisional labels; parent[] maps every label to its
+ * component's root (the smallest provisional label of the component), whose
+ * accumulators hold the whole component.  Returns the number of provisional labels, or
  * -1 when out of memory.
  */
 static int32_t label_mask(hs_cells *c, int w, int h, float t)
@@ -301,14 +302,41 @@ static int32_t label_mask(hs_cells *c, int w, int h, float t)
         return -1;
     c->parent[0] = 0;
     for (int y = 0; y < h; y++) {
-        const float *s = c->smooth + (size_t)y * w;
+        const float *s = c->smooth + (size_t)y * w, *hm = c->hem + (size_t)y * w, *db = c->dab + (size_t)y * w;
         int32_t *l = c->label + (size_t)y * w, *up = y ? l - w : NULL;
-        for (int x = 0; x < w; x++) {
-            if (!(s[x] >= t)) {
-                l[x] = 0;
+        int xs = -1;            /* start of the current run of mask pixels */
+        double sh = 0, sd = 0;  /* its hematoxylin and DAB sums */
+        int32_t L = 0;
+        for (int x = 0; x <= w; x++) {
+            if (xs < 0) /* outside a run: skip to the next mask pixel */
+                for (; x < w && !(s[x] >= t); x++)
+                    l[x] = 0;
+            if (x == w || !(s[x] >= t)) {
+                if (xs >= 0) { /* close the run [xs, x-1]: its moments in closed form, into its label's set */
+                    double n = x - xs, a = xs, e = x - 1;
+                    double sx = 0.5 * (a + e) * n, sxx = (e * (e + 1) * (2 * e + 1) - (a - 1) * a * (2 * a - 1)) / 6;
+                    double *A = c->acc + (size_t)L * ACC;
+                    A[ACC_N] += n;
+                    A[ACC_X] += sx;
+                    A[ACC_Y] += n * y;
+                    A[ACC_XX] += sxx;
+                    A[ACC_XY] += sx * y;
+                    A[ACC_YY] += n * y * (double)y;
+                    A[ACC_H] += sh;
+                    A[ACC_D] += sd;
+                    if (a < A[ACC_X0])
+                        A[ACC_X0] = a;
+                    if (e > A[ACC_X1])
+                        A[ACC_X1] = e;
+                    if (y > A[ACC_Y1])
+                        A[ACC_Y1] = y;
+                    xs = -1;
+                }
+                if (x < w)
+                    l[x] = 0;
                 continue;
             }
-            int32_t a = x ? l[x - 1] : 0, b = up ? up[x] : 0, L;
+            int32_t a = x ? l[x - 1] : 0, b = up ? up[x] : 0;
             if (!a && !b) {
                 L = ++nl;
                 if ((size_t)L >= c->label_cap && grow_labels(c, (size_t)L + 1) != HS_OK)
@@ -327,21 +355,12 @@ static int32_t label_mask(hs_cells *c, int w, int h, float t)
                 L = a ? a : b;
             }
             l[x] = L;
-            double *A = c->acc + (size_t)L * ACC;
-            A[ACC_N] += 1;
-            A[ACC_X] += x;
-            A[ACC_Y] += y;
-            A[ACC_XX] += (double)x * x;
-            A[ACC_XY] += (double)x * y;
-            A[ACC_YY] += (double)y * y;
-            A[ACC_H] += c->hem[(size_t)y * w + x];
-            A[ACC_D] += c->dab[(size_t)y * w + x];
-            if (x < A[ACC_X0])
-                A[ACC_X0] = x;
-            if (x > A[ACC_X1])
-                A[ACC_X1] = x;
-            if (y > A[ACC_Y1])
-                A[ACC_Y1] = y;
+            if (xs < 0) {
+                xs = x;
+                sh = sd = 0;
+            }
+            sh += hm[x];
+            sd += db[x];
         }
     }
     /* roots are the smallest label of their set: resolving in increasing order makes parent[] the root map */
@@ -360,10 +379,6 @@ static int32_t label_mask(hs_cells *c, int w, int h, float t)
         R[ACC_Y1] = fmax(R[ACC_Y1], A[ACC_Y1]);
         A[ACC_N] = 0;
     }
-    size_t np = (size_t)w * (size_t)h;
-    for (size_t i = 0; i < np; i++)
-        if (c->label[i])
-            c->label[i] = c->parent[c->label[i]];
     return nl;
 }
 
@@ -500,7 +515,7 @@ static int split_component(hs_cells *c, int w, int32_t root, double mpp, const h
     for (int y = 0; y < bh; y++)
         for (int x = 0; x < bw; x++) {
             int gx = x0 + x, gy = y0 + y;
-            int in = x > 0 && y > 0 && x < bw - 1 && y < bh - 1 && c->label[(size_t)gy * w + gx] == root;
+            int in = x > 0 && y > 0 && x < bw - 1 && y < bh - 1 && c->parent[c->label[(size_t)gy * w + gx]] == root;
             f[(size_t)y * bw + x] = in ? INFINITY : 0;
         }
     /* columns, then rows; tmp/pre/suf lines (sized to the region) serve as scratch */
@@ -520,7 +535,7 @@ static int split_component(hs_cells *c, int w, int32_t root, double mpp, const h
     for (int y = 1; y < bh - 1; y++)
         for (int x = 1; x < bw - 1; x++) {
             size_t i = (size_t)y * bw + x;
-            if (c->label[(size_t)(y0 + y) * w + (x0 + x)] == root && no < npx)
+            if (c->parent[c->label[(size_t)(y0 + y) * w + (x0 + x)]] == root && no < npx)
                 c->order[no++] = (pxv){sqrtf(f[i]), (int32_t)i};
         }
     qsort(c->order, no, sizeof *c->order, cmp_pxv);
@@ -749,17 +764,26 @@ static float upper_third(float *v, int n)
 
 enum { MAX_PIX = 4096 };
 
+/* atan(t) for t in [0, 1] at ATAN_STEPS + 1 points, for sector_of (filled once, read-only afterwards). */
+#define ATAN_STEPS 4096
+static float atan_table[ATAN_STEPS + 1];
+static pthread_once_t atan_once = PTHREAD_ONCE_INIT;
+
+static void atan_init(void)
+{
+    for (int i = 0; i <= ATAN_STEPS; i++)
+        atan_table[i] = (float)atan((double)i / ATAN_STEPS);
+}
+
 /*
- * The sector (0..S-1, angle from -pi) of direction (dx, dy): atan2 by a
- * minimax polynomial on the octant (error < 1e-5 rad, far below a sector's
+ * The sector (0..S-1, angle from -pi) of direction (dx, dy): atan2 from a
+ * table of atan on the octant (error < 2.5e-4 rad, far below a sector's
  * width), which the pixel loop calls for every band pixel.
  */
 static inline int sector_of(double dx, double dy, int S)
 {
     double ax = fabs(dx), ay = fabs(dy), mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
-    double t = mx > 0 ? mn / mx : 0, t2 = t * t;
-    double a = t * (0.99997726 + t2 * (-0.33262347 + t2 * (0.19354346 + t2 * (-0.11643287 + t2 * (0.05265332 +
-                                                                                               t2 * -0.01172120)))));
+    double a = mx > 0 ? atan_table[(int)(mn / mx * ATAN_STEPS + 0.5)] : 0;
     if (ay > ax)
         a = M_PI / 2 - a;
     if (dx < 0)
@@ -782,7 +806,7 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
 {
     const nucleus *n = &c->nuc[i];
     double cap = cp->edge_factor * n->d3 / 2;
-    double cx[MAX_CAND], cy[MAX_CAND], cd[MAX_CAND], nx[MAX_CAND], ny[MAX_CAND];
+    double cx[MAX_CAND], cy[MAX_CAND], cd[MAX_CAND], nx[MAX_CAND], ny[MAX_CAND], brow[MAX_CAND];
     int ncand = 0, reach = (int)ceil(2 * cap / g);
     int gx0 = (int)(n->x / g), gy0 = (int)(n->y / g);
     double r2 = 4 * cap * cap;
@@ -864,17 +888,33 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
     double inner = (nclosed ? (closed[0] < open_r ? closed[0] : open_r) : open_r) - band - 1;
     double I2 = inner > 0 ? inner * inner : -1;
     for (int y = y0; y <= y1; y++) {
-        double dy = y - n->y;
-        for (int x = x0; x <= x1; x++) {
-            double dx = x - n->x, d2 = dx * dx + dy * dy;
-            if (d2 > R2 || d2 < I2)
+        double dy = y - n->y, h2 = R2 - dy * dy;
+        if (h2 < 0)
+            continue;
+        /* the row's span inside the outer circle, less the part inside the inner one */
+        double half = sqrt(h2), in2 = I2 - dy * dy, ihalf = in2 > 0 ? sqrt(in2) : -1;
+        int xa = (int)ceil(n->x - half), xb = (int)floor(n->x + half);
+        xa = xa < x0 ? x0 : xa;
+        xb = xb > x1 ? x1 : xb;
+        /* pixels strictly inside the inner circle are skipped: x in (n->x - ihalf, n->x + ihalf) */
+        int ia = ihalf > 0 ? (int)floor(n->x - ihalf) + 1 : xb + 1, ib = ihalf > 0 ? (int)ceil(n->x + ihalf) - 1 : xb;
+        /* distance to the bisector with neighbour k, |c_k|/2 - p.c_k/|c_k|, at x = xa, then stepped along the row */
+        for (int k = 0; k < ncand; k++)
+            brow[k] = 0.5 * cd[k] - dy * ny[k] - (xa - n->x) * nx[k];
+        for (int x = xa; x <= xb; x++) {
+            if (x == ia && ia <= ib) {
+                for (int k = 0; k < ncand; k++)
+                    brow[k] -= (ib + 1 - ia) * nx[k];
+                x = ib;
                 continue;
+            }
+            double dx = x - n->x;
+            double d2 = dx * dx + dy * dy;
             double b = open_r - sqrt(d2);
             for (int k = 0; k < ncand; k++) {
-                /* distance to the bisector with neighbour k: |c_k|/2 - p.c_k/|c_k| */
-                double bk = 0.5 * cd[k] - (dx * nx[k] + dy * ny[k]);
-                if (bk < b)
-                    b = bk;
+                double bk = brow[k];
+                brow[k] = bk - nx[k];
+                b = bk < b ? bk : b;
             }
             if (b > band || b < -band)
                 continue;
@@ -994,6 +1034,7 @@ int hs_cells_run(hs_cells *c, const float *hem, const float *dab, int w, int h, 
         c->nuc[i].tumour = c->nuc[i].like && c->nuc[i].d3 <= thr;
     int S = cp->sectors < 1 ? 1 : cp->sectors > HS_CELL_MAX_SECTORS ? HS_CELL_MAX_SECTORS : cp->sectors;
     int R = cp->rays_per_sector < 1 ? 1 : cp->rays_per_sector > 4 ? 4 : cp->rays_per_sector;
+    pthread_once(&atan_once, atan_init);
     double ux[MAX_RAYS], uy[MAX_RAYS];
     for (int k = 0; k < S * R; k++) {
         double th = 2 * M_PI * (k + 0.5) / (S * R) - M_PI;

@@ -1,11 +1,10 @@
 /*
  * score: whole-slide scoring pipeline (see score.h).
  *
- * Regions are processed in rounds of `threads`: region i of a round runs on
- * worker i (worker 0 on the calling thread), and the round's cells are
- * appended to the store in region order once every worker is done, so the
- * result does not depend on the thread count or on which worker finished
- * first.  Each worker owns its buffers, its detector and, for slides read
+ * Regions are handed out to `threads` workers as they become free, and
+ * their cells are appended to the store in region order by the calling
+ * thread, so the result does not depend on the thread count or on which
+ * worker finished first.  Each worker owns its buffers, its detector and, for slides read
  * from the file region by region, its own reader; slides decoded whole into
  * memory at open (plain TIFF, PNG) share one reader, whose reads only copy.
  */
@@ -234,45 +233,148 @@ static int worker_region(worker *w, const job *j, size_t i)
     return HS_OK;
 }
 
-typedef struct thread_arg {
-    worker *w;
-    const job *j;
-    size_t i;
-} thread_arg;
+/*
+ * The regions of a phase, handed out to the workers one at a time as they
+ * become free, their results consumed in region order by the calling
+ * thread.  Results wait in a ring of slots, so at most nslot regions are
+ * ahead of the consumer and memory stays bounded.
+ */
+typedef struct slot {
+    hs_cell *cell;   /* the region's cells (positions in um) */
+    size_t n, cap;
+    int rc;
+    hs_error err;
+    int done;
+} slot;
 
-static void *thread_main(void *arg)
+typedef struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    worker *wk;
+    const job *j;
+    size_t nitem, next, consumed;
+    slot *slot;
+    size_t nslot;
+    int stop;        /* a failure, or the consumer is done: hand out nothing more */
+} pool;
+
+typedef struct pool_arg {
+    pool *p;
+    worker *w;
+} pool_arg;
+
+/* Moves a worker's region result into slot s. */
+static int to_slot(slot *s, worker *w, int rc)
 {
-    thread_arg *a = arg;
-    a->w->rc = worker_region(a->w, a->j, a->i);
-    return NULL;
+    s->rc = rc;
+    if (rc != HS_OK) {
+        s->err = w->err;
+        return rc;
+    }
+    if (w->nout > s->cap) {
+        hs_cell *c = realloc(s->cell, w->nout * sizeof *c);
+        if (!c) {
+            s->rc = hs_error_set(&s->err, HS_ENOMEM, "out of memory");
+            return s->rc;
+        }
+        s->cell = c;
+        s->cap = w->nout;
+    }
+    memcpy(s->cell, w->out, w->nout * sizeof *s->cell);
+    s->n = w->nout;
+    return HS_OK;
 }
 
-/*
- * Runs regions first .. first+n-1 (n <= number of workers) at once, region k
- * on worker k.  Returns the first failure in region order.
- */
-static int run_round(worker *wk, job *j, size_t first, size_t n, hs_error *err)
+static void *pool_thread(void *arg)
 {
-    pthread_t tid[64];
-    thread_arg arg[64];
-    int started[64] = {0};
-    for (size_t k = 1; k < n; k++) {
-        arg[k] = (thread_arg){&wk[k], j, first + k};
-        started[k] = pthread_create(&tid[k], NULL, thread_main, &arg[k]) == 0;
-        if (!started[k])
-            wk[k].rc = worker_region(&wk[k], j, first + k); /* no thread: run it here */
-    }
-    wk[0].rc = worker_region(&wk[0], j, first);
-    for (size_t k = 1; k < n; k++)
-        if (started[k])
-            pthread_join(tid[k], NULL);
-    for (size_t k = 0; k < n; k++)
-        if (wk[k].rc != HS_OK) {
-            if (err)
-                *err = wk[k].err;
-            return wk[k].rc;
+    pool_arg *a = arg;
+    pool *p = a->p;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && p->next < p->nitem && p->next >= p->consumed + p->nslot)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop || p->next >= p->nitem) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
         }
-    return HS_OK;
+        size_t i = p->next++;
+        pthread_mutex_unlock(&p->mu);
+        slot *s = &p->slot[i % p->nslot];
+        to_slot(s, a->w, worker_region(a->w, p->j, i));
+        pthread_mutex_lock(&p->mu);
+        s->done = 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+/* Called with each region's cells, in region order. */
+typedef int (*consume_fn)(void *ctx, const hs_cell *cell, size_t n, hs_error *err);
+
+/*
+ * Runs regions 0 .. nitem-1 of job j on the workers (on this thread when
+ * there is one), passing each region's cells to consume (may be NULL) in
+ * region order.  Returns the first failure in region order.
+ */
+static int run_regions(worker *wk, int nworker, job *j, size_t nitem, consume_fn consume, void *ctx, hs_error *err)
+{
+    if (nworker <= 1) {
+        for (size_t i = 0; i < nitem; i++) {
+            int rc = worker_region(&wk[0], j, i);
+            if (rc != HS_OK) {
+                if (err)
+                    *err = wk[0].err;
+                return rc;
+            }
+            if (consume && (rc = consume(ctx, wk[0].out, wk[0].nout, err)) != HS_OK)
+                return rc;
+        }
+        return HS_OK;
+    }
+    pool p = {.wk = wk, .j = j, .nitem = nitem, .nslot = 2 * (size_t)nworker};
+    pthread_t tid[64];
+    pool_arg arg[64];
+    int nstarted = 0, rc = HS_OK;
+    p.slot = calloc(p.nslot, sizeof *p.slot);
+    if (!p.slot)
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    for (int k = 0; k < nworker; k++) {
+        arg[k] = (pool_arg){&p, &wk[k]};
+        if (pthread_create(&tid[nstarted], NULL, pool_thread, &arg[k]) == 0)
+            nstarted++;
+    }
+    if (!nstarted) /* no thread could start: work here */
+        rc = run_regions(wk, 1, j, nitem, consume, ctx, err);
+    for (size_t i = 0; nstarted && i < nitem && rc == HS_OK; i++) {
+        slot *s = &p.slot[i % p.nslot];
+        pthread_mutex_lock(&p.mu);
+        while (!s->done)
+            pthread_cond_wait(&p.cv, &p.mu);
+        pthread_mutex_unlock(&p.mu);
+        if ((rc = s->rc) != HS_OK) {
+            if (err)
+                *err = s->err;
+        } else if (consume) {
+            rc = consume(ctx, s->cell, s->n, err);
+        }
+        pthread_mutex_lock(&p.mu);
+        s->done = 0;
+        p.consumed++;
+        if (rc != HS_OK)
+            p.stop = 1;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+    }
+    for (int k = 0; k < nstarted; k++)
+        pthread_join(tid[k], NULL);
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
+    for (size_t k = 0; k < p.nslot; k++)
+        free(p.slot[k].cell);
+    free(p.slot);
+    return rc;
 }
 
 static void workers_free(worker *wk, int n)
@@ -333,6 +435,25 @@ static int cmp_region_tissue(const void *a, const void *b)
 }
 
 /* ---- measuring ----------------------------------------------------------------------------------------------- */
+
+/* The main pass's consumer: cells into the store, radii into a histogram for the median. */
+typedef struct store_ctx {
+    hs_cellstore *cells;
+    unsigned long rhist[RADIUS_BINS];
+} store_ctx;
+
+static int store_cells(void *ctx, const hs_cell *cell, size_t n, hs_error *err)
+{
+    store_ctx *s = ctx;
+    for (size_t c = 0; c < n; c++) {
+        int rc = hs_cellstore_add(s->cells, cell[c].x, cell[c].y, &cell[c], err);
+        if (rc != HS_OK)
+            return rc;
+        double b = floor(cell[c].radius_um / RADIUS_BIN);
+        s->rhist[b < 0 ? 0 : b >= RADIUS_BINS ? RADIUS_BINS - 1 : (size_t)b]++;
+    }
+    return HS_OK;
+}
 
 typedef struct slide_state {
     hs_slide *s;
@@ -406,11 +527,8 @@ static int sample_slide(slide_state *z, job *j, const hs_score_params *p, hs_sco
     j->sample_valid = z->svalid;
     j->sample_acc = z->sacc;
     j->phase = PHASE_READ_SAMPLE;
-    for (size_t i = 0; i < z->nsample; i += (size_t)z->nworker) {
-        size_t n = z->nsample - i < (size_t)z->nworker ? z->nsample - i : (size_t)z->nworker;
-        if ((rc = run_round(z->wk, j, i, n, err)) != HS_OK)
-            return rc;
-    }
+    if ((rc = run_regions(z->wk, z->nworker, j, z->nsample, NULL, NULL, err)) != HS_OK)
+        return rc;
     if (p->estimate_background && !z->t.mask && z->nsample) /* no thumbnail: glass from the first sample */
         hs_stain_background(z->srgb[0], z->svalid[0], npx, res->background);
     double h[3], d[3];
@@ -455,11 +573,8 @@ static int sample_slide(slide_state *z, job *j, const hs_score_params *p, hs_sco
     res->stain_dab_angle = hs_stain_angle_deg(res->stain_dab, d);
     j->st = st;
     j->phase = PHASE_SCALE_SAMPLE;
-    for (size_t i = 0; i < z->nsample; i += (size_t)z->nworker) {
-        size_t n = z->nsample - i < (size_t)z->nworker ? z->nsample - i : (size_t)z->nworker;
-        if ((rc = run_round(z->wk, j, i, n, err)) != HS_OK)
-            return rc;
-    }
+    if ((rc = run_regions(z->wk, z->nworker, j, z->nsample, NULL, NULL, err)) != HS_OK)
+        return rc;
     hs_scale_acc *all = hs_scale_acc_alloc();
     if (!all)
         return hs_error_set(err, HS_ENOMEM, "out of memory");
@@ -536,21 +651,9 @@ int hs_score_slide(const char *path, const hs_score_params *p, FILE *spill, hs_s
     j.sc = &res->scale;
     j.reg = z.reg;
     j.phase = PHASE_MEASURE;
-    unsigned long rhist[RADIUS_BINS] = {0};
-    for (size_t i = 0; i < z.nreg; i += (size_t)z.nworker) {
-        size_t n = z.nreg - i < (size_t)z.nworker ? z.nreg - i : (size_t)z.nworker;
-        if ((rc = run_round(z.wk, &j, i, n, err)) != HS_OK)
-            goto done;
-        for (size_t k = 0; k < n; k++) {
-            const worker *w = &z.wk[k];
-            for (size_t c = 0; c < w->nout; c++) {
-                if ((rc = hs_cellstore_add(res->cells, w->out[c].x, w->out[c].y, &w->out[c], err)) != HS_OK)
-                    goto done;
-                double b = floor(w->out[c].radius_um / RADIUS_BIN);
-                rhist[b < 0 ? 0 : b >= RADIUS_BINS ? RADIUS_BINS - 1 : (size_t)b]++;
-            }
-        }
-    }
+    store_ctx sc = {res->cells, {0}};
+    if ((rc = run_regions(z.wk, z.nworker, &j, z.nreg, store_cells, &sc, err)) != HS_OK)
+        goto done;
     for (int k = 0; k < z.nworker; k++)
         res->megapixels += z.wk[k].megapixels;
     if ((rc = hs_cellstore_finish(res->cells, err)) != HS_OK)
@@ -563,7 +666,7 @@ int hs_score_slide(const char *path, const hs_score_params *p, FILE *spill, hs_s
     }
     unsigned long acc = 0;
     for (size_t b = 0; b < RADIUS_BINS; b++)
-        if ((acc += rhist[b]) * 2 >= ncell) {
+        if ((acc += sc.rhist[b]) * 2 >= ncell) {
             res->cell_radius_um = (b + 0.5) * RADIUS_BIN;
             break;
         }

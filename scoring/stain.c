@@ -74,6 +74,10 @@ int hs_stain_init(hs_stain *s, const double h[3], const double dab[3], const dou
         }
         s->coef[c][0] = (float)s->inv[c][0];
         s->coef[c][1] = (float)s->inv[c][1];
+        for (int v = 0; v < 256; v++) {
+            s->th[c][v] = s->od[c][v] * s->coef[c][0];
+            s->td[c][v] = s->od[c][v] * s->coef[c][1];
+        }
     }
     return HS_OK;
 }
@@ -111,15 +115,14 @@ int hs_stain_parse(const char *spec, double h[3], double dab[3], double third[3]
 
 void hs_stain_apply(const hs_stain *s, const uint8_t *rgb, size_t npix, float *hem, float *dab)
 {
-    const float *odr = s->od[0], *odg = s->od[1], *odb = s->od[2];
-    float h0 = s->coef[0][0], h1 = s->coef[1][0], h2 = s->coef[2][0];
-    float d0 = s->coef[0][1], d1 = s->coef[1][1], d2 = s->coef[2][1];
+    /* the products od * coef come from tables: the same float operations as multiplying here */
+    const float *hr = s->th[0], *hg = s->th[1], *hb = s->th[2], *dr = s->td[0], *dg = s->td[1], *db = s->td[2];
     for (size_t i = 0; i < npix; i++) {
-        float r = odr[rgb[3 * i]], g = odg[rgb[3 * i + 1]], b = odb[rgb[3 * i + 2]];
+        const uint8_t *p = rgb + 3 * i;
         if (hem)
-            hem[i] = r * h0 + g * h1 + b * h2;
+            hem[i] = hr[p[0]] + hg[p[1]] + hb[p[2]];
         if (dab)
-            dab[i] = r * d0 + g * d1 + b * d2;
+            dab[i] = dr[p[0]] + dg[p[1]] + db[p[2]];
     }
 }
 

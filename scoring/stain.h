@@ -19,6 +19,8 @@ typedef struct hs_stain {
     double background[3]; /* I0 per channel (R, G, B) */
     float od[3][256];     /* OD of each 8-bit value per channel */
     float coef[3][2];     /* inv columns for H and DAB, as float, for the fast path */
+    float th[3][256];     /* od[c][v] * coef[c][0]: each channel's share of the hematoxylin concentration */
+    float td[3][256];     /* od[c][v] * coef[c][1]: the same for DAB */
 } hs_stain;
 
 /* Ruifrok-Johnston H-DAB vectors: H (0.650, 0.704, 0.286), DAB (0.268, 0.570, 0.776). */
