@@ -188,6 +188,7 @@ double hs_stain_angle_deg(const double a[3], const double b[3])
 #define EST_DOMINANCE 4.0    /* ... and at least four times the other stain */
 #define EST_MIN_PURE 500     /* dominated pixels needed to estimate a vector */
 #define EST_ITERATIONS 3
+#define EST_MAX_SPREAD 0.02  /* pure pixels must lie along one line: second/first eigenvalue of their spread */
 
 struct hs_stain_acc {
     float *od;           /* 3 per sample */
@@ -347,8 +348,13 @@ static void eigen3(double m[3][3], double val[3], double v[3][3])
             }
 }
 
-/* Unit-length principal direction (of the centred covariance) of the samples selected by sel. */
-static int principal(const hs_stain_acc *a, const unsigned char *sel, double dir[3], size_t *count)
+/*
+ * Unit-length principal direction (of the centred covariance) of the samples
+ * selected by sel; *spread = the second eigenvalue over the first (how far
+ * the samples stray from one line: JPEG and sensor noise against the stain's
+ * own variation).
+ */
+static int principal(const hs_stain_acc *a, const unsigned char *sel, double dir[3], size_t *count, double *spread)
 {
     double mean[3] = {0, 0, 0}, cov[3][3] = {{0}};
     size_t m = 0;
@@ -374,6 +380,7 @@ static int principal(const hs_stain_acc *a, const unsigned char *sel, double dir
         }
     double val[3], vec[3][3];
     eigen3(cov, val, vec);
+    *spread = val[0] > 0 ? val[1] / val[0] : INFINITY;
     for (int c = 0; c < 3; c++)
         dir[c] = vec[c][0];
     if (dir[0] * mean[0] + dir[1] * mean[1] + dir[2] * mean[2] < 0)
@@ -480,9 +487,9 @@ int hs_stain_acc_estimate(const hs_stain_acc *a, hs_stain_fit *fit, hs_error *er
             selh[i] = a->pure[i] && ch >= EST_PURE_OD && ch >= EST_DOMINANCE * (cdab > 0 ? cdab : 0);
             seld[i] = a->pure[i] && cdab >= EST_PURE_OD && cdab >= EST_DOMINANCE * (ch > 0 ? ch : 0);
         }
-        double nh_dir[3], nd_dir[3];
-        ok_h = principal(a, selh, nh_dir, &nh) == 0 && nh >= EST_MIN_PURE;
-        ok_d = principal(a, seld, nd_dir, &nd) == 0 && nd >= EST_MIN_PURE;
+        double nh_dir[3], nd_dir[3], sh, sd;
+        ok_h = principal(a, selh, nh_dir, &nh, &sh) == 0 && nh >= EST_MIN_PURE && sh <= EST_MAX_SPREAD;
+        ok_d = principal(a, seld, nd_dir, &nd, &sd) == 0 && nd >= EST_MIN_PURE && sd <= EST_MAX_SPREAD;
         if (ok_h)
             memcpy(h, nh_dir, sizeof h);
         if (ok_d)
@@ -494,7 +501,8 @@ int hs_stain_acc_estimate(const hs_stain_acc *a, hs_stain_fit *fit, hs_error *er
     fit->n_h = nh;
     fit->n_dab = nd;
     if (!ok_h)
-        return hs_error_set(err, HS_EDATA, "too few pure hematoxylin pixels (%zu) to estimate its vector", nh);
+        return hs_error_set(err, HS_EDATA, "too few or too scattered pure hematoxylin pixels (%zu) to estimate its vector",
+                            nh);
     if (!ok_d)
         memcpy(d, d0, sizeof d);
     for (int c = 0; c < 3; c++)

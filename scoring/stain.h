@@ -95,12 +95,14 @@ typedef struct hs_stain_fit {
 } hs_stain_fit;
 
 /*
- * Estimates the vectors.  With fewer than 500 pure DAB pixels (a slide with
- * little DAB staining, or only membranes too thin to keep their colour
- * through JPEG chroma subsampling) the DAB vector stays the default and
- * dab_estimated is 0.  HS_EDATA, with the reason, when the vectors cannot be
- * trusted: fewer than 1000 stained samples, fewer than 500 pure hematoxylin
- * pixels, vectors less than 10 degrees apart or more than 25 degrees from
+ * Estimates the vectors.  A vector is estimated from at least 500 pure
+ * pixels that lie along one line (the second eigenvalue of their spread at
+ * most 0.02 of the first); otherwise the DAB vector stays the default and
+ * dab_estimated is 0: a slide with little DAB staining, or with membranes
+ * too thin to keep their colour through JPEG (chroma subsampling, and the
+ * coarse quantisation of fine colour detail at low quality).  HS_EDATA, with the reason, when the vectors cannot be
+ * trusted: fewer than 1000 stained samples, no usable hematoxylin pixels,
+ * vectors less than 10 degrees apart or more than 25 degrees from
  * the defaults, or a negative component.
  */
 int hs_stain_acc_estimate(const hs_stain_acc *a, hs_stain_fit *fit, hs_error *err) HS_RESULT_USED;
