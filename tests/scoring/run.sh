@@ -31,3 +31,4 @@ else
 fi
 
 "$here/accuracy.sh" "$build" "$tally"
+"$here/vary.sh" "$build" "$tally"
