@@ -21,8 +21,9 @@
 #define MIN_CONTROL_CELLS 20
 #define ARC_QUANTILE 0.7
 #define LEAK_SIGMA_BINS 1.0 /* ratio bins (0.02) */
-#define LEAK_MAX 0.7        /* a leak above this is not a leak but two stained membranes */
-#define LEAK_MODE_FRAC 0.01 /* stained-unstained borders are few beside the borders of alike cells */
+#define LEAK_MAX 0.75       /* a leak above this is not a leak but two stained membranes */
+#define LEAK_MIN_COUNT 50.0 /* sectors (smoothed count) for a mode of the ratio */
+#define LEAK_DIP 0.1        /* ... and the dip that separates it from the mode of alike borders above */
 
 void hs_calib_hist_clear(hs_calib_hist *h)
 {
@@ -146,11 +147,25 @@ double hs_leak_estimate(const hs_leak_hist *h, char *note, size_t note_size)
                 v += raw[j + k] * exp(-0.5 * (k / LEAK_SIGMA_BINS) * (k / LEAK_SIGMA_BINS));
         sm[j] = v;
     }
-    int at[HS_LEAK_RBINS], nm = modes_frac(sm, HS_LEAK_RBINS, at, HS_LEAK_RBINS, LEAK_MODE_FRAC);
-    for (int k = 0; k < nm; k++) {
-        double centre = (at[k] + 0.5) * 0.02;
+    /*
+     * The lowest local maximum below LEAK_MAX that holds at least LEAK_MIN_COUNT sectors and dips by at least
+     * LEAK_DIP before the next maximum above it: the borders between stained and unstained cells, however few
+     * beside the borders of alike cells.
+     */
+    for (int j = 1; j < HS_LEAK_RBINS - 1; j++) {
+        double centre = (j + 0.5) * 0.02;
         if (centre >= LEAK_MAX)
             break;
+        if (!(sm[j] >= sm[j - 1] && sm[j] > sm[j + 1] && sm[j] >= LEAK_MIN_COUNT))
+            continue;
+        double low = sm[j];
+        int k = j + 1;
+        for (; k < HS_LEAK_RBINS - 1 && !(sm[k] >= sm[k - 1] && sm[k] > sm[k + 1]); k++)
+            low = sm[k] < low ? sm[k] : low;
+        for (int q = j + 1; q <= k; q++)
+            low = sm[q] < low ? sm[q] : low;
+        if (low > (1 - LEAK_DIP) * sm[j])
+            continue;
         if (note)
             snprintf(note, note_size, "leak %.2f: the mode of stained-unstained borders (strongest quarter above %.2f OD)",
                      centre, t * 0.02);

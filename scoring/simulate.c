@@ -2003,7 +2003,7 @@ int hs_sim_cohort_write_tables(const hs_sim_cohort *c, const char *dir, hs_error
     if (c->vary)
         fputs(",batch,cell_radius_um,nucleus_frac,membrane_um,blur_px,noise_sd,jpeg_quality,subsampling,dab_gain,"
               "counterstain,bleed,stain_h_r,stain_h_g,stain_h_b,stain_dab_r,stain_dab_g,stain_dab_b,angle_h_deg,"
-              "angle_dab_deg,fibroblast_density,inflammatory_per_mm2",
+              "angle_dab_deg,fibroblast_density,inflammatory_per_mm2,n_cells",
               f);
     fputc('\n', f);
     for (size_t i = 0; i < c->n; i++) {
@@ -2016,6 +2016,10 @@ int hs_sim_cohort_write_tables(const hs_sim_cohort *c, const char *dir, hs_error
         if (c->vary) {
             fprintf(f, ",%s", c->control[pt->batch].id);
             put_look(f, &pt->vary);
+            if (pt->has_truth)
+                fprintf(f, ",%lu", pt->count[0] + pt->count[1] + pt->count[2] + pt->count[3]);
+            else
+                fputs(",NA", f);
         }
         fputc('\n', f);
     }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Scoring accuracy on slides that vary as between labs and scanners (issue 8):
-# three cohorts of `hetsurv simulate --vary` (seeds 31-33, 16 patients each,
+# six cohorts of `hetsurv simulate --vary` (seeds 31-36, 16 patients each,
 # two staining batches of 8, each with its control slide), scored with the
 # default calibration (auto: the batch's controls) and compared with the
 # planted truth by vary_report.py (MAE, worst slide, calls, flag, confusion,
@@ -10,16 +10,20 @@
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$1" && pwd)
 tally=$2
-seeds=${3:-"31 32 33"}
+seeds=${3:-"31 32 33 34 35 36"}
 patients=${4:-16}
 size=${5:-4096}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pairs= truths= slides=
-for seed in $seeds; do
-  "$build/hetsurv" simulate --vary --patients "$patients" --seed "$seed" --size "$size" --out "$tmp/v$seed" > /dev/null &
+# two at a time: the machine's two cores
+set -- $seeds
+while [ $# -gt 0 ]; do
+  "$build/hetsurv" simulate --vary --patients "$patients" --seed "$1" --size "$size" --out "$tmp/v$1" > /dev/null &
+  [ $# -gt 1 ] && "$build/hetsurv" simulate --vary --patients "$patients" --seed "$2" --size "$size" --out "$tmp/v$2" > /dev/null &
+  wait
+  shift; [ $# -gt 0 ] && shift
 done
-wait
 for seed in $seeds; do
   out=$tmp/v$seed
   if [ ! -s "$out/truth.csv" ]; then

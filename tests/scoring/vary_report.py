@@ -93,13 +93,13 @@ def main():
         print("  blur >= 1 px on membranes < 1.25 um: MAE %.4f, worst %.4f on %d slides; all other slides: MAE %.4f, "
               "worst %.4f on %d" % (sum(hard) / len(hard), max(hard), len(hard), sum(easy) / len(easy), max(easy),
                                     len(easy)))
-    # The issue's targets.  Two of them are not met yet (see the closing note of issue 8: focus blur of
-    # 1 px and more on membranes thinner than 1.2 um); for those the check is a guard at the level reached,
+    # The issue's targets.  One of them is not met yet (see the closing note of issue 8: focus blur of
+    # 1 px and more on membranes thinner than 1.25 um); for it the check is a guard at the level reached,
     # so that a regression fails, and the line says plainly that the target itself is not met.
     checks = [("MAE <= 0.02", mae <= 0.02, None),
               ("calls >= 95%", calls >= 0.95 * n, None),
               ("worst slide <= 0.05", worst <= 0.05, ("worst slide <= 0.25 (guard)", worst <= 0.25)),
-              ("heterogeneous flag >= 95%", flags >= 0.95 * n, ("flag >= 88% (guard)", flags >= 0.88 * n))]
+              ("heterogeneous flag >= 95%", flags >= 0.95 * n, None)]
     passed = failed_n = 0
     for name, good, guard in checks:
         if good:

@@ -543,7 +543,7 @@ static void test_cohort_files(void)
     char *path = hs_test_path(da, "truth.csv");
     FILE *f = fopen(path, "r");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    char line[1024], *fld[16];
+    char line[1024], *fld[16] = {0}; /* (-O3 cannot see that split() filled the fields used) */
     CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof line, f));
     CU_ASSERT_STRING_EQUAL(line, "patient_id,slide,p0,p1,p2,p3,ihc_score,pattern,heterogeneous\n");
     int seen[4] = {0}, rows = 0;
@@ -1314,10 +1314,11 @@ static void test_vary_files(void)
     CU_ASSERT_STRING_EQUAL(head, "patient_id,slide,p0,p1,p2,p3,ihc_score,pattern,heterogeneous,batch,cell_radius_um,"
                                  "nucleus_frac,membrane_um,blur_px,noise_sd,jpeg_quality,subsampling,dab_gain,"
                                  "counterstain,bleed,stain_h_r,stain_h_g,stain_h_b,stain_dab_r,stain_dab_g,stain_dab_b,"
-                                 "angle_h_deg,angle_dab_deg,fibroblast_density,inflammatory_per_mm2\n");
+                                 "angle_h_deg,angle_dab_deg,fibroblast_density,inflammatory_per_mm2,n_cells\n");
     free(head);
     for (int i = 0; i < 5; i++) {
-        CU_ASSERT_EQUAL_FATAL(split(rows[i], fld, 40), 30);
+        CU_ASSERT_EQUAL_FATAL(split(rows[i], fld, 40), 31);
+        CU_ASSERT(strtol(fld[30], NULL, 10) > 0); /* tumour cells planted */
         double r = strtod(fld[10], NULL), q = strtod(fld[15], NULL);
         CU_ASSERT(r >= 5 && r <= 12);
         CU_ASSERT(q >= 70 && q <= 95);
@@ -1368,7 +1369,7 @@ static void test_vary_files(void)
     /* Deflate: no JPEG settings were used */
     CU_ASSERT_EQUAL_FATAL(read_rows(dc, "truth.csv", &head, rows, 16), 2);
     free(head);
-    CU_ASSERT_EQUAL_FATAL(split(rows[0], fld, 40), 30);
+    CU_ASSERT_EQUAL_FATAL(split(rows[0], fld, 40), 31); /* the 31 columns checked above */
     CU_ASSERT_STRING_EQUAL(fld[15], "NA");
     CU_ASSERT_STRING_EQUAL(fld[16], "NA");
     hs_test_rmtree(da);
