@@ -91,11 +91,13 @@ void hs_leak_hist_sum(hs_leak_hist *h, const hs_leak_hist *a);
 
 /*
  * The leak: among the facing sectors whose stronger side is in the upper
- * quarter of all (clearly stained membranes), the lowest mode of the ratio
- * below 0.6 (borders between a stained and an unstained cell; a mode is as
- * in hs_calib_cohort).  0 when the batch has no such borders (every border
- * alike: nothing to unmix, and a sheet reads the same either way).  note
- * (may be NULL) says what was found.
+ * quarter of all (clearly stained membranes), the lowest local maximum of
+ * the ratio (0.02 bins smoothed over one bin) below 0.75 that holds at least
+ * 50 sectors and dips by at least a tenth before the next maximum above it:
+ * the borders between a stained and an unstained cell, however few beside
+ * the borders of alike cells (near 1).  0 when the batch has no such borders
+ * (every border alike: nothing to unmix).  note (may be NULL) says what was
+ * found.
  */
 double hs_leak_estimate(const hs_leak_hist *h, char *note, size_t note_size);
 

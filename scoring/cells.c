@@ -545,7 +545,7 @@ static int split_component(hs_cells *c, int w, int32_t root, double mpp, const h
     for (size_t k = 0; k < no; k++) {
         int32_t p = c->order[k].i;
         float d = c->order[k].d;
-        int32_t roots[8];
+        int32_t roots[8], up = -1; /* up: the deepest visited neighbour, which p drains into */
         int nr = 0, px = p % bw, py = p / bw;
         for (int dy = -1; dy <= 1; dy++)
             for (int dx = -1; dx <= 1; dx++) {
@@ -556,6 +556,8 @@ static int split_component(hs_cells *c, int w, int32_t root, double mpp, const h
                         seen |= roots[t] == r;
                     if (!seen)
                         roots[nr++] = r;
+                    if (up < 0 || f[q] > f[up] || (f[q] == f[up] && q < up))
+                        up = q;
                 }
             }
         if (!nr) { /* a new basin */
@@ -563,10 +565,7 @@ static int split_component(hs_cells *c, int w, int32_t root, double mpp, const h
             pk[p] = d;
             continue;
         }
-        int32_t top = roots[0];
-        for (int t = 1; t < nr; t++)
-            if (pk[roots[t]] > pk[top] || (pk[roots[t]] == pk[top] && roots[t] < top))
-                top = roots[t];
+        int32_t top = wfind(par, up);
         par[p] = top;
         for (int t = 0; t < nr; t++) {
             int32_t a = wfind(par, roots[t]), b = wfind(par, top);
@@ -611,11 +610,12 @@ static int split_component(hs_cells *c, int w, int32_t root, double mpp, const h
 /*
  * Whether a component is as compact as an ellipse: a uniform ellipse's area
  * is 4 pi sqrt(l1 l2) (l1, l2 the eigenvalues of its second moments); two
- * touching discs fill only 0.89 of the ellipse of their moments, a single
- * digitised ellipse 1 +- 0.03.  Only components below ELLIPSE_FILL can hold
- * several nuclei and are worth the watershed.
+ * touching discs fill only 0.89 of the ellipse of their moments, two
+ * overlapping ones up to 0.98 (a neck of 0.7 of their radius), a single
+ * digitised ellipse about 1.  Only components below ELLIPSE_FILL can hold
+ * several nuclei and are worth the watershed (which keeps a single one whole).
  */
-#define ELLIPSE_FILL 0.95
+#define ELLIPSE_FILL 0.99
 static int ellipse_like(const double *A)
 {
     double n = A[ACC_N], mx = A[ACC_X] / n, my = A[ACC_Y] / n;
@@ -829,12 +829,13 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
             }
         }
     int S = cp->sectors < 1 ? 1 : cp->sectors > HS_CELL_MAX_SECTORS ? HS_CELL_MAX_SECTORS : cp->sectors;
-    int R = cp->rays_per_sector < 1 ? 1 : cp->rays_per_sector > 4 ? 4 : cp->rays_per_sector;
+    int R = cp->rays_per_sector < 1 ? 1 : cp->rays_per_sector > 4 ? 4 : cp->rays_per_sector, NR = S * R;
+    double band = cp->band_px;
     /* the border along each ray: the nearest bisector with a neighbour; rays no neighbour faces are open */
     float closed[MAX_RAYS], ends[MAX_RAYS], ray_end[MAX_RAYS];
-    unsigned char facing_ray[MAX_RAYS];
+    double rad[MAX_RAYS]; /* radial limit of the cell along each ray: infinite where a bisector bounds it */
     int nclosed = 0, nend = 0;
-    for (int k = 0; k < S * R; k++) {
+    for (int k = 0; k < NR; k++) {
         double end = INFINITY;
         for (int j = 0; j < ncand; j++) {
             double dot = ux[k] * cx[j] + uy[k] * cy[j];
@@ -843,49 +844,66 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
                 end = t < end ? t : end;
             }
         }
-        ray_end[k] = (float)end;
+        ray_end[k] = (float)(end <= cap ? end : INFINITY);
         if (end <= cap)
             closed[nclosed++] = (float)end;
     }
-    /* where no neighbour faces the cell, its border lies at its own typical radius: the median closed ray,
-       times the ratio of a regular hexagon's circumradius to its median radius (1.1) */
-    double open_r = cap;
+    /*
+     * Where no neighbour faces the cell (a nest edge), its border is where its membrane is: the DAB ridge
+     * along the ray between 0.8 and 1.6 times the cell's own typical radius (the median of its closed rays,
+     * or half its third-nearest distance), the band centred on it.
+     */
+    double ref = n->d3 / 2;
     if (nclosed) {
         sort_floats(closed, nclosed);
-        open_r = 1.1 * median_sorted(closed, nclosed);
-        open_r = open_r < cap ? open_r : cap;
+        ref = median_sorted(closed, nclosed);
     }
-    for (int k = 0; k < nclosed; k++)
-        ends[nend++] = closed[k] < open_r ? closed[k] : (float)open_r;
-    for (int k = nclosed; k < S * R; k++)
-        ends[nend++] = (float)open_r;
-    for (int k = 0; k < S * R; k++)
-        facing_ray[k] = ray_end[k] < open_r;
-    double band = cp->band_px;
-    int x0 = (int)floor(n->x - open_r), x1 = (int)ceil(n->x + open_r), y0 = (int)floor(n->y - open_r),
-        y1 = (int)ceil(n->y + open_r);
-    x0 = x0 < 0 ? 0 : x0;
-    y0 = y0 < 0 ? 0 : y0;
-    x1 = x1 > w - 1 ? w - 1 : x1;
-    y1 = y1 > h - 1 ? h - 1 : y1;
+    const double step = 0.5;
+    double outer = 0, inner_r = INFINITY;
+    for (int k = 0; k < NR; k++) {
+        double lim;
+        if (isfinite(ray_end[k])) {
+            rad[k] = INFINITY;
+            lim = ray_end[k];
+            ends[nend++] = ray_end[k];
+        } else {
+            double best_t = 1.1 * ref, best = -INFINITY;
+            for (double t = 0.8 * ref; t <= 1.6 * ref; t += step) {
+                int x = (int)lround(n->x + t * ux[k]), y = (int)lround(n->y + t * uy[k]);
+                if (x < 0 || y < 0 || x >= w || y >= h)
+                    continue;
+                float v = dab[(size_t)y * w + x];
+                if (v > best) {
+                    best = v;
+                    best_t = t;
+                }
+            }
+            rad[k] = best_t + band / 2;
+            lim = rad[k];
+            ends[nend++] = (float)best_t;
+        }
+        outer = lim > outer ? lim : outer;
+        inner_r = lim < inner_r ? lim : inner_r;
+    }
     /*
-     * Band pixels per sector, on the cell's side of its border and on the other side (the neighbour's band),
-     * values kept in per-sector slices of two buffers.  b is the signed distance to the border: the nearest
-     * bisector or the open radius, negative beyond it.
+     * Band pixels per sector, on the cell's side of its border and on the other side (the neighbour's band,
+     * beyond a bisector only), values kept in per-sector slices of two buffers.  b is the signed distance to
+     * the border, negative beyond it.
      */
     float vals[MAX_PIX], ovals[MAX_PIX];
     int cnt[HS_CELL_MAX_SECTORS] = {0}, ocnt[HS_CELL_MAX_SECTORS] = {0}, per = MAX_PIX / S;
     float top[HS_CELL_MAX_SECTORS], otop[HS_CELL_MAX_SECTORS];
     for (int s = 0; s < S; s++)
         top[s] = otop[s] = -INFINITY;
-    double ext = open_r + band, R2 = ext * ext;
-    x0 = (int)floor(n->x - ext), x1 = (int)ceil(n->x + ext), y0 = (int)floor(n->y - ext), y1 = (int)ceil(n->y + ext);
+    double ext = outer + band, R2 = ext * ext;
+    int x0 = (int)floor(n->x - ext), x1 = (int)ceil(n->x + ext), y0 = (int)floor(n->y - ext),
+        y1 = (int)ceil(n->y + ext);
     x0 = x0 < 0 ? 0 : x0;
     y0 = y0 < 0 ? 0 : y0;
     x1 = x1 > w - 1 ? w - 1 : x1;
     y1 = y1 > h - 1 ? h - 1 : y1;
     /* no band pixel lies nearer to the centre than the nearest border minus the band */
-    double inner = (nclosed ? (closed[0] < open_r ? closed[0] : open_r) : open_r) - band - 1;
+    double inner = inner_r - band - 1;
     double I2 = inner > 0 ? inner * inner : -1;
     for (int y = y0; y <= y1; y++) {
         double dy = y - n->y, h2 = R2 - dy * dy;
@@ -909,23 +927,25 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
                 continue;
             }
             double dx = x - n->x;
-            double d2 = dx * dx + dy * dy;
-            double b = open_r - sqrt(d2);
+            double bb = INFINITY;
             for (int k = 0; k < ncand; k++) {
                 double bk = brow[k];
                 brow[k] = bk - nx[k];
-                b = bk < b ? bk : b;
+                bb = bk < bb ? bk : bb;
             }
-            if (b > band || b < -band)
+            if (bb < -band)
                 continue;
-            int s = sector_of(dx, dy, S);
+            int ray = sector_of(dx, dy, NR), s = ray / R;
+            double br = rad[ray] - sqrt(dx * dx + dy * dy), b = br < bb ? br : bb;
+            if (b > band || b < -band || (b < 0 && br < bb)) /* beyond an open border: stroma, not a neighbour */
+                continue;
             float v = dab[(size_t)y * w + x];
             if (b >= 0) {
                 if (cnt[s] < per)
                     vals[s * per + cnt[s]++] = v;
                 if (v > top[s])
                     top[s] = v;
-            } else {
+            } else if (b <= -0.5) { /* half a pixel off the border: a centroid error cannot bring own pixels here */
                 if (ocnt[s] < per)
                     ovals[s * per + ocnt[s]++] = v;
                 if (v > otop[s])
@@ -942,7 +962,7 @@ static void measure(const hs_cells *c, size_t i, const float *dab, int w, int h,
         /* the other side counts only where a neighbouring cell faces the sector (its membrane can leak) */
         int facing = 0;
         for (int r = 0; r < R; r++)
-            facing += facing_ray[s * R + r];
+            facing += isfinite(ray_end[s * R + r]);
         if (ocnt[s] && 2 * facing >= R) {
             out->ostain[ns] = upper_third(ovals + s * per, ocnt[s]);
             out->opeak[ns] = otop[s];
@@ -1125,6 +1145,8 @@ static int acc_reserve(hs_scale_acc *a, size_t need)
 
 int hs_scale_acc_merge(hs_scale_acc *a, const hs_scale_acc *b, hs_error *err)
 {
+    if (!b->n)
+        return HS_OK;
     if (acc_reserve(a, a->n + b->n) != HS_OK)
         return hs_error_set(err, HS_ENOMEM, "out of memory");
     memcpy(a->d3 + a->n, b->d3, b->n * sizeof *b->d3);

@@ -23,16 +23,17 @@
  * min_area_frac of the sheet's typical nucleus area (lymphocytes and
  * fibroblasts next to a nest are smaller than the nest's own nuclei).
  *
- * Membranes: each tumour cell is measured along rays from its nucleus
- * centroid, rays_per_sector rays in each of `sectors` angular sectors.  A
- * ray's end is the cell's boundary in that direction: the nearest
- * perpendicular bisector with a neighbouring nucleus (the cell's Voronoi
- * border), or, where no neighbour faces it (a nest edge), edge_factor times
- * the cell's own typical half-distance to its neighbours.  The membrane is
- * sampled in a band band_px pixels wide on the cell's own side of that
- * border (the membrane lies on the border, wherever the border is: no fixed
- * radius); on an open ray the band is centred on the DAB ridge of the ray's
- * outer half.  Per sector (its band pixels pooled): `stain` = the value
+ * Membranes: each tumour cell's border is found along rays from its nucleus
+ * centroid, rays_per_sector rays in each of `sectors` angular sectors.  In
+ * a direction where a neighbouring nucleus lies within edge_factor times
+ * the cell's half third-nearest distance, the border is the perpendicular
+ * bisector with it (the cell's Voronoi border).  Where none does (a nest
+ * edge), the border is where the membrane is: the DAB ridge along the ray
+ * between 0.8 and 1.6 times the cell's typical radius (the median of its
+ * bisector rays).  The membrane is sampled in a band band_px pixels wide on
+ * the cell's own side of that border, centred on the ridge on an open ray
+ * (the membrane lies on the border, wherever the border is: no fixed
+ * radius).  Per sector (its band pixels pooled): `stain` = the value
  * that a third of the pixels reach (the sector is stained when this is >=
  * od_1, i.e. when at least a third of its band is), `peak` = the highest
  * pixel (the membrane's own intensity, unlowered by edge blur).  Three
@@ -111,10 +112,11 @@ typedef struct hs_cell {
  * border, so a band reads its own membrane plus `leak` times the membrane
  * beyond, and symmetrically: own = m + leak m', other = m' + leak m.  Solved
  * for m: (own - leak other) / (1 - leak^2), on sectors that face a cell
- * (opeak >= 0).  A sheet of equal cells reads the same before and after (the
- * calibration's controls are such sheets), an isolated 2+ cell among 0 cells
- * no longer reads weaker, and its unstained neighbours no longer read
- * stained.  Writes the unmixed values in increasing stain (ustain, upeak:
+ * (opeak >= 0).  A sheet of equal cells reads own / (1 + leak) after it,
+ * every cell alike (the calibration's controls are such sheets and carry the
+ * same factor into the cuts); an isolated 2+ cell among 0 cells no longer
+ * reads weaker than a sheet of 2+ cells, and its unstained neighbours no
+ * longer read stained.  Writes the unmixed values in increasing stain (ustain, upeak:
  * n each), ready for hs_cell_classify.  leak 0 only sorts.
  */
 void hs_cell_unmix(const float *stain, const float *peak, const float *ostain, const float *opeak, int n,
@@ -167,7 +169,8 @@ int hs_scale_acc_merge(hs_scale_acc *a, const hs_scale_acc *b, hs_error *err) HS
 /*
  * The scale from the samples: spacing = the mode of the third-nearest
  * neighbour distances (histogram in 0.25 um bins smoothed with a 1 um
- * Gaussian, searched up to 2 * max_radius_um), nucleus area = the median area
+ * Gaussian, searched between twice the smallest nucleus's radius and 1.15 x
+ * 2 * max_radius_um), nucleus area = the median area
  * of the nuclei whose third-nearest neighbour lies within sheet_factor
  * spacings.  With fewer than 30 such nuclei the scale is unknown (n_sheet 0).
  */

@@ -280,7 +280,8 @@ static int to_slot(slot *s, worker *w, int rc)
         s->cell = c;
         s->cap = w->nout;
     }
-    memcpy(s->cell, w->out, w->nout * sizeof *s->cell);
+    if (w->nout)
+        memcpy(s->cell, w->out, w->nout * sizeof *s->cell);
     s->n = w->nout;
     return HS_OK;
 }
@@ -529,8 +530,12 @@ static int sample_slide(slide_state *z, job *j, const hs_score_params *p, hs_sco
     j->phase = PHASE_READ_SAMPLE;
     if ((rc = run_regions(z->wk, z->nworker, j, z->nsample, NULL, NULL, err)) != HS_OK)
         return rc;
-    if (p->estimate_background && !z->t.mask && z->nsample) /* no thumbnail: glass from the first sample */
-        hs_stain_background(z->srgb[0], z->svalid[0], npx, res->background);
+    if (p->estimate_background && !z->t.mask && z->nsample) { /* no thumbnail: glass from the first sample */
+        int64_t rx, ry;
+        int rw, rh;
+        region_box(j, 0, &rx, &ry, &rw, &rh);
+        hs_stain_background(z->srgb[0], z->svalid[0], (size_t)rw * (size_t)rh, res->background);
+    }
     double h[3], d[3];
     hs_stain_default_vectors(h, d);
     hs_stain def;
@@ -544,8 +549,12 @@ static int sample_slide(slide_state *z, job *j, const hs_score_params *p, hs_sco
     } else if (p->estimate_stains) {
         if (!(z->stacc = hs_stain_acc_alloc(STAIN_SAMPLES, STAIN_STRIDE)))
             return hs_error_set(err, HS_ENOMEM, "out of memory");
-        for (size_t i = 0; i < z->nsample; i++)
-            hs_stain_acc_add(z->stacc, &def, z->srgb[i], z->svalid[i], (int)side, (int)side);
+        for (size_t i = 0; i < z->nsample; i++) {
+            int64_t rx, ry;
+            int rw, rh;
+            region_box(j, i, &rx, &ry, &rw, &rh); /* a region at the slide's edge fills only rw x rh */
+            hs_stain_acc_add(z->stacc, &def, z->srgb[i], z->svalid[i], rw, rh);
+        }
         hs_stain_fit fit;
         hs_error why;
         if (hs_stain_acc_estimate(z->stacc, &fit, &why) == HS_OK) {

@@ -192,7 +192,7 @@ double hs_stain_angle_deg(const double a[3], const double b[3])
 
 struct hs_stain_acc {
     float *od;           /* 3 per sample */
-    unsigned char *pure; /* per sample: its 3x3 neighbourhood is one material (see hs_stain_acc_add) */
+    unsigned char *pure; /* per sample: its 5x5 neighbourhood is one material (see hs_stain_acc_add) */
     size_t n, max;
     int stride;
     unsigned long phase; /* pixels seen, for the stride */
@@ -252,7 +252,7 @@ void hs_stain_acc_add(hs_stain_acc *a, const hs_stain *s, const uint8_t *rgb, co
             if (!m)
                 continue;
             /*
-             * A pixel whose 3x3 neighbourhood is all of its own material, at a similar density, keeps its own
+             * A pixel whose 5x5 neighbourhood is all of its own material, at a similar density, keeps its own
              * colour through JPEG's chroma subsampling (which blends the colour of neighbouring pixels) and
              * through blur: only such pixels refine the vectors.
              */

@@ -66,7 +66,7 @@ double hs_stain_angle_deg(const double a[3], const double b[3]);
  * some of the other stain (DAB membranes lie on hematoxylin-stained
  * cytoplasm), which tilts them by a few degrees, so each vector is then
  * refined as the principal direction of the centred spread of the pixels it
- * dominates (OD >= 0.3 and four times the other stain) whose 3x3
+ * dominates (OD >= 0.3 and four times the other stain) whose 5x5
  * neighbourhood is of the same material: a constant share of the other
  * stain shifts those pixels but does not tilt their spread, and pixels next
  * to another material take part of its colour through JPEG chroma

@@ -103,22 +103,27 @@ contains survival-one-group-row '^logrank,NA,0,NA$' "$tmp/one/tests.csv"
 
 # score: slides are simulated at test time (1024 px, lossless Deflate) into $tmp; a text file named .tif
 # is the corrupt slide.  A slide that fails is its row's status=error and does not stop the others.
-header='slide,status,error,n_cells,n_tiles,p0,p1,p2,p3,hscore,ihc_score,her2_class,entropy,simpson,tile_cv,discordant_frac,morans_i,pattern,heterogeneous'
+# The table: the metrics, then how the slide was measured (cell radius, stain vectors) and calibrated
+# (method, cuts, border leak); an error row has NA in every column after its message.
+header='slide,status,error,n_cells,n_tiles,p0,p1,p2,p3,hscore,ihc_score,her2_class,entropy,simpson,tile_cv,discordant_frac,morans_i,pattern,heterogeneous,cell_radius_um,stain_source,stain_h_angle,stain_dab_angle,calibration,od_1,od_2,od_3,leak'
+nna=$(( $(printf '%s' "$header" | tr -cd , | wc -c) + 1 - 3 ))
+num='-?[0-9.]+(e-?[0-9]+)?'
 sim="$tmp/sim"
 good="$sim/slides/P001.tif"
 check simulate-cohort 0 "" "$bin" simulate --patients 2 --seed 11 --size 1024 --compression deflate --out "$sim"
 printf 'this is not a slide\n' > "$tmp/corrupt.tif"
 
+equal score-na-count "$nna" 25
 check_split score-missing 1 "$bin" score nope.tif --out "$tmp/missing.csv"
 empty score-missing-stdout "$tmp/out"
-contains score-missing-row '^nope\.tif,error,nope\.tif: No such file or directory(,NA){16}$' "$tmp/missing.csv"
+contains score-missing-row "^nope\\.tif,error,nope\\.tif: No such file or directory(,NA){$nna}\$" "$tmp/missing.csv"
 contains score-missing-stderr '^hetsurv score: nope\.tif: No such file or directory$' "$tmp/err"
 contains score-missing-summary '^hetsurv score: 1 of 1 slide failed' "$tmp/err"
 
 check_split score-corrupt 1 "$bin" score "$tmp/corrupt.tif"
 contains score-corrupt-header "^$header\$" "$tmp/out"
-contains score-corrupt-row "^$tmp/corrupt\.tif,error,$tmp/corrupt\.tif: not a slide image.*(,NA){16}\$" "$tmp/out"
-contains score-corrupt-stderr "^hetsurv score: $tmp/corrupt\.tif: " "$tmp/err"
+contains score-corrupt-row "^$tmp/corrupt\\.tif,error,$tmp/corrupt\\.tif: not a slide image[^,]*(,NA){$nna}\$" "$tmp/out"
+contains score-corrupt-stderr "^hetsurv score: $tmp/corrupt\\.tif: " "$tmp/err"
 
 check_split score-one-bad 1 "$bin" score nope.tif "$good" "$tmp/corrupt.tif" --out "$tmp/mix.csv"
 head -n 1 "$tmp/mix.csv" > "$tmp/mix_header"
@@ -126,21 +131,37 @@ contains score-out-header "^$header\$" "$tmp/mix_header"
 equal score-one-bad-rows "$(wc -l < "$tmp/mix.csv" | tr -d ' ')" 4
 contains score-one-bad-missing '^nope\.tif,error,' "$tmp/mix.csv"
 contains score-one-bad-good "^$good,ok,,[1-9][0-9]*,[0-9]+,[0-9.e-]+,[0-9.e-]+,[0-9.e-]+,[0-9.e-]+,[0-9.e-]+,(0|1\+|2\+|3\+)," "$tmp/mix.csv"
-contains score-one-bad-corrupt "^$tmp/corrupt\.tif,error," "$tmp/mix.csv"
+contains score-one-bad-corrupt "^$tmp/corrupt\\.tif,error," "$tmp/mix.csv"
 contains score-one-bad-summary '^hetsurv score: 2 of 3 slides failed' "$tmp/err"
+# every row, ok or error, has as many fields as the header (no field of these rows holds a comma)
+equal score-one-bad-fields "$(awk -F, '{ print NF }' "$tmp/mix.csv" | sort -u | tr '\n' ' ')" "$((nna + 3)) "
+# the measurement columns of a good row: radius > 0, stain source, angles (NA where not estimated), auto
+# calibration without controls = cohort, three cuts and a leak
+contains score-good-extra "^$good,ok,.*,$num,(default|given|estimated|estimated-h),($num|NA),($num|NA),cohort,$num,$num,$num,$num\$" "$tmp/mix.csv"
 
 check_split score-map 0 "$bin" score "$good" --out "$tmp/map.csv" --map "$tmp/maps"
-empty score-map-stderr "$tmp/err"
 contains score-map-header '^ix,iy,x_um,y_um,n_cells,n0,n1,n2,n3,hscore,ihc_score,tumour$' "$tmp/maps/P001.tif.tiles.csv"
 contains score-map-tile '^0,0,0,0,[1-9][0-9]*,' "$tmp/maps/P001.tif.tiles.csv"
 equal score-map-total "$(awk -F, 'NR > 1 { s += $5 } END { print s }' "$tmp/maps/P001.tif.tiles.csv")" \
   "$(awk -F, 'NR == 2 { print $4 }' "$tmp/map.csv")"
+# stderr: one line per batch (here the unnamed one) saying how its cuts were chosen, nothing else
+contains score-map-batch-line "^hetsurv score: batch '' \\(1 slide\\): .*cohort cuts $num, $num, $num \\(cohort: .*; no controls used\\)\$" "$tmp/err"
+equal score-map-stderr-lines "$(grep -vc '^hetsurv score: batch ' "$tmp/err")" 0
 mkdir -p "$tmp/copy" && cp "$good" "$tmp/copy/"
 check_split score-map-same-name 0 "$bin" score "$good" "$tmp/copy/P001.tif" --out "$tmp/map2.csv" --map "$tmp/maps2"
 same score-map-same-name-files "$tmp/maps2/P001.tif.tiles.csv" "$tmp/maps2/P001.tif.2.tiles.csv"
+contains score-two-slides-batch-line "^hetsurv score: batch '' \\(2 slides\\): " "$tmp/err"
+
+# --cells: one row per tumour cell, the cell radius last; as many rows as the table's n_cells
+check_split score-cells 0 "$bin" score "$good" --out "$tmp/cells.csv" --cells "$tmp/cellsdir"
+contains score-cells-header '^x_um,y_um,nucleus_area_um2,membrane_dab_od,membrane_completeness,class,cell_radius_um$' \
+  "$tmp/cellsdir/P001.tif.cells.csv"
+contains score-cells-row "^$num,$num,$num,$num,$num,(0|1\\+|2\\+|3\\+),$num\$" "$tmp/cellsdir/P001.tif.cells.csv"
+equal score-cells-count "$(($(wc -l < "$tmp/cellsdir/P001.tif.cells.csv") - 1))" "$(awk -F, 'NR == 2 { print $4 }' "$tmp/cells.csv")"
 
 check_split score-manifest 0 "$bin" score --manifest "$sim/manifest.csv" --out "$tmp/cohort.csv"
 contains score-manifest-header "^$(head -n 1 "$sim/manifest.csv"),status,error,n_cells,n_tiles,p0," "$tmp/cohort.csv"
+contains score-manifest-header-end ",od_1,od_2,od_3,leak\$" "$tmp/cohort.csv"
 equal score-manifest-rows "$(wc -l < "$tmp/cohort.csv" | tr -d ' ')" "$(wc -l < "$sim/manifest.csv" | tr -d ' ')"
 contains score-manifest-P001 '^P001,slides/P001\.tif,.*,ok,,[1-9][0-9]*,' "$tmp/cohort.csv"
 contains score-manifest-P002 '^P002,slides/P002\.tif,.*,ok,,[1-9][0-9]*,' "$tmp/cohort.csv"
@@ -154,6 +175,79 @@ contains score-badthresholds-msg '^hetsurv score: --thresholds ' "$tmp/err"
 contains score-badthresholds-usage '^Usage: hetsurv score' "$tmp/err"
 check_split score-twothresholds 1 "$bin" score "$good" --thresholds 0.2,0.4
 contains score-twothresholds-usage '^Usage: hetsurv score' "$tmp/err"
+
+# --calibration: misuse is a usage error (exit 1, usage on stderr, nothing on stdout, no slide read)
+check_split score-calibration-bogus 1 "$bin" score "$good" --calibration bogus
+empty score-calibration-bogus-stdout "$tmp/out"
+contains score-calibration-bogus-msg "^hetsurv score: --calibration must be auto, cohort, controls or fixed, not 'bogus'\$" "$tmp/err"
+contains score-calibration-bogus-usage '^Usage: hetsurv score' "$tmp/err"
+check_split score-calibration-empty 1 "$bin" score "$good" --calibration=
+contains score-calibration-empty-usage '^Usage: hetsurv score' "$tmp/err"
+check_split score-calibration-noarg 1 "$bin" score "$good" --calibration
+contains score-calibration-noarg-usage '^Usage: hetsurv score' "$tmp/err"
+check_split score-controls-without-file 1 "$bin" score "$good" --calibration controls
+empty score-controls-without-file-stdout "$tmp/out"
+contains score-controls-without-file-msg '^hetsurv score: --calibration controls needs --controls FILE\.csv$' "$tmp/err"
+contains score-controls-without-file-usage '^Usage: hetsurv score' "$tmp/err"
+equal score-calibration-misuse-reads-nothing "$(grep -c '^hetsurv score: batch ' "$tmp/err")" 0
+# fixed: the cuts given (QuPath's by default), in the row and on stderr
+check_split score-fixed 0 "$bin" score "$good" --calibration fixed --out "$tmp/fixed.csv"
+contains score-fixed-row ',fixed,0\.20000000000000001,0\.40000000000000002,0\.59999999999999998,' "$tmp/fixed.csv"
+contains score-fixed-stderr "^hetsurv score: batch '' \\(1 slide\\): .*fixed cuts 0\\.20, 0\\.40, 0\\.60 \\(fixed cuts\\)\$" "$tmp/err"
+check_split score-fixed-thresholds 0 "$bin" score "$good" --calibration FIXED --thresholds 0.25,0.5,0.75 --out "$tmp/fixed2.csv"
+contains score-fixed-thresholds-row ',fixed,0\.25,0\.5,0\.75,' "$tmp/fixed2.csv"
+# cohort: the batch's own valleys, said so
+check_split score-cohort 0 "$bin" score "$good" --calibration cohort --out "$tmp/cohort1.csv"
+contains score-cohort-row ",cohort,$num,$num,$num,$num\$" "$tmp/cohort1.csv"
+contains score-cohort-stderr "^hetsurv score: batch '' \\(1 slide\\): .*cohort cuts $num, $num, $num \\(cohort: " "$tmp/err"
+
+# --threads: a whole number 1..64; the table does not depend on it
+for t in 0 65 1.5 x -1 ''; do
+  check_split "score-threads-bad-$t" 1 "$bin" score "$good" --threads "$t"
+  empty "score-threads-bad-$t-stdout" "$tmp/out"
+  contains "score-threads-bad-$t-msg" "^hetsurv score: --threads must be a whole number 1\\.\\.64, not '$t'\$" "$tmp/err"
+  contains "score-threads-bad-$t-usage" '^Usage: hetsurv score' "$tmp/err"
+done
+check_split score-threads-1 0 "$bin" score "$good" "$sim/slides/P002.tif" --threads 1 --out "$tmp/t1.csv"
+check_split score-threads-3 0 "$bin" score "$good" "$sim/slides/P002.tif" --threads 3 --out "$tmp/t3.csv"
+same score-threads-same-table "$tmp/t1.csv" "$tmp/t3.csv"
+# --no-stain-estimate: the default vectors, no angles
+check_split score-no-stain-estimate 0 "$bin" score "$good" --no-stain-estimate --out "$tmp/nse.csv"
+contains score-no-stain-estimate-row ",default,NA,NA,cohort," "$tmp/nse.csv"
+
+# Control slides (simulate --vary writes a control slide with 0/1+/2+/3+ cores per staining batch and the
+# table of their areas): controls calibrate each batch; a batch without controls fails under
+# --calibration controls and falls back to cohort under auto.
+simv="$tmp/simv"
+check simulate-vary 0 "" "$bin" simulate --vary --patients 3 --batch-size 2 --seed 3 --size 1024 --out "$simv"
+contains simulate-vary-controls-header '^batch,slide,class,x0_um,y0_um,x1_um,y1_um' "$simv/controls.csv"
+check_split score-controls 0 "$bin" score --manifest "$simv/manifest.csv" --factors batch --controls "$simv/controls.csv" \
+  --calibration controls --out "$tmp/ctl.csv"
+equal score-controls-methods "$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "calibration") c = i } NR > 1 { print $c }' "$tmp/ctl.csv" | sort -u)" controls
+contains score-controls-B01 "^hetsurv score: batch 'B01' \\(2 slides\\): .*controls cuts $num, $num, $num \\(controls: [0-9]+/[0-9]+/[0-9]+/[0-9]+ cells in the 0/1\\+/2\\+/3\\+ areas\\)\$" "$tmp/err"
+contains score-controls-B02 "^hetsurv score: batch 'B02' \\(1 slide\\): .*controls cuts " "$tmp/err"
+# B02's areas left out of the table: its row is an error with the reason; it was measured (radius, stains)
+# and its border leak is known, but it has no calibration or cuts
+head -n 5 "$simv/controls.csv" > "$simv/controls_b01.csv"
+check_split score-controls-missing-batch 1 "$bin" score --manifest "$simv/manifest.csv" --factors batch \
+  --controls "$simv/controls_b01.csv" --calibration controls --out "$tmp/ctl1.csv"
+contains score-controls-missing-batch-row "^P003,.*,error,batch 'B02' has no control areas of all four classes(,NA){16},$num,[a-z-]+,($num|NA),($num|NA),NA,NA,NA,NA,$num\$" "$tmp/ctl1.csv"
+contains score-controls-missing-batch-ok '^P001,.*,ok,,[1-9][0-9]*,.*,controls,' "$tmp/ctl1.csv"
+contains score-controls-missing-batch-msg "^hetsurv score: batch 'B02' has no control areas of all four classes\$" "$tmp/err"
+contains score-controls-missing-batch-summary '^hetsurv score: 1 of 3 slides failed' "$tmp/err"
+check_split score-auto-missing-batch 0 "$bin" score --manifest "$simv/manifest.csv" --factors batch \
+  --controls "$simv/controls_b01.csv" --out "$tmp/auto1.csv"
+contains score-auto-missing-batch-P003 '^P003,.*,ok,,.*,cohort,' "$tmp/auto1.csv"
+contains score-auto-missing-batch-P001 '^P001,.*,ok,,.*,controls,' "$tmp/auto1.csv"
+contains score-auto-missing-batch-note "^hetsurv score: batch 'B02' \\(1 slide\\): .*cohort cuts .*; no controls used\\)\$" "$tmp/err"
+# a bad controls table names FILE:LINE:COLUMN; under auto the slides are still scored (cohort), exit 1
+{ head -n 2 "$simv/controls.csv"; printf 'B01,controls/B01.tif,5+,0,0,10,10,1\n'; } > "$simv/controls_bad.csv"
+check_split score-controls-bad-table 1 "$bin" score --manifest "$simv/manifest.csv" --factors batch \
+  --controls "$simv/controls_bad.csv" --out "$tmp/bad.csv"
+contains score-controls-bad-table-msg "^hetsurv score: $simv/controls_bad\\.csv:3:3: class: '5\\+' is not 0, 1\\+, 2\\+ or 3\\+\$" "$tmp/err"
+contains score-controls-bad-table-rows '^P001,.*,ok,,.*,cohort,' "$tmp/bad.csv"
+check_split score-controls-missing-table 1 "$bin" score "$good" --controls "$tmp/none.csv" --out "$tmp/none_out.csv"
+contains score-controls-missing-table-msg "^hetsurv score: $tmp/none\\.csv: " "$tmp/err"
 
 # simulate: misuse writes nothing; the same seed gives the same bytes, another seed other slides.
 check_split simulate-noout 1 "$bin" simulate --patients 1 --seed 5

@@ -31,7 +31,7 @@ hs_cf_cell *hs_cf_lattice(double x0, double y0, double x1, double y1, double sp,
         return NULL;
     for (int j = 0; y0 + j * dy < y1; j++)
         for (int i = 0; x0 + i * sp + (j % 2 ? sp / 2 : 0) < x1; i++) {
-            c[m] = (hs_cf_cell){x0 + i * sp + (j % 2 ? sp / 2 : 0), y0 + j * dy, r_um, 0, 1, HS_CLASS_0};
+            c[m] = (hs_cf_cell){x0 + i * sp + (j % 2 ? sp / 2 : 0), y0 + j * dy, r_um, 0, 1, HS_CLASS_0, 1, 0};
             hs_cf_set_class(&c[m], HS_CLASS_0);
             m++;
         }
@@ -41,6 +41,21 @@ hs_cf_cell *hs_cf_lattice(double x0, double y0, double x1, double y1, double sp,
 
 void hs_cf_render(const hs_cf_cell *cells, size_t n, double mpp, int ox, int oy, int w, int h, float *hem, float *dab)
 {
+    hs_cf_render_ex(cells, n, mpp, ox, oy, w, h, HS_CF_EXPANSION_UM, HS_CF_MEMBRANE_UM, hem, dab);
+}
+
+/* Whether (dx, dy) pixels from the centre lie in the cell's nucleus (radius rn pixels, semi-major when elliptic). */
+static int in_nucleus(const hs_cf_cell *a, double dx, double dy, double rn)
+{
+    if (!(a->aspect > 0) || a->aspect == 1)
+        return dx * dx + dy * dy <= rn * rn;
+    double c = cos(a->theta), s = sin(a->theta), u = dx * c + dy * s, v = -dx * s + dy * c, b = a->aspect * rn;
+    return (u * u) / (rn * rn) + (v * v) / (b * b) <= 1;
+}
+
+void hs_cf_render_ex(const hs_cf_cell *cells, size_t n, double mpp, int ox, int oy, int w, int h, double expansion_um,
+                     double membrane_um, float *hem, float *dab)
+{
     size_t np = (size_t)w * (size_t)h;
     for (size_t i = 0; i < np; i++) {
         if (hem)
@@ -48,7 +63,7 @@ void hs_cf_render(const hs_cf_cell *cells, size_t n, double mpp, int ox, int oy,
         if (dab)
             dab[i] = 0;
     }
-    double R = HS_CF_EXPANSION_UM / mpp, mem = HS_CF_MEMBRANE_UM / mpp, reach = 2 * R + 2 * mem + 1;
+    double R = expansion_um / mpp, mem = membrane_um / mpp, reach = 2 * R + 2 * mem + 1;
     size_t *nb = malloc((n ? n : 1) * sizeof *nb);
     if (!nb)
         abort();
@@ -95,7 +110,7 @@ void hs_cf_render(const hs_cf_cell *cells, size_t n, double mpp, int ox, int oy,
                 double t = (atan2(dy, dx) + M_PI) / (2 * M_PI);
                 int in_arc = a->arc >= 1 || t < a->arc;
                 if (hem)
-                    hem[p] = (float)(d2 <= rn * rn ? HS_CF_NUCLEUS_H : HS_CF_CYTO_H);
+                    hem[p] = (float)(in_nucleus(a, dx, dy, rn) ? HS_CF_NUCLEUS_H : HS_CF_CYTO_H);
                 if (dab)
                     dab[p] = (float)(b <= mem && in_arc ? a->dab : HS_CF_CYTO_DAB);
             }

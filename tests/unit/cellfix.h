@@ -1,11 +1,13 @@
 /*
  * cellfix: synthetic tumour-cell images for the cells and score suites.
  *
- * Cells follow the simulator's conventions (scoring_common): a round nucleus
- * of hematoxylin 0.6, faint cytoplasm (hematoxylin 0.06, DAB 0.02) over the
- * cell's region = the pixels nearer to its centre than to any other centre,
- * up to 7 um from it; a membrane band = the region's pixels within 1 um of the
- * region's boundary (the bisector with a neighbour, or the 7 um limit), drawn
+ * Cells follow the simulator's conventions (scoring_common): a round (or
+ * elliptic) nucleus of hematoxylin 0.6, faint cytoplasm (hematoxylin 0.06,
+ * DAB 0.02) over the cell's region = the pixels nearer to its centre than to
+ * any other centre, up to an expansion radius from it (7 um in hs_cf_render,
+ * any in hs_cf_render_ex); a membrane band = the region's pixels within the
+ * membrane width (1 um, or any) of the region's boundary (the bisector with a
+ * neighbour, or the expansion limit), drawn
  * with the cell's DAB concentration over the part of the circumference
  * selected by arc (a fraction of the full turn, starting at angle -pi, angles
  * measured with atan2(dy, dx) from the centre).  Pixels equidistant from
@@ -32,6 +34,8 @@ typedef struct hs_cf_cell {
     double dab;    /* membrane DAB concentration */
     double arc;    /* stained fraction of the circumference from angle -pi (1 = complete) */
     hs_class cls;  /* planted class (for the tests' bookkeeping) */
+    double aspect; /* nucleus minor / major axis (0 or 1: round); r_um is then the semi-major axis */
+    double theta;  /* direction of the major axis, radians from the x axis */
 } hs_cf_cell;
 
 /* The membrane (dab, arc) planted for each class: 0 -> 0.03 complete, 1+ -> 0.3 over 40%, 2+ -> 0.5, 3+ -> 0.9. */
@@ -53,6 +57,13 @@ void hs_cf_set_class(hs_cf_cell *cell, hs_class k);
  * in the cells' coordinates.
  */
 void hs_cf_render(const hs_cf_cell *cells, size_t n, double mpp, int ox, int oy, int w, int h, float *hem, float *dab);
+
+/*
+ * As hs_cf_render with the cell regions limited to expansion_um from their
+ * centres and membranes membrane_um wide (hs_cf_render: 7 and 1).
+ */
+void hs_cf_render_ex(const hs_cf_cell *cells, size_t n, double mpp, int ox, int oy, int w, int h, double expansion_um,
+                     double membrane_um, float *hem, float *dab);
 
 /* RGB by Beer-Lambert: I_c = round(bg_c * 10^-(hem H_c + dab D_c)) with the unit default vectors. */
 void hs_cf_rgb(const float *hem, const float *dab, size_t npix, const double bg[3], uint8_t *rgb);

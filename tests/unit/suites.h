@@ -27,6 +27,10 @@ int hs_suite_simulate(void);
 int hs_suite_stain(void);
 int hs_suite_cells(void);
 int hs_suite_score(void);
+int hs_suite_cellstore(void);
+int hs_suite_calib(void);
+int hs_suite_batchcal(void);
+int hs_suite_controls(void);
 
 /* Relative-or-absolute closeness: |a-b| <= tol * max(1, |b|). */
 #define HS_ASSERT_CLOSE(a, b, tol) \

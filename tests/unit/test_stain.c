@@ -1,7 +1,9 @@
 /*
  * Unit tests of scoring/stain: the stain matrix and its inverse, the third
  * (residual) vector, deconvolution of Beer-Lambert pixels, the optical-density
- * table and its clipping, background estimation and --stains parsing.
+ * table and its clipping, background estimation, --stains parsing, the
+ * angle between vectors, and the estimation of a slide's own vectors from
+ * fields drawn by Beer-Lambert with known, rotated vectors.
  *
  * References: the normalised Ruifrok-Johnston matrix and its inverse from R
  * 4.2.2 (the call is in the comment next to the numbers); the QuPath residual
@@ -10,6 +12,7 @@
  * error bound derived in test_beer_lambert.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,6 +420,291 @@ static void test_invalid_vectors(void)
     CU_ASSERT_EQUAL(hs_stain_init(&s, h, d, NULL, NULL, NULL), HS_OK);
 }
 
+/*
+ * The angle helper against closed forms: orthogonal axes 90, (1,1,0) and
+ * (1,0,0) 45, (1,1,1) and (1,0,0) acos(1/sqrt 3) = 54.7356103172 degrees,
+ * opposite vectors 180, any vector and a multiple of it 0; the default H and
+ * DAB: acos(0.797416 / (0.99995600 * 0.99944985)) = 37.0709133870 degrees.
+ */
+static void test_angle(void)
+{
+    const double x[3] = {1, 0, 0}, y[3] = {0, 1, 0}, xy[3] = {1, 1, 0}, one[3] = {1, 1, 1}, mx[3] = {-2, 0, 0};
+    HS_ASSERT_CLOSE(hs_stain_angle_deg(x, y), 90, 1e-12);
+    HS_ASSERT_CLOSE(hs_stain_angle_deg(xy, x), 45, 1e-12);
+    HS_ASSERT_CLOSE(hs_stain_angle_deg(one, x), 54.735610317245346, 1e-12);
+    HS_ASSERT_CLOSE(hs_stain_angle_deg(x, mx), 180, 1e-12);
+    double h[3], d[3], h3[3];
+    hs_stain_default_vectors(h, d);
+    for (int c = 0; c < 3; c++)
+        h3[c] = 3 * h[c];
+    CU_ASSERT(hs_stain_angle_deg(h, h3) < 1e-6); /* acos near 1: 1e-16 in the cosine is 1e-6 degrees */
+    HS_ASSERT_CLOSE(hs_stain_angle_deg(h, d), 37.07091338700639, 1e-10);
+    HS_ASSERT_CLOSE(hs_stain_angle_deg(d, h), 37.07091338700639, 1e-10);
+}
+
+/* ---- stain-vector estimation ------------------------------------------------------------------------------- */
+
+/* v rotated by deg degrees towards u (both unit, orthogonal). */
+static void rotate(const double v[3], const double u[3], double deg, double out[3])
+{
+    double a = deg * M_PI / 180;
+    for (int c = 0; c < 3; c++)
+        out[c] = cos(a) * v[c] + sin(a) * u[c];
+}
+
+/* The default vectors, normalised, and the normalised residual H x DAB. */
+static void unit_defaults(double h[3], double d[3], double t[3])
+{
+    hs_stain s;
+    init_default(&s, NULL);
+    for (int c = 0; c < 3; c++) {
+        h[c] = s.vec[0][c];
+        d[c] = s.vec[1][c];
+        t[c] = s.vec[2][c];
+    }
+}
+
+static double frac_hash(unsigned i)
+{
+    unsigned z = i * 2654435761u;
+    z ^= z >> 15;
+    z *= 2246822519u;
+    z ^= z >> 13;
+    return (double)(z % 10007) / 10007.0;
+}
+
+/*
+ * A w x h field of tissue drawn by Beer-Lambert (8-bit, lossless) with the
+ * unit vectors hv and dv on glass bg: cells on a 40 px grid, each with a
+ * round nucleus (radius 11 px, hematoxylin c (1 - 0.4 (r/11)^2) with c from
+ * 0.5 to 1.2 per cell, under faint DAB 0.02), cytoplasm (hematoxylin 0.08,
+ * DAB 0.02) and, when dab_max > 0, thick membranes on the grid lines (8 px
+ * wide, DAB from 0.4 to dab_max per segment and slowly varying along it,
+ * over the cytoplasm's hematoxylin 0.08).  Every stain varies in amount, so
+ * that the pixels a stain dominates spread along its vector, and carries a
+ * constant share of the other, which shifts but does not tilt that spread.
+ */
+static uint8_t *render_field(int w, int h, const double hv[3], const double dv[3], double dab_max, const double bg[3])
+{
+    uint8_t *rgb = malloc((size_t)w * h * 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rgb);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int gx = x / 40, gy = y / 40, lx = x % 40, ly = y % 40;
+            double ch = 0.08, cd = 0.02;
+            double dx = lx - 20.5, dy = ly - 20.5, r2 = (dx * dx + dy * dy) / (11.0 * 11.0);
+            if (r2 <= 1)
+                ch = (0.5 + 0.7 * frac_hash((unsigned)(gy * 1000 + gx))) * (1 - 0.4 * r2);
+            int vline = lx < 4 || lx >= 36, hline = ly < 4 || ly >= 36;
+            if (dab_max > 0 && (vline || hline)) {
+                unsigned seg = vline ? (unsigned)(((x + 4) / 40) * 7919 + gy) : (unsigned)(((y + 4) / 40) * 104729 + gx);
+                double along = vline ? y : x;
+                cd = 0.4 + (dab_max - 0.4) * frac_hash(seg) * (0.8 + 0.2 * sin(along / 9.0));
+                ch = 0.08;
+            }
+            for (int c = 0; c < 3; c++)
+                rgb[((size_t)y * w + x) * 3 + c] = (uint8_t)lround(bg[c] * pow(10, -(ch * hv[c] + cd * dv[c])));
+        }
+    return rgb;
+}
+
+/* Samples a field into a fresh accumulator (every pixel) and estimates. */
+static int estimate_field(const uint8_t *rgb, int w, int h, const double bg[3], size_t max, int stride,
+                          hs_stain_fit *fit, hs_error *err)
+{
+    hs_stain s;
+    init_default(&s, bg);
+    hs_stain_acc *a = hs_stain_acc_alloc(max, stride);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    hs_stain_acc_add(a, &s, rgb, NULL, w, h);
+    int rc = hs_stain_acc_estimate(a, fit, err);
+    hs_stain_acc_free(a);
+    return rc;
+}
+
+/*
+ * H rotated 5 degrees towards the residual vector, DAB 5 degrees away from
+ * it (both stay positive): the estimate recovers each within 0.5 degrees,
+ * 5 degrees from the defaults, from pure pixels of both stains.
+ */
+static void test_estimate_rotated(void)
+{
+    double h0[3], d0[3], t[3], h[3], d[3], mt[3];
+    unit_defaults(h0, d0, t);
+    for (int c = 0; c < 3; c++)
+        mt[c] = -t[c];
+    rotate(h0, t, 5, h);
+    rotate(d0, mt, 5, d);
+    HS_ASSERT_CLOSE(hs_stain_angle_deg(h, h0), 5, 1e-9);
+    HS_ASSERT_CLOSE(hs_stain_angle_deg(d, d0), 5, 1e-9);
+    for (int c = 0; c < 3; c++)
+        CU_ASSERT_FATAL(h[c] > 0 && d[c] > 0);
+    const double bg[3] = {242, 240, 238};
+    enum { W = 480, H = 480 };
+    uint8_t *rgb = render_field(W, H, h, d, 1.0, bg);
+    hs_stain_fit fit;
+    hs_error e;
+    hs_error_clear(&e);
+    int rc = estimate_field(rgb, W, H, bg, 400000, 1, &fit, &e);
+    CU_ASSERT_EQUAL_FATAL(rc, HS_OK);
+    CU_ASSERT_EQUAL(fit.dab_estimated, 1);
+    CU_ASSERT(hs_stain_angle_deg(fit.h, h) <= 0.5);
+    CU_ASSERT(hs_stain_angle_deg(fit.dab, d) <= 0.5);
+    HS_ASSERT_CLOSE(fit.h[0] * fit.h[0] + fit.h[1] * fit.h[1] + fit.h[2] * fit.h[2], 1, 1e-12);
+    HS_ASSERT_CLOSE(fit.dab[0] * fit.dab[0] + fit.dab[1] * fit.dab[1] + fit.dab[2] * fit.dab[2], 1, 1e-12);
+    /* every pixel of the field is stained (cytoplasm: summed OD about 0.16 > 0.15) */
+    CU_ASSERT(fit.n >= (size_t)(0.95 * W * H) && fit.n <= (size_t)W * H);
+    CU_ASSERT(fit.n_h >= 500 && fit.n_dab >= 500);
+    CU_ASSERT(fit.dab_frac > 0 && fit.dab_frac < 1);
+    HS_ASSERT_CLOSE(fit.dab_frac, (double)fit.n_dab / (double)fit.n, 1e-12);
+    /* the defaults, drawn the same way, are found where they are */
+    free(rgb);
+    rgb = render_field(W, H, h0, d0, 1.0, bg);
+    CU_ASSERT_EQUAL_FATAL(estimate_field(rgb, W, H, bg, 400000, 1, &fit, NULL), HS_OK);
+    CU_ASSERT(hs_stain_angle_deg(fit.h, h0) <= 0.5);
+    CU_ASSERT(hs_stain_angle_deg(fit.dab, d0) <= 0.5);
+    free(rgb);
+}
+
+/*
+ * No DAB anywhere but the cytoplasm's faint 0.02: no pure DAB pixel, so the
+ * DAB vector stays the default (dab_estimated 0) while H is still estimated.
+ */
+static void test_estimate_no_dab(void)
+{
+    double h0[3], d0[3], t[3], h[3];
+    unit_defaults(h0, d0, t);
+    rotate(h0, t, 4, h);
+    const double bg[3] = {250, 250, 250};
+    enum { W = 400, H = 400 };
+    uint8_t *rgb = render_field(W, H, h, d0, 0, bg);
+    hs_stain_fit fit;
+    CU_ASSERT_EQUAL_FATAL(estimate_field(rgb, W, H, bg, 400000, 1, &fit, NULL), HS_OK);
+    CU_ASSERT_EQUAL(fit.dab_estimated, 0);
+    CU_ASSERT(fit.n_dab < 500);
+    for (int c = 0; c < 3; c++)
+        HS_ASSERT_CLOSE(fit.dab[c], d0[c], 1e-12);
+    CU_ASSERT(hs_stain_angle_deg(fit.h, h) <= 0.5);
+    free(rgb);
+}
+
+/*
+ * Too little to estimate: a 30 x 30 field has 900 stained pixels (< 1000);
+ * an accumulator bounded at 600 samples keeps 600 of a larger field; none
+ * at all.  Each is HS_EDATA with the count in the message.  A field of
+ * membranes without nuclei has no pure hematoxylin pixel: HS_EDATA too.
+ */
+static void test_estimate_too_few(void)
+{
+    double h0[3], d0[3], t[3];
+    unit_defaults(h0, d0, t);
+    const double bg[3] = {250, 250, 250};
+    uint8_t *rgb = render_field(200, 200, h0, d0, 1.0, bg);
+    hs_stain_fit fit;
+    hs_error e;
+    hs_error_clear(&e);
+    /* the 30 x 30 top-left corner: rows of the 200-wide field copied out */
+    uint8_t small[30 * 30 * 3];
+    for (int y = 0; y < 30; y++)
+        memcpy(small + (size_t)y * 30 * 3, rgb + (size_t)y * 200 * 3, 30 * 3);
+    CU_ASSERT_EQUAL(estimate_field(small, 30, 30, bg, 400000, 1, &fit, &e), HS_EDATA);
+    CU_ASSERT_EQUAL(e.code, HS_EDATA);
+    CU_ASSERT(strstr(e.msg, "900 stained pixels") != NULL);
+    CU_ASSERT_EQUAL(fit.n, 900);
+    CU_ASSERT_EQUAL(estimate_field(rgb, 200, 200, bg, 600, 1, &fit, &e), HS_EDATA);
+    CU_ASSERT(strstr(e.msg, "600 stained pixels") != NULL);
+    /* every third pixel of 200 x 200: 13334 samples, all stained */
+    hs_stain s;
+    init_default(&s, bg);
+    hs_stain_acc *a = hs_stain_acc_alloc(1000000, 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    hs_stain_acc_add(a, &s, rgb, NULL, 200, 200);
+    CU_ASSERT_EQUAL(hs_stain_acc_estimate(a, &fit, NULL), HS_OK);
+    CU_ASSERT(fit.n >= 13000 && fit.n <= 13334);
+    hs_stain_acc_free(a);
+    CU_ASSERT_EQUAL(hs_stain_acc_estimate(NULL, &fit, &e), HS_EDATA);
+    CU_ASSERT(strstr(e.msg, "0 stained pixels") != NULL);
+    /* glass only: nothing stained */
+    uint8_t glass[40 * 40 * 3];
+    for (int i = 0; i < 40 * 40; i++)
+        for (int c = 0; c < 3; c++)
+            glass[3 * i + c] = (uint8_t)bg[c];
+    CU_ASSERT_EQUAL(estimate_field(glass, 40, 40, bg, 400000, 1, &fit, &e), HS_EDATA);
+    CU_ASSERT_EQUAL(fit.n, 0);
+    free(rgb);
+    /* membranes (DAB 0.4 .. 0.9 by segment) and cytoplasm only: no pure hematoxylin pixel */
+    enum { W = 200 };
+    uint8_t *m = malloc((size_t)W * W * 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    for (int y = 0; y < W; y++)
+        for (int x = 0; x < W; x++) {
+            double cd = x % 40 < 8 || y % 40 < 8 ? 0.4 + 0.5 * frac_hash((unsigned)(x / 40 + 7 * (y / 40))) : 0.02;
+            for (int c = 0; c < 3; c++)
+                m[((size_t)y * W + x) * 3 + c] = (uint8_t)lround(bg[c] * pow(10, -(0.08 * h0[c] + cd * d0[c])));
+        }
+    hs_error_clear(&e);
+    CU_ASSERT_EQUAL(estimate_field(m, W, W, bg, 400000, 1, &fit, &e), HS_EDATA);
+    CU_ASSERT(strstr(e.msg, "hematoxylin") != NULL);
+    free(m);
+    hs_stain_acc_free(NULL);
+}
+
+/*
+ * Pure pixels that do not lie along one line give no vector.  Nuclei of one
+ * uniform colour (hematoxylin 0.6 under DAB 0.02 in every nucleus, as
+ * synthetic slides draw them) spread only by the 8-bit rounding, the same in
+ * every direction: their second eigenvalue is nowhere near 0.02 of the first,
+ * so H cannot be estimated: HS_EDATA, though there are thousands of pure
+ * hematoxylin pixels.  Membranes of one uniform DAB (0.8) next to nuclei of
+ * varying hematoxylin: H is estimated (within 0.5 degrees), DAB stays the
+ * default (dab_estimated 0).
+ */
+static void draw_uniform(uint8_t *rgb, int w, const double h0[3], const double d0[3], const double bg[3],
+                         int uniform_nuclei)
+{
+    for (int y = 0; y < w; y++)
+        for (int x = 0; x < w; x++) {
+            int lx = x % 40, ly = y % 40;
+            double dx = lx - 20.5, dy = ly - 20.5, r2 = (dx * dx + dy * dy) / 121, ch = 0.08, cd = 0.02;
+            if (r2 <= 1)
+                ch = uniform_nuclei ? 0.6 : (0.5 + 0.7 * frac_hash((unsigned)(x / 40 + 1000 * (y / 40)))) * (1 - 0.4 * r2);
+            if (lx < 4 || lx >= 36 || ly < 4 || ly >= 36) {
+                cd = uniform_nuclei ? 0.4 + 0.5 * frac_hash((unsigned)(x / 40 + 7 * (y / 40))) *
+                                                (0.8 + 0.2 * sin((x + y) / 9.0))
+                                    : 0.8;
+                ch = 0.08;
+            }
+            for (int c = 0; c < 3; c++)
+                rgb[((size_t)y * w + x) * 3 + c] = (uint8_t)lround(bg[c] * pow(10, -(ch * h0[c] + cd * d0[c])));
+        }
+}
+
+static void test_estimate_uniform(void)
+{
+    double h0[3], d0[3], t[3];
+    unit_defaults(h0, d0, t);
+    const double bg[3] = {242, 240, 238};
+    enum { W = 400 };
+    uint8_t *rgb = malloc((size_t)W * W * 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rgb);
+    draw_uniform(rgb, W, h0, d0, bg, 1);
+    hs_stain_fit fit;
+    hs_error e;
+    hs_error_clear(&e);
+    CU_ASSERT_EQUAL(estimate_field(rgb, W, W, bg, 400000, 1, &fit, &e), HS_EDATA);
+    CU_ASSERT(strstr(e.msg, "hematoxylin") != NULL);
+    CU_ASSERT(fit.n_h >= 500);
+    draw_uniform(rgb, W, h0, d0, bg, 0);
+    hs_error_clear(&e);
+    CU_ASSERT_EQUAL_FATAL(estimate_field(rgb, W, W, bg, 400000, 1, &fit, &e), HS_OK);
+    CU_ASSERT_EQUAL(fit.dab_estimated, 0);
+    CU_ASSERT(fit.n_dab >= 500);
+    for (int c = 0; c < 3; c++)
+        HS_ASSERT_CLOSE(fit.dab[c], d0[c], 1e-12);
+    CU_ASSERT(hs_stain_angle_deg(fit.h, h0) <= 0.5);
+    free(rgb);
+}
+
 int hs_suite_stain(void)
 {
     CU_pSuite s = CU_add_suite("stain", NULL, NULL);
@@ -432,7 +720,12 @@ int hs_suite_stain(void)
         !CU_add_test(s, "background: all tissue falls back to 255", test_background_tissue) ||
         !CU_add_test(s, "parse: good specs", test_parse_good) || !CU_add_test(s, "parse: bad specs", test_parse_bad) ||
         !CU_add_test(s, "parse: text after the DAB vector", test_parse_trailing) ||
-        !CU_add_test(s, "collinear, zero, negative vectors; bad background", test_invalid_vectors))
+        !CU_add_test(s, "collinear, zero, negative vectors; bad background", test_invalid_vectors) ||
+        !CU_add_test(s, "angle between vectors: closed forms", test_angle) ||
+        !CU_add_test(s, "estimate: vectors rotated 5 degrees, within 0.5", test_estimate_rotated) ||
+        !CU_add_test(s, "estimate: no DAB keeps the default DAB vector", test_estimate_no_dab) ||
+        !CU_add_test(s, "estimate: too few samples, no hematoxylin", test_estimate_too_few) ||
+        !CU_add_test(s, "estimate: pure pixels off one line give no vector", test_estimate_uniform))
         return 1;
     return 0;
 }

@@ -236,6 +236,8 @@ static void test_jpeg_444(void)
     CU_ASSERT(mean[1] > 30);
     free(p420);
     free(path);
+}
+
 /* One-pixel brown lines on a pale blue ground: the colour changes from one pixel to the next. */
 static uint8_t chroma_lines(uint32_t x, uint32_t y, int c)
 {
