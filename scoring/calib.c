@@ -23,7 +23,7 @@
 #define LEAK_SIGMA_BINS 1.0 /* ratio bins (0.02) */
 #define LEAK_MAX 0.75       /* a leak above this is not a leak but two stained membranes */
 #define LEAK_MIN_COUNT 50.0 /* sectors (smoothed count) for a mode of the ratio */
-#define LEAK_DIP 0.1        /* ... and the dip that separates it from the mode of alike borders above */
+#define LEAK_DIP 0.05       /* ... and the dip that separates it from the mode of alike borders above */
 
 void hs_calib_hist_clear(hs_calib_hist *h)
 {

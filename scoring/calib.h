@@ -93,7 +93,7 @@ void hs_leak_hist_sum(hs_leak_hist *h, const hs_leak_hist *a);
  * The leak: among the facing sectors whose stronger side is in the upper
  * quarter of all (clearly stained membranes), the lowest local maximum of
  * the ratio (0.02 bins smoothed over one bin) below 0.75 that holds at least
- * 50 sectors and dips by at least a tenth before the next maximum above it:
+ * 50 sectors and dips by at least 5% before the next maximum above it:
  * the borders between a stained and an unstained cell, however few beside
  * the borders of alike cells (near 1).  0 when the batch has no such borders
  * (every border alike: nothing to unmix).  note (may be NULL) says what was
