@@ -881,7 +881,7 @@ static void test_corrupt_tile(void)
     /* Deflate tile (1, 1) of level 0 starts with junk. */
     char *path = hs_test_path(dir, "corrupt.tif");
     CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 512, 512, 128, 2, HS_TIFF_DEFLATE, 0, 0.5, hs_fix_noise), HS_OK);
-    long long off, len;
+    long long off = 0, len = 0;
     CU_ASSERT_EQUAL_FATAL(tile_extent(path, 5, &off, &len), 0); /* tile (1, 1) of level 0 */
     CU_ASSERT_EQUAL_FATAL(overwrite(path, off, JUNK, sizeof JUNK), 0);
     uint8_t *rgb = malloc(128 * 128 * 3);
@@ -950,7 +950,7 @@ static void test_corrupt_middle(void)
     for (int k = 0; k < 2; k++) {
         hs_tiff_compression comp = k == 0 ? HS_TIFF_JPEG : HS_TIFF_DEFLATE;
         CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(path, 512, 512, 128, 1, comp, 90, 0.5, hs_fix_noise), HS_OK);
-        long long off, len;
+        long long off = 0, len = 0;
         CU_ASSERT_EQUAL_FATAL(tile_extent(path, 6, &off, &len), 0); /* tile (2, 1) */
         CU_ASSERT_FATAL(len > 1000);
         const unsigned char *bytes = k == 0 ? eoi : JUNK;

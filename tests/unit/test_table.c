@@ -418,7 +418,7 @@ static char *big_csv(int n, int bad_row, const char *bad_cell, size_t *len)
 static void test_parallel_read(void)
 {
     enum { N = 500000 }; /* about 10 MiB */
-    size_t len;
+    size_t len = 0;
     char *text = big_csv(N, -1, NULL, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     char *path = hs_test_write(dir, "big.csv", text, len);
