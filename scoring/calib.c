@@ -82,7 +82,7 @@ int hs_calib_hist_add_store(hs_calib_hist *h, const hs_cellstore *s, double comp
     return hs_cellstore_read(s, add_rec, &a, err);
 }
 
-static int modes_frac(const double *s, int n, int *at, int max, double frac);
+static void smooth_sigma(const double *in, double *out, int n, double sigma);
 
 /* ---- leak across borders ------------------------------------------------------------------------------------- */
 
@@ -139,14 +139,7 @@ double hs_leak_estimate(const hs_leak_hist *h, char *note, size_t note_size)
     for (int i = t; i < HS_LEAK_MAXBINS; i++)
         for (int j = 0; j < HS_LEAK_RBINS; j++)
             raw[j] += h->n[i][j];
-    int r = (int)ceil(3 * LEAK_SIGMA_BINS);
-    for (int j = 0; j < HS_LEAK_RBINS; j++) {
-        double v = 0;
-        for (int k = -r; k <= r; k++)
-            if (j + k >= 0 && j + k < HS_LEAK_RBINS)
-                v += raw[j + k] * exp(-0.5 * (k / LEAK_SIGMA_BINS) * (k / LEAK_SIGMA_BINS));
-        sm[j] = v;
-    }
+    smooth_sigma(raw, sm, HS_LEAK_RBINS, LEAK_SIGMA_BINS);
     /*
      * The lowest local maximum below LEAK_MAX that holds at least LEAK_MIN_COUNT sectors and dips by at least
      * LEAK_DIP before the next maximum above it: the borders between stained and unstained cells, however few
@@ -186,17 +179,22 @@ void hs_calib_hist_sum(hs_calib_hist *h, const hs_calib_hist *a)
     }
 }
 
-/* Gaussian smoothing of n counts. */
-static void smooth(const double *in, double *out, int n)
+/* Gaussian smoothing (sigma in bins) of n counts. */
+static void smooth_sigma(const double *in, double *out, int n, double sigma)
 {
-    int r = (int)ceil(3 * SIGMA_BINS);
+    int r = (int)ceil(3 * sigma);
     for (int i = 0; i < n; i++) {
         double s = 0;
         for (int k = -r; k <= r; k++)
             if (i + k >= 0 && i + k < n)
-                s += in[i + k] * exp(-0.5 * (k / SIGMA_BINS) * (k / SIGMA_BINS));
+                s += in[i + k] * exp(-0.5 * (k / sigma) * (k / sigma));
         out[i] = s;
     }
+}
+
+static void smooth(const double *in, double *out, int n)
+{
+    smooth_sigma(in, out, n, SIGMA_BINS);
 }
 
 /* Complete-membrane intensities: cells complete at the cut bin c1 (a >= c1), by their b bin. */
@@ -209,8 +207,8 @@ static void complete_intensity(const hs_calib_hist *h, int c1, double *out)
             out[b] += (double)h->pair[a][b];
 }
 
-/* Local maxima of s holding at least frac of the highest, in increasing order; returns their number. */
-static int modes_frac(const double *s, int n, int *at, int max, double frac)
+/* Local maxima of s holding at least MODE_FRAC of the highest, in increasing order; returns their number. */
+static int modes(const double *s, int n, int *at, int max)
 {
     double top = 0;
     for (int i = 0; i < n; i++)
@@ -220,16 +218,10 @@ static int modes_frac(const double *s, int n, int *at, int max, double frac)
     int k = 0;
     for (int i = 0; i < n && k < max; i++) {
         double l = i ? s[i - 1] : -1, r = i < n - 1 ? s[i + 1] : -1;
-        if (s[i] >= l && s[i] > r && s[i] >= frac * top)
+        if (s[i] >= l && s[i] > r && s[i] >= MODE_FRAC * top)
             at[k++] = i;
     }
     return k;
-}
-
-/* Local maxima of s holding at least MODE_FRAC of the highest. */
-static int modes(const double *s, int n, int *at, int max)
-{
-    return modes_frac(s, n, at, max, MODE_FRAC);
 }
 
 /* The lowest point of s strictly between modes a < b, or -1 when it is not a valley (VALLEY_DEPTH). */

@@ -348,6 +348,34 @@ static void eigen3(double m[3][3], double val[3], double v[3][3])
             }
 }
 
+/* Mean and centred scatter matrix of the samples selected by sel (NULL: all); returns how many. */
+static size_t centred_cov(const hs_stain_acc *a, const unsigned char *sel, double mean[3], double cov[3][3])
+{
+    size_t m = 0;
+    memset(cov, 0, 9 * sizeof cov[0][0]);
+    mean[0] = mean[1] = mean[2] = 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (!sel || sel[i]) {
+            for (int c = 0; c < 3; c++)
+                mean[c] += a->od[3 * i + c];
+            m++;
+        }
+    if (!m)
+        return 0;
+    for (int c = 0; c < 3; c++)
+        mean[c] /= (double)m;
+    for (size_t i = 0; i < a->n; i++)
+        if (!sel || sel[i]) {
+            double d[3];
+            for (int c = 0; c < 3; c++)
+                d[c] = a->od[3 * i + c] - mean[c];
+            for (int r = 0; r < 3; r++)
+                for (int c = 0; c < 3; c++)
+                    cov[r][c] += d[r] * d[c];
+        }
+    return m;
+}
+
 /*
  * Unit-length principal direction (of the centred covariance) of the samples
  * selected by sel; *spread = the second eigenvalue over the first (how far
@@ -356,28 +384,11 @@ static void eigen3(double m[3][3], double val[3], double v[3][3])
  */
 static int principal(const hs_stain_acc *a, const unsigned char *sel, double dir[3], size_t *count, double *spread)
 {
-    double mean[3] = {0, 0, 0}, cov[3][3] = {{0}};
-    size_t m = 0;
-    for (size_t i = 0; i < a->n; i++)
-        if (sel[i]) {
-            for (int c = 0; c < 3; c++)
-                mean[c] += a->od[3 * i + c];
-            m++;
-        }
+    double mean[3], cov[3][3];
+    size_t m = centred_cov(a, sel, mean, cov);
     *count = m;
     if (m < 2)
         return -1;
-    for (int c = 0; c < 3; c++)
-        mean[c] /= (double)m;
-    for (size_t i = 0; i < a->n; i++)
-        if (sel[i]) {
-            double d[3];
-            for (int c = 0; c < 3; c++)
-                d[c] = a->od[3 * i + c] - mean[c];
-            for (int r = 0; r < 3; r++)
-                for (int c = 0; c < 3; c++)
-                    cov[r][c] += d[r] * d[c];
-        }
     double val[3], vec[3][3];
     eigen3(cov, val, vec);
     *spread = val[0] > 0 ? val[1] / val[0] : INFINITY;
@@ -396,20 +407,8 @@ static int principal(const hs_stain_acc *a, const unsigned char *sel, double dir
 static int macenko(const hs_stain_acc *a, double h[3], double dab[3])
 {
     size_t n = a->n;
-    double mean[3] = {0, 0, 0}, cov[3][3] = {{0}};
-    for (size_t i = 0; i < n; i++)
-        for (int c = 0; c < 3; c++)
-            mean[c] += a->od[3 * i + c];
-    for (int c = 0; c < 3; c++)
-        mean[c] /= (double)n;
-    for (size_t i = 0; i < n; i++) {
-        double d[3];
-        for (int c = 0; c < 3; c++)
-            d[c] = a->od[3 * i + c] - mean[c];
-        for (int r = 0; r < 3; r++)
-            for (int c = 0; c < 3; c++)
-                cov[r][c] += d[r] * d[c];
-    }
+    double mean[3], cov[3][3];
+    centred_cov(a, NULL, mean, cov);
     double val[3], vec[3][3];
     eigen3(cov, val, vec);
     if (!(val[1] > 0))
