@@ -21,6 +21,7 @@
 #include "scoring/controls.h"
 #include "scoring/qupath.h"
 #include "scoring/score.h"
+#include "scoring/scorerow.h"
 #include "util/hs_parse.h"
 
 #define CMD "score"
@@ -53,79 +54,6 @@ static void usage(FILE *f)
             "  -h, --help            show this help\n"
             "\n");
     hs_score_opts_help(f);
-}
-
-/* The score columns; a table of slides starts with "slide,", a cohort table with the manifest's columns. */
-static const char *const score_header = "status,error,n_cells,n_tiles,p0,p1,p2,p3,hscore,ihc_score,her2_class,entropy,"
-                                        "simpson,tile_cv,discordant_frac,morans_i,pattern,heterogeneous,"
-                                        "cell_radius_um,stain_source,stain_h_angle,stain_dab_angle,calibration,"
-                                        "od_1,od_2,od_3,leak";
-
-static void put_num(FILE *f, double x)
-{
-    fputc(',', f);
-    hs_fprint_double(f, x);
-}
-
-/* What a row says about how a slide was measured and calibrated (NULL fields are NA). */
-typedef struct row_extra {
-    const hs_score_result *res; /* NULL: no slide measurement (QuPath, error) */
-    const hs_calib_cuts *cuts;  /* NULL: no cuts */
-    const char *calibration;    /* method name when cuts is NULL but known */
-    double leak;                /* NAN: none */
-} row_extra;
-
-static void put_extra(FILE *f, const row_extra *x)
-{
-    static const char *const source[] = {"default", "given", "estimated", "estimated-h"};
-    const hs_score_result *r = x ? x->res : NULL;
-    if (r) {
-        put_num(f, r->cell_radius_um);
-        fprintf(f, ",%s", source[r->stain_source]);
-        put_num(f, r->stain_source == HS_STAIN_DEFAULT ? NAN : r->stain_h_angle);
-        put_num(f, r->stain_source == HS_STAIN_DEFAULT || r->stain_source == HS_STAIN_ESTIMATED_H ? NAN
-                                                                                                 : r->stain_dab_angle);
-    } else {
-        fputs(",NA,NA,NA,NA", f);
-    }
-    const hs_calib_cuts *c = x ? x->cuts : NULL;
-    if (c) {
-        fprintf(f, ",%s", hs_calib_mode_name(c->method));
-        for (int k = 0; k < 3; k++)
-            put_num(f, c->od[k]);
-    } else {
-        fprintf(f, ",%s,NA,NA,NA", x && x->calibration ? x->calibration : "NA");
-    }
-    put_num(f, x ? x->leak : NAN);
-    fputc('\n', f);
-}
-
-/* Writes the score columns of one slide (with their leading comma) and ends the row. */
-static void put_scores(FILE *f, const hs_slide_metrics *m, const char *error, const row_extra *x)
-{
-    if (error) {
-        fputs(",error,", f);
-        hs_fprint_field(f, error);
-        fputs(",NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA,NA", f);
-        put_extra(f, x);
-        return;
-    }
-    fprintf(f, ",ok,,%lu,%zu", m->n_cells, m->n_tiles);
-    for (int k = 0; k < HS_NCLASS; k++)
-        put_num(f, m->p[k]);
-    put_num(f, m->hscore);
-    fprintf(f, ",%s,%s", hs_her2_call_name(m->ihc_score), hs_her2_category_name(m->her2_class));
-    put_num(f, m->entropy);
-    put_num(f, m->simpson);
-    put_num(f, m->tile_cv);
-    put_num(f, m->discordant_frac);
-    put_num(f, m->morans_i);
-    fprintf(f, ",%s,", hs_her2_pattern_name(m->pattern));
-    if (m->heterogeneous < 0)
-        fputs("NA", f);
-    else
-        fprintf(f, "%d", m->heterogeneous);
-    put_extra(f, x);
 }
 
 /* Opens DIR/<base name of name><suffix> for writing. */
@@ -302,12 +230,17 @@ static void finish_item(run *r, FILE *f, size_t i)
     item *t = &r->it[i];
     const char *why = NULL;
     const hs_calib_cuts *cuts = t->ok ? hs_batchcal_cuts(r->bc, t->batch, &why) : NULL;
-    double leak = hs_batchcal_leak(r->bc, t->batch, NULL);
-    row_extra x = {t->ok ? &t->res : NULL, cuts, NULL, t->ok ? leak : NAN};
+    hs_score_row row;
+    hs_score_row_init(&row);
+    if (t->ok) {
+        hs_score_row_measured(&row, &t->res);
+        row.leak = hs_batchcal_leak(r->bc, t->batch, NULL);
+    }
+    if (cuts)
+        hs_score_row_cuts(&row, cuts);
     if (!t->ok || !cuts) {
-        if (t->ok)
-            snprintf(t->error, sizeof t->error, "%s", why);
-        put_scores(f, NULL, t->error, &x);
+        hs_score_row_fail(&row, t->ok ? why : t->error);
+        hs_score_row_write(f, &row);
         r->nfail++;
         return;
     }
@@ -324,26 +257,27 @@ static void finish_item(run *r, FILE *f, size_t i)
     }
     if (cf)
         fprintf(cf, "x_um,y_um,nucleus_area_um2,membrane_dab_od,membrane_completeness,class,cell_radius_um\n");
-    hs_slide_metrics m;
     hs_tilemap *map = NULL;
-    int rc = hs_score_classify(&t->res, &hp, leak, r->o->tile_um, t->ish, cf ? put_cell : NULL, cf, &m, &map, &err);
+    int rc = hs_score_classify(&t->res, &hp, row.leak, r->o->tile_um, t->ish, cf ? put_cell : NULL, cf, &row.m, &map,
+                               &err);
     if (cf && (ferror(cf) | (fclose(cf) != 0))) {
         hs_cli_error(CMD, "%s: write error", path);
         r->status = HS_EXIT_FAIL;
     }
-    if (rc == HS_OK && m.n_cells == 0)
+    if (rc == HS_OK && row.m.n_cells == 0)
         rc = hs_error_set(&err, HS_EDATA, "%s: no tumour cells", t->path);
     if (rc != HS_OK) {
         hs_cli_error(CMD, "%s", err.msg);
-        put_scores(f, NULL, err.msg, &x);
+        hs_score_row_fail(&row, err.msg);
         r->nfail++;
     } else {
-        put_scores(f, &m, NULL, &x);
+        row.ok = 1;
         if (r->map && write_map(r->map, t->name, map, &hp, &err) != HS_OK) {
             hs_cli_error(CMD, "%s", err.msg);
             r->status = HS_EXIT_FAIL;
         }
     }
+    hs_score_row_write(f, &row);
     hs_tilemap_free(map);
     hs_score_result_clear(&t->res);
 }
@@ -361,20 +295,30 @@ static int score_qupath(FILE *f, const char *path, const char *completeness_col,
     hs_calib_cuts cuts;
     double fixed[3] = {o->her2.od_1, o->her2.od_2, o->her2.od_3};
     hs_calib_fixed(fixed, &cuts);
-    row_extra x = {NULL, q->from_class ? NULL : &cuts, q->from_class ? "qupath" : NULL, NAN};
-    fprintf(f, "slide,%s\n", score_header);
+    fputs("slide", f);
+    hs_score_row_write_header(f);
+    fputc('\n', f);
     for (size_t i = 0; i < q->nimage; i++) {
-        hs_slide_metrics m;
+        hs_score_row row;
+        hs_score_row_init(&row);
+        if (q->from_class)
+            snprintf(row.calibration, sizeof row.calibration, "qupath");
+        else
+            hs_score_row_cuts(&row, &cuts);
         (*ntotal)++;
         hs_fprint_field(f, q->image[i].image);
-        if (hs_metrics_compute(q->image[i].map, &o->her2, ish, &m, &err) != HS_OK) {
-            put_scores(f, NULL, err.msg, &x);
+        if (hs_metrics_compute(q->image[i].map, &o->her2, ish, &row.m, &err) != HS_OK) {
+            hs_score_row_fail(&row, err.msg);
+            hs_score_row_write(f, &row);
             (*nfail)++;
             continue;
         }
-        put_scores(f, &m, m.n_cells ? NULL : "no tumour cells in the export", &x);
-        *nfail += m.n_cells == 0;
-        if (map && m.n_cells && write_map(map, q->image[i].image, q->image[i].map, &o->her2, &err) != HS_OK) {
+        row.ok = row.m.n_cells > 0;
+        if (!row.ok)
+            hs_score_row_fail(&row, "no tumour cells in the export");
+        hs_score_row_write(f, &row);
+        *nfail += row.m.n_cells == 0;
+        if (map && row.m.n_cells && write_map(map, q->image[i].image, q->image[i].map, &o->her2, &err) != HS_OK) {
             hs_cli_error(CMD, "%s", err.msg);
             status = HS_EXIT_FAIL;
         }
@@ -504,12 +448,13 @@ static int score_manifest(FILE *f, const char *path, char **user_factors, size_t
     }
     score_items(r);
     for (int k = 0; k < HS_MF_NREQ; k++)
-        fprintf(f, "%s,", hs_manifest_required[k]);
+        fprintf(f, "%s%s", k ? "," : "", hs_manifest_required[k]);
     for (size_t j = 0; j < m->ncov; j++) {
-        hs_fprint_field(f, m->cov_name[j]);
         fputc(',', f);
+        hs_fprint_field(f, m->cov_name[j]);
     }
-    fprintf(f, "%s\n", score_header);
+    hs_score_row_write_header(f);
+    fputc('\n', f);
     for (size_t i = 0; i < m->npatient; i++) {
         const hs_manifest_patient *pt = &m->patient[i];
         hs_fprint_field(f, pt->patient_id);
@@ -555,7 +500,9 @@ static int score_slides(FILE *f, char **slides, int n, hs_ish ish, run *r, int *
         t->batch = b;
     }
     score_items(r);
-    fprintf(f, "slide,%s\n", score_header);
+    fputs("slide", f);
+    hs_score_row_write_header(f);
+    fputc('\n', f);
     for (size_t i = 0; i < r->n; i++) {
         hs_fprint_field(f, r->it[i].row_name);
         (*ntotal)++;

@@ -144,7 +144,7 @@ int hs_batchcal_add_control(hs_batchcal *b, int i, hs_class k, const hs_cellstor
 static int has_controls(const batch *t)
 {
     for (int k = 0; k < 4; k++)
-        if (!t->ctl[k])
+        if (!t->ctl[k] || !t->ctl[k]->cells)
             return 0;
     return 1;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define QUANT 4096.0
 #define BUF_RECORDS 4096
@@ -28,6 +29,7 @@ struct hs_cellstore {
     size_t nflushed;     /* records written to the spill file */
     unsigned char *buf;  /* memory: every record; spill: the unwritten tail */
     size_t buf_n, buf_cap;
+    int own_spill;       /* attached: the store opened the file and closes it */
 };
 
 hs_cellstore *hs_cellstore_alloc(int max_sectors, FILE *spill)
@@ -48,8 +50,47 @@ void hs_cellstore_free(hs_cellstore *s)
 {
     if (!s)
         return;
+    if (s->own_spill && s->spill)
+        fclose(s->spill);
     free(s->buf);
     free(s);
+}
+
+int hs_cellstore_max_sectors(const hs_cellstore *s)
+{
+    return s->max_sectors;
+}
+
+long hs_cellstore_start(const hs_cellstore *s)
+{
+    return s->spill ? s->start : -1;
+}
+
+int hs_cellstore_attach(hs_cellstore **out, const char *path, long start, size_t n, int max_sectors, hs_error *err)
+{
+    *out = NULL;
+    hs_cellstore *s = hs_cellstore_alloc(max_sectors, NULL);
+    if (!s)
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    if (!(s->spill = fopen(path, "rb"))) {
+        int rc = hs_error_set(err, HS_EIO, "%s: %s", path, strerror(errno));
+        hs_cellstore_free(s);
+        return rc;
+    }
+    s->own_spill = 1;
+    struct stat st;
+    if (n == 0 && start < 0)
+        start = 0;
+    if (start < 0 || fstat(fileno(s->spill), &st) != 0 ||
+        (unsigned long long)st.st_size < (unsigned long long)start + (unsigned long long)n * s->rec_size) {
+        int rc = hs_error_set(err, HS_EIO, "%s: shorter than its %zu cell records", path, n);
+        hs_cellstore_free(s);
+        return rc;
+    }
+    s->start = start;
+    s->n = s->nflushed = n;
+    *out = s;
+    return HS_OK;
 }
 
 static int flush(hs_cellstore *s, hs_error *err)

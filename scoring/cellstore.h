@@ -46,6 +46,19 @@ int hs_cellstore_finish(hs_cellstore *s, hs_error *err) HS_RESULT_USED;
 
 size_t hs_cellstore_count(const hs_cellstore *s);
 
+/* The store's sector capacity, and where its records start in its spill file (-1: in memory, or none yet). */
+int hs_cellstore_max_sectors(const hs_cellstore *s);
+long hs_cellstore_start(const hs_cellstore *s);
+
+/*
+ * A read-only store over the n records that a store of max_sectors sectors
+ * wrote from offset start of the file at path (a measured slide saved by
+ * another process).  The store opens the file and closes it when freed.
+ * HS_EIO (cannot open, or the file is shorter than the records), HS_ENOMEM.
+ */
+int hs_cellstore_attach(hs_cellstore **out, const char *path, long start, size_t n, int max_sectors,
+                        hs_error *err) HS_RESULT_USED;
+
 /*
  * Calls fn for every stored cell in the order added; stops at the first
  * non-zero return of fn and returns it.  HS_EIO when the spill file cannot

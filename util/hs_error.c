@@ -36,6 +36,7 @@ const char *hs_strerror(int code)
     case HS_EDATA: return "malformed input data";
     case HS_ENUMERIC: return "numerical failure";
     case HS_EFORMAT: return "unsupported or corrupt file format";
+    case HS_EINTR: return "stopped on request";
     default: return "unknown error";
     }
 }

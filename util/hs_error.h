@@ -27,7 +27,8 @@ typedef enum hs_status {
     HS_EIO = -3,      /* file could not be opened, read or written */
     HS_EDATA = -4,    /* input data is malformed (bad CSV value, bad slide, ...) */
     HS_ENUMERIC = -5, /* numerical failure (singular matrix, non-finite result) */
-    HS_EFORMAT = -6   /* unsupported or corrupt file format */
+    HS_EFORMAT = -6,  /* unsupported or corrupt file format */
+    HS_EINTR = -7     /* stopped on request (a signal asked the run to stop) */
 } hs_status;
 
 #define HS_ERROR_MSG_MAX 1024

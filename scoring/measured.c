@@ -1,0 +1,413 @@
+/*
+ * measured: a slide's measurement saved, loaded and made in a child process (see measured.h).
+ *
+ * The verdict file is text, one "key value" per line, ending with "end":
+ *
+ *     hetsurv-measured 1
+ *     verdict ok | failed | qupath
+ *     error <one line>                         (failed)
+ *     level, mpp, width_um, height_um, ...      (ok; numbers with %.17g)
+ *     cells_start <offset> / cells_n <count> / cells_max_sectors <n>
+ *     map <nx> <ny> <tile_um>                   (qupath: the cell file then holds the map's counts)
+ *     end
+ */
+#include "measured.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scoring/qupath.h"
+
+#define MAGIC "hetsurv-measured 1"
+
+int hs_measured_is_qupath(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot && (!strcasecmp(dot, ".tsv") || !strcasecmp(dot, ".txt") || !strcasecmp(dot, ".csv"));
+}
+
+/* path + ".tmp" */
+static char *tmp_name(const char *path)
+{
+    size_t n = strlen(path) + 5;
+    char *t = malloc(n);
+    if (t)
+        snprintf(t, n, "%s.tmp", path);
+    return t;
+}
+
+/* Flushes, syncs and closes f, then renames tmp to path.  HS_EIO (named) on any failure, tmp removed. */
+static int commit(FILE *f, const char *tmp, const char *path, hs_error *err)
+{
+    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+    int e = errno;
+    bad |= fclose(f) != 0;
+    if (bad) {
+        remove(tmp);
+        return hs_error_set(err, HS_EIO, "%s: cannot write: %s", path, strerror(e ? e : errno));
+    }
+    if (rename(tmp, path) != 0) {
+        e = errno;
+        remove(tmp);
+        return hs_error_set(err, HS_EIO, "%s: cannot rename into place: %s", path, strerror(e));
+    }
+    return HS_OK;
+}
+
+/* One line of text: control characters become spaces. */
+static void put_text(FILE *f, const char *key, const char *s)
+{
+    fprintf(f, "%s ", key);
+    for (; *s; s++)
+        fputc((unsigned char)*s < 32 ? ' ' : *s, f);
+    fputc('\n', f);
+}
+
+/* Writes the verdict file: failed with why, or the measurement (res) / QuPath map (map). */
+static int save_meta(const char *meta_path, const char *why, const hs_score_result *res, const hs_tilemap *map,
+                     hs_error *err)
+{
+    char *tmp = tmp_name(meta_path);
+    if (!tmp)
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        int rc = hs_error_set(err, HS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    fprintf(f, "%s\n", MAGIC);
+    if (why) {
+        fputs("verdict failed\n", f);
+        put_text(f, "error", why);
+    } else if (map) {
+        fprintf(f, "verdict qupath\nmap %zu %zu %.17g\n", map->nx, map->ny, map->tile_um);
+    } else {
+        fputs("verdict ok\n", f);
+        fprintf(f, "level %d\nmpp %.17g\nwidth_um %.17g\nheight_um %.17g\n", res->level, res->mpp, res->width_um,
+                res->height_um);
+        fprintf(f, "background %.17g %.17g %.17g\nmegapixels %.17g\n", res->background[0], res->background[1],
+                res->background[2], res->megapixels);
+        fprintf(f, "stain_h %.17g %.17g %.17g\nstain_dab %.17g %.17g %.17g\n", res->stain_h[0], res->stain_h[1],
+                res->stain_h[2], res->stain_dab[0], res->stain_dab[1], res->stain_dab[2]);
+        fprintf(f, "stain_source %d\nstain_h_angle %.17g\nstain_dab_angle %.17g\n", (int)res->stain_source,
+                res->stain_h_angle, res->stain_dab_angle);
+        put_text(f, "stain_note", res->stain_note);
+        fprintf(f, "scale %.17g %.17g %zu\ncell_radius_um %.17g\n", res->scale.spacing_um, res->scale.nucleus_area_um2,
+                res->scale.n_sheet, res->cell_radius_um);
+        fprintf(f, "cells_start %ld\ncells_n %zu\ncells_max_sectors %d\n", hs_cellstore_start(res->cells),
+                hs_cellstore_count(res->cells), hs_cellstore_max_sectors(res->cells));
+    }
+    fputs("end\n", f);
+    int rc = commit(f, tmp, meta_path, err);
+    free(tmp);
+    return rc;
+}
+
+/* Writes a QuPath export's tile counts into the cell file (as 64-bit counts). */
+static int save_map(const hs_tilemap *m, const char *cells_path, hs_error *err)
+{
+    char *tmp = tmp_name(cells_path);
+    if (!tmp)
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        int rc = hs_error_set(err, HS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    size_t n = m->nx * m->ny * HS_NCLASS;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = m->count[i];
+        fwrite(&v, sizeof v, 1, f);
+    }
+    int rc = commit(f, tmp, cells_path, err);
+    free(tmp);
+    return rc;
+}
+
+/* Reads one QuPath export of a single image into *map. */
+static int read_qupath(const char *path, const hs_qupath_opts *q, hs_tilemap **map, hs_error *err)
+{
+    hs_qupath *qp = NULL;
+    int rc = hs_qupath_read(&qp, path, q->tile_um, q->mpp, q->completeness_col, q->hp, err);
+    if (rc != HS_OK)
+        return rc;
+    if (qp->nimage != 1) {
+        rc = hs_error_set(err, HS_EDATA, "%s: a QuPath export in a manifest must hold one image, not %zu", path,
+                          qp->nimage);
+    } else {
+        *map = qp->image[0].map;
+        qp->image[0].map = NULL;
+    }
+    hs_qupath_free(qp);
+    return rc;
+}
+
+int hs_measure_save(const char *path, const hs_score_params *p, const hs_qupath_opts *q, const char *cells_path,
+                    const char *meta_path, hs_error *err)
+{
+    hs_error why;
+    if (hs_measured_is_qupath(path)) {
+        hs_tilemap *map = NULL;
+        int rc = read_qupath(path, q, &map, &why);
+        if (rc == HS_OK && (rc = save_map(map, cells_path, err)) == HS_OK)
+            rc = save_meta(meta_path, NULL, NULL, map, err);
+        else if (rc != HS_EIO || !map)
+            rc = save_meta(meta_path, why.msg, NULL, NULL, err);
+        hs_tilemap_free(map);
+        return rc;
+    }
+    char *tmp = tmp_name(cells_path);
+    if (!tmp)
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    FILE *cells = fopen(tmp, "w+b");
+    if (!cells) {
+        int rc = hs_error_set(err, HS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    hs_score_result res;
+    int rc = hs_score_slide(path, p, cells, &res, &why);
+    if (rc != HS_OK) {
+        fclose(cells);
+        remove(tmp);
+        free(tmp);
+        return save_meta(meta_path, why.msg, NULL, NULL, err);
+    }
+    rc = commit(cells, tmp, cells_path, err);
+    free(tmp);
+    if (rc == HS_OK)
+        rc = save_meta(meta_path, NULL, &res, NULL, err);
+    hs_score_result_clear(&res);
+    return rc;
+}
+
+/* Removes the temporary files a killed child may have left. */
+static void remove_tmps(const hs_measure_job *job)
+{
+    char *t = tmp_name(job->cells_path), *u = tmp_name(job->meta_path);
+    if (t)
+        remove(t);
+    if (u)
+        remove(u);
+    free(t);
+    free(u);
+}
+
+static void job_clear(hs_measure_job *job)
+{
+    free(job->path);
+    free(job->cells_path);
+    free(job->meta_path);
+    memset(job, 0, sizeof *job);
+}
+
+int hs_measure_start(hs_measure_job *job, const char *path, const hs_score_params *p, const hs_qupath_opts *q,
+                     const char *cells_path, const char *meta_path, hs_error *err)
+{
+    memset(job, 0, sizeof *job);
+    job->path = strdup(path);
+    job->cells_path = strdup(cells_path);
+    job->meta_path = strdup(meta_path);
+    if (!job->path || !job->cells_path || !job->meta_path) {
+        job_clear(job);
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    }
+    fflush(NULL); /* nothing buffered is written twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        job_clear(job);
+        return hs_error_set(err, HS_EIO, "%s: cannot start a process to measure it: %s", path, strerror(e));
+    }
+    if (pid == 0) {
+        /* the child: default signal actions (an MPI library's crash handlers would print a backtrace into the
+           job log), measure, save, and leave without running the parent's exit handlers */
+        static const int sig[] = {SIGSEGV, SIGBUS, SIGFPE, SIGABRT, SIGILL, SIGTERM, SIGINT, SIGPIPE};
+        for (size_t k = 0; k < sizeof sig / sizeof sig[0]; k++)
+            signal(sig[k], SIG_DFL);
+        hs_error e;
+        _exit(hs_measure_save(path, p, q, cells_path, meta_path, &e) == HS_OK ? 0 : 1);
+    }
+    job->pid = pid;
+    return HS_OK;
+}
+
+int hs_measure_poll(hs_measure_job *job, hs_error *err)
+{
+    if (!job->pid)
+        return hs_error_set(err, HS_EINVAL, "no measurement running");
+    int status = 0;
+    pid_t w = waitpid(job->pid, &status, WNOHANG);
+    if (w == 0 || (w < 0 && errno == EINTR))
+        return 0;
+    int rc = HS_OK;
+    if (w < 0) {
+        rc = hs_error_set(err, HS_EIO, "%s: lost the process measuring it: %s", job->path, strerror(errno));
+        kill(job->pid, SIGKILL);
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        remove_tmps(job);
+        if (WIFSIGNALED(status)) {
+            char why[256];
+            snprintf(why, sizeof why, "measuring this slide crashed (signal %d, %s); no other slide is affected",
+                     WTERMSIG(status), strsignal(WTERMSIG(status)));
+            rc = save_meta(job->meta_path, why, NULL, NULL, err);
+        } else {
+            rc = hs_error_set(err, HS_EIO, "%s: could not save its measurement in %s", job->path, job->meta_path);
+        }
+    }
+    job_clear(job);
+    return rc == HS_OK ? 1 : rc;
+}
+
+void hs_measure_abandon(hs_measure_job *job)
+{
+    if (job->pid) {
+        kill(job->pid, SIGKILL);
+        while (waitpid(job->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        remove_tmps(job);
+    }
+    job_clear(job);
+}
+
+int hs_measure_isolated(const char *path, const hs_score_params *p, const hs_qupath_opts *q, const char *cells_path,
+                        const char *meta_path, hs_error *err)
+{
+    hs_measure_job job;
+    int rc = hs_measure_start(&job, path, p, q, cells_path, meta_path, err);
+    while (rc == HS_OK) {
+        rc = hs_measure_poll(&job, err);
+        if (rc == 1)
+            return HS_OK;
+        if (rc == 0) {
+            struct timespec ts = {0, 2 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return rc;
+}
+
+/* ---- loading ------------------------------------------------------------------------------------------------- */
+
+void hs_measured_clear(hs_measured *m)
+{
+    hs_score_result_clear(&m->res);
+    hs_tilemap_free(m->map);
+    memset(m, 0, sizeof *m);
+}
+
+static int load_map(hs_measured *m, const char *cells_path, size_t nx, size_t ny, double tile_um, hs_error *err)
+{
+    if (!(m->map = hs_tilemap_alloc(nx, ny, tile_um)))
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    FILE *f = fopen(cells_path, "rb");
+    if (!f)
+        return hs_error_set(err, HS_EIO, "%s: %s", cells_path, strerror(errno));
+    size_t n = nx * ny * HS_NCLASS, got = 0;
+    for (; got < n; got++) {
+        uint64_t v;
+        if (fread(&v, sizeof v, 1, f) != 1)
+            break;
+        m->map->count[got] = (unsigned long)v;
+    }
+    fclose(f);
+    return got == n ? HS_OK : hs_error_set(err, HS_EDATA, "%s: shorter than its tile map", cells_path);
+}
+
+int hs_measured_load(hs_measured *m, const char *cells_path, const char *meta_path, hs_error *err)
+{
+    memset(m, 0, sizeof *m);
+    FILE *f = fopen(meta_path, "r");
+    if (!f)
+        return hs_error_set(err, HS_EIO, "%s: %s", meta_path, strerror(errno));
+    char line[HS_ERROR_MSG_MAX + 64];
+    int ended = 0, magic = 0, verdict = -1, maxsec = 0, nread = 0;
+    long start = -1;
+    size_t ncell = 0, nx = 0, ny = 0;
+    double tile = 0;
+    hs_score_result *r = &m->res;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *v = strchr(line, ' ');
+        const char *key = line;
+        if (v)
+            *v++ = '\0';
+        else
+            v = line + strlen(line);
+        nread++;
+        if (nread == 1) {
+            magic = !strcmp(key, "hetsurv-measured") && !strcmp(v, "1");
+            continue;
+        }
+        if (!strcmp(key, "end"))
+            ended = 1;
+        else if (!strcmp(key, "verdict"))
+            verdict = !strcmp(v, "ok") ? 1 : !strcmp(v, "qupath") ? 2 : !strcmp(v, "failed") ? 0 : -1;
+        else if (!strcmp(key, "error"))
+            snprintf(m->error, sizeof m->error, "%s", v);
+        else if (!strcmp(key, "level"))
+            r->level = atoi(v);
+        else if (!strcmp(key, "mpp"))
+            r->mpp = strtod(v, NULL);
+        else if (!strcmp(key, "width_um"))
+            r->width_um = strtod(v, NULL);
+        else if (!strcmp(key, "height_um"))
+            r->height_um = strtod(v, NULL);
+        else if (!strcmp(key, "background"))
+            sscanf(v, "%lf %lf %lf", &r->background[0], &r->background[1], &r->background[2]);
+        else if (!strcmp(key, "megapixels"))
+            r->megapixels = strtod(v, NULL);
+        else if (!strcmp(key, "stain_h"))
+            sscanf(v, "%lf %lf %lf", &r->stain_h[0], &r->stain_h[1], &r->stain_h[2]);
+        else if (!strcmp(key, "stain_dab"))
+            sscanf(v, "%lf %lf %lf", &r->stain_dab[0], &r->stain_dab[1], &r->stain_dab[2]);
+        else if (!strcmp(key, "stain_source"))
+            r->stain_source = (hs_stain_source)atoi(v);
+        else if (!strcmp(key, "stain_h_angle"))
+            r->stain_h_angle = strtod(v, NULL);
+        else if (!strcmp(key, "stain_dab_angle"))
+            r->stain_dab_angle = strtod(v, NULL);
+        else if (!strcmp(key, "stain_note"))
+            snprintf(r->stain_note, sizeof r->stain_note, "%s", v);
+        else if (!strcmp(key, "scale"))
+            sscanf(v, "%lf %lf %zu", &r->scale.spacing_um, &r->scale.nucleus_area_um2, &r->scale.n_sheet);
+        else if (!strcmp(key, "cell_radius_um"))
+            r->cell_radius_um = strtod(v, NULL);
+        else if (!strcmp(key, "cells_start"))
+            start = strtol(v, NULL, 10);
+        else if (!strcmp(key, "cells_n"))
+            ncell = (size_t)strtoull(v, NULL, 10);
+        else if (!strcmp(key, "cells_max_sectors"))
+            maxsec = atoi(v);
+        else if (!strcmp(key, "map"))
+            sscanf(v, "%zu %zu %lf", &nx, &ny, &tile);
+    }
+    fclose(f);
+    if (!magic || !ended || verdict < 0)
+        return hs_error_set(err, HS_EDATA, "%s: not a complete hetsurv measurement", meta_path);
+    if (verdict == 0)
+        return HS_OK;
+    if (verdict == 2) {
+        m->qupath = m->ok = 1;
+        if (!(nx && ny && tile > 0))
+            return hs_error_set(err, HS_EDATA, "%s: bad tile map size", meta_path);
+        return load_map(m, cells_path, nx, ny, tile, err);
+    }
+    int rc = hs_cellstore_attach(&r->cells, cells_path, start, ncell, maxsec, err);
+    if (rc == HS_OK)
+        m->ok = 1;
+    return rc;
+}
