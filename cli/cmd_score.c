@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "cli/score_opts.h"
+#include "cohorts/cohorttable.h"
 #include "cohorts/csvread.h"
 #include "cohorts/manifest.h"
 #include "scoring/batchcal.h"
@@ -327,16 +328,6 @@ static int score_qupath(FILE *f, const char *path, const char *completeness_col,
     return status;
 }
 
-/* Echoes an input number in its shortest form that reads back to the same double ("35.97", not 35.969999...). */
-static void put_input_number(FILE *f, double x)
-{
-    char buf[40];
-    snprintf(buf, sizeof buf, "%.15g", x);
-    if (strtod(buf, NULL) != x)
-        snprintf(buf, sizeof buf, "%.17g", x);
-    fputs(buf, f);
-}
-
 typedef struct header_probe {
     const char *name[2];
     int found[2];
@@ -447,28 +438,11 @@ static int score_manifest(FILE *f, const char *path, char **user_factors, size_t
         }
     }
     score_items(r);
-    for (int k = 0; k < HS_MF_NREQ; k++)
-        fprintf(f, "%s%s", k ? "," : "", hs_manifest_required[k]);
-    for (size_t j = 0; j < m->ncov; j++) {
-        fputc(',', f);
-        hs_fprint_field(f, m->cov_name[j]);
-    }
+    hs_cohorttable_header(f, m);
     hs_score_row_write_header(f);
     fputc('\n', f);
     for (size_t i = 0; i < m->npatient; i++) {
-        const hs_manifest_patient *pt = &m->patient[i];
-        hs_fprint_field(f, pt->patient_id);
-        fputc(',', f);
-        hs_fprint_field(f, pt->slide);
-        fputc(',', f);
-        put_input_number(f, pt->dfs_time);
-        fprintf(f, ",%d,", pt->dfs_event);
-        put_input_number(f, pt->os_time);
-        fprintf(f, ",%d", pt->os_event);
-        for (size_t j = 0; j < m->ncov; j++) {
-            fputc(',', f);
-            hs_fprint_field(f, pt->cov[j] ? pt->cov[j] : "NA");
-        }
+        hs_cohorttable_row(f, m, i);
         (*ntotal)++;
         finish_item(r, f, i);
     }

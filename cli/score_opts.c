@@ -127,3 +127,54 @@ void hs_score_opts_help(FILE *f)
             "  --tile-um U           heterogeneity tile side in micrometres (256)\n"
             "  --threads N           regions of a slide scored at once (default: the CPUs available)\n");
 }
+
+/* One "key value" line; numbers as %.17g so that equal lines mean equal parameters. */
+static void kv(FILE *f, const char *key, double v)
+{
+    fprintf(f, "%s %.17g\n", key, v);
+}
+
+void hs_score_opts_describe(const hs_score_opts *o, FILE *f)
+{
+    const hs_score_params *p = &o->score;
+    const hs_cell_params *c = &p->cells;
+    const hs_her2_params *h = &o->her2;
+    kv(f, "level_mpp", p->target_mpp);
+    kv(f, "mpp_override", p->mpp_override);
+    kv(f, "region_px", p->region_px);
+    kv(f, "sample_regions", p->sample_regions);
+    kv(f, "estimate_background", p->estimate_background);
+    kv(f, "tissue_od", p->tissue_od);
+    kv(f, "estimate_stains", p->estimate_stains);
+    if (p->has_stains)
+        fprintf(f, "stains %.17g,%.17g,%.17g;%.17g,%.17g,%.17g\n", p->stain_h[0], p->stain_h[1], p->stain_h[2],
+                p->stain_dab[0], p->stain_dab[1], p->stain_dab[2]);
+    else
+        fputs("stains none\n", f);
+    if (p->has_third)
+        fprintf(f, "stain_third %.17g,%.17g,%.17g\n", p->stain_third[0], p->stain_third[1], p->stain_third[2]);
+    kv(f, "nucleus_od", c->nucleus_od);
+    kv(f, "background_um", c->background_um);
+    kv(f, "min_area_um2", c->min_area_um2);
+    kv(f, "max_area_um2", c->max_area_um2);
+    kv(f, "max_radius_um", c->max_radius_um);
+    kv(f, "split_neck", c->split_neck);
+    kv(f, "max_elongation", c->max_elongation);
+    kv(f, "sheet_factor", c->sheet_factor);
+    kv(f, "min_area_frac", c->min_area_frac);
+    kv(f, "edge_factor", c->edge_factor);
+    kv(f, "sectors", c->sectors);
+    kv(f, "rays_per_sector", c->rays_per_sector);
+    kv(f, "band_px", c->band_px);
+    fprintf(f, "thresholds %.17g,%.17g,%.17g\n", h->od_1, h->od_2, h->od_3);
+    kv(f, "complete", h->complete);
+    kv(f, "partial", h->partial);
+    kv(f, "call_frac", h->call_frac);
+    kv(f, "noise_frac", h->noise_frac);
+    kv(f, "scattered_frac", h->scattered_frac);
+    kv(f, "het_frac", h->het_frac);
+    kv(f, "cluster_moran", h->cluster_moran);
+    kv(f, "tile_min_cells", (double)h->tile_min_cells);
+    kv(f, "tile_um", o->tile_um);
+    fprintf(f, "calibration %s\n", hs_calib_mode_name(o->calibration));
+}

@@ -54,6 +54,13 @@ void hs_score_opts_default(hs_score_opts *o);
  */
 int hs_score_opts_parse(hs_score_opts *o, int c, const char *arg, hs_error *err);
 
+/*
+ * Writes every parameter that can change a score, one "key value" per line
+ * (the threads excluded: they change no result), in a fixed order: what a
+ * cohort run's checkpoint key and results.h5 record.
+ */
+void hs_score_opts_describe(const hs_score_opts *o, FILE *f);
+
 /* Writes the help text of the scoring options. */
 void hs_score_opts_help(FILE *f);
 

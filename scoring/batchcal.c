@@ -80,6 +80,11 @@ size_t hs_batchcal_slides(const hs_batchcal *b, int i)
     return b->b[i].nslide;
 }
 
+void hs_batchcal_set_slides(hs_batchcal *b, int i, size_t n)
+{
+    b->b[i].nslide = n;
+}
+
 hs_calib_hist *hs_batchcal_hist(hs_batchcal *b, int i, int which)
 {
     batch *t = &b->b[i];

@@ -38,6 +38,8 @@ size_t hs_batchcal_count(const hs_batchcal *b);
 const char *hs_batchcal_name(const hs_batchcal *b, int i);
 /* Slides added to batch i. */
 size_t hs_batchcal_slides(const hs_batchcal *b, int i);
+/* Sets that count (the sum over the processes that added the slides). */
+void hs_batchcal_set_slides(hs_batchcal *b, int i, size_t n);
 
 /* Round 1: adds a scored slide's borders to batch i's leak histogram. */
 int hs_batchcal_add_leak(hs_batchcal *b, int i, const hs_cellstore *cells, hs_error *err) HS_RESULT_USED;

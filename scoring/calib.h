@@ -50,7 +50,7 @@ typedef enum { HS_CALIB_FIXED = 0, HS_CALIB_COHORT = 1, HS_CALIB_CONTROLS = 2, H
 typedef struct hs_calib_hist {
     uint64_t cells;
     uint64_t sector[HS_CALIB_BINS];
-    uint32_t pair[HS_CALIB_BINS][HS_CALIB_BINS]; /* [a bin][b bin] */
+    uint64_t pair[HS_CALIB_BINS][HS_CALIB_BINS]; /* [a bin][b bin] (64-bit: sums over a whole cohort) */
 } hs_calib_hist;
 
 /* Zeroes h. */
@@ -81,7 +81,7 @@ void hs_calib_hist_sum(hs_calib_hist *h, const hs_calib_hist *a);
 #define HS_LEAK_MAXBINS 128
 #define HS_LEAK_RBINS 50
 typedef struct hs_leak_hist {
-    uint32_t n[HS_LEAK_MAXBINS][HS_LEAK_RBINS];
+    uint64_t n[HS_LEAK_MAXBINS][HS_LEAK_RBINS];
 } hs_leak_hist;
 
 /* Adds the facing sectors of one cell (peak and opeak as hs_cell; opeak < 0: not facing a cell). */

@@ -8,7 +8,7 @@
  *     error <one line>                         (failed)
  *     level, mpp, width_um, height_um, ...      (ok; numbers with %.17g)
  *     cells_start <offset> / cells_n <count> / cells_max_sectors <n>
- *     map <nx> <ny> <tile_um>                   (qupath: the cell file then holds the map's counts)
+ *     map <nx> <ny> <tile_um> <from_class>      (qupath: the cell file then holds the map's counts)
  *     end
  */
 #include "measured.h"
@@ -76,7 +76,7 @@ static void put_text(FILE *f, const char *key, const char *s)
 
 /* Writes the verdict file: failed with why, or the measurement (res) / QuPath map (map). */
 static int save_meta(const char *meta_path, const char *why, const hs_score_result *res, const hs_tilemap *map,
-                     hs_error *err)
+                     int from_class, hs_error *err)
 {
     char *tmp = tmp_name(meta_path);
     if (!tmp)
@@ -92,7 +92,7 @@ static int save_meta(const char *meta_path, const char *why, const hs_score_resu
         fputs("verdict failed\n", f);
         put_text(f, "error", why);
     } else if (map) {
-        fprintf(f, "verdict qupath\nmap %zu %zu %.17g\n", map->nx, map->ny, map->tile_um);
+        fprintf(f, "verdict qupath\nmap %zu %zu %.17g %d\n", map->nx, map->ny, map->tile_um, from_class);
     } else {
         fputs("verdict ok\n", f);
         fprintf(f, "level %d\nmpp %.17g\nwidth_um %.17g\nheight_um %.17g\n", res->level, res->mpp, res->width_um,
@@ -138,7 +138,7 @@ static int save_map(const hs_tilemap *m, const char *cells_path, hs_error *err)
 }
 
 /* Reads one QuPath export of a single image into *map. */
-static int read_qupath(const char *path, const hs_qupath_opts *q, hs_tilemap **map, hs_error *err)
+static int read_qupath(const char *path, const hs_qupath_opts *q, hs_tilemap **map, int *from_class, hs_error *err)
 {
     hs_qupath *qp = NULL;
     int rc = hs_qupath_read(&qp, path, q->tile_um, q->mpp, q->completeness_col, q->hp, err);
@@ -149,6 +149,7 @@ static int read_qupath(const char *path, const hs_qupath_opts *q, hs_tilemap **m
                           qp->nimage);
     } else {
         *map = qp->image[0].map;
+        *from_class = qp->from_class;
         qp->image[0].map = NULL;
     }
     hs_qupath_free(qp);
@@ -161,11 +162,12 @@ int hs_measure_save(const char *path, const hs_score_params *p, const hs_qupath_
     hs_error why;
     if (hs_measured_is_qupath(path)) {
         hs_tilemap *map = NULL;
-        int rc = read_qupath(path, q, &map, &why);
+        int from_class = 0;
+        int rc = read_qupath(path, q, &map, &from_class, &why);
         if (rc == HS_OK && (rc = save_map(map, cells_path, err)) == HS_OK)
-            rc = save_meta(meta_path, NULL, NULL, map, err);
+            rc = save_meta(meta_path, NULL, NULL, map, from_class, err);
         else if (rc != HS_EIO || !map)
-            rc = save_meta(meta_path, why.msg, NULL, NULL, err);
+            rc = save_meta(meta_path, why.msg, NULL, NULL, 0, err);
         hs_tilemap_free(map);
         return rc;
     }
@@ -184,12 +186,12 @@ int hs_measure_save(const char *path, const hs_score_params *p, const hs_qupath_
         fclose(cells);
         remove(tmp);
         free(tmp);
-        return save_meta(meta_path, why.msg, NULL, NULL, err);
+        return save_meta(meta_path, why.msg, NULL, NULL, 0, err);
     }
     rc = commit(cells, tmp, cells_path, err);
     free(tmp);
     if (rc == HS_OK)
-        rc = save_meta(meta_path, NULL, &res, NULL, err);
+        rc = save_meta(meta_path, NULL, &res, NULL, 0, err);
     hs_score_result_clear(&res);
     return rc;
 }
@@ -263,7 +265,7 @@ int hs_measure_poll(hs_measure_job *job, hs_error *err)
             char why[256];
             snprintf(why, sizeof why, "measuring this slide crashed (signal %d, %s); no other slide is affected",
                      WTERMSIG(status), strsignal(WTERMSIG(status)));
-            rc = save_meta(job->meta_path, why, NULL, NULL, err);
+            rc = save_meta(job->meta_path, why, NULL, NULL, 0, err);
         } else {
             rc = hs_error_set(err, HS_EIO, "%s: could not save its measurement in %s", job->path, job->meta_path);
         }
@@ -393,7 +395,7 @@ int hs_measured_load(hs_measured *m, const char *cells_path, const char *meta_pa
         else if (!strcmp(key, "cells_max_sectors"))
             maxsec = atoi(v);
         else if (!strcmp(key, "map"))
-            sscanf(v, "%zu %zu %lf", &nx, &ny, &tile);
+            sscanf(v, "%zu %zu %lf %d", &nx, &ny, &tile, &m->from_class);
     }
     fclose(f);
     if (!magic || !ended || verdict < 0)
@@ -410,4 +412,17 @@ int hs_measured_load(hs_measured *m, const char *cells_path, const char *meta_pa
     if (rc == HS_OK)
         m->ok = 1;
     return rc;
+}
+
+int hs_measured_verdict(const char *meta_path)
+{
+    FILE *f = fopen(meta_path, "r");
+    if (!f)
+        return -1;
+    char line[64];
+    int v = -1;
+    if (fgets(line, sizeof line, f) && !strcmp(line, MAGIC "\n") && fgets(line, sizeof line, f))
+        v = !strcmp(line, "verdict failed\n") ? 0 : !strncmp(line, "verdict ", 8) ? 1 : -1;
+    fclose(f);
+    return v;
 }

@@ -31,6 +31,7 @@ typedef struct hs_measured {
     int qupath;                  /* 1: a QuPath export (map, no cells) */
     hs_score_result res;         /* ok and not qupath: the measurement, cells attached to the cell file */
     hs_tilemap *map;             /* ok and qupath: the export's tiles */
+    int from_class;              /* qupath: 1 when its classes are QuPath's own (no cuts applied) */
 } hs_measured;
 
 /* What a QuPath export needs: tile side, pixel size for px centroids (0: none), completeness column (NULL: default), rules. */
@@ -89,5 +90,8 @@ int hs_measure_save(const char *path, const hs_score_params *p, const hs_qupath_
  */
 int hs_measured_load(hs_measured *m, const char *cells_path, const char *meta_path, hs_error *err) HS_RESULT_USED;
 void hs_measured_clear(hs_measured *m);
+
+/* The verdict saved in meta_path without loading the rest: 1 measured, 0 failed, -1 missing or damaged. */
+int hs_measured_verdict(const char *meta_path);
 
 #endif /* HS_MEASURED_H */

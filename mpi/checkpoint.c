@@ -1,0 +1,154 @@
+/*
+ * checkpoint: the files that let a cohort run resume (see checkpoint.h).
+ */
+#include "checkpoint.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int hs_ckpt_item_paths(const char *dir, size_t i, char *cells, char *meta, size_t size, hs_error *err)
+{
+    int a = snprintf(cells, size, "%s/checkpoint/%zu.cells", dir, i);
+    int b = snprintf(meta, size, "%s/checkpoint/%zu.meta", dir, i);
+    if (a < 0 || b < 0 || (size_t)a >= size || (size_t)b >= size)
+        return hs_error_set(err, HS_EINVAL, "%s: path too long", dir);
+    return HS_OK;
+}
+
+/* Reads a whole small file into a fresh string; NULL with errno when it cannot. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *s = malloc(cap);
+    size_t got;
+    while (s && (got = fread(s + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n - 1 == 0) {
+            char *t = realloc(s, cap * 2);
+            if (!t) {
+                free(s);
+                s = NULL;
+                break;
+            }
+            s = t;
+            cap *= 2;
+        }
+    }
+    if (s)
+        s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* The value of the key that starts line p (of length kl) in a "key value" text, as a fresh string; NULL when absent. */
+static char *value_of(const char *text, const char *key, size_t kl)
+{
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, key, kl) && p[kl] == ' ') {
+            const char *v = p + kl + 1;
+            return strndup(v, strcspn(v, "\n"));
+        }
+    return NULL;
+}
+
+/* An HS_EINVAL naming every key whose value differs between the stored key `was` and this run's `now`. */
+static int explain(const char *was, const char *now, const char *path, hs_error *err)
+{
+    char msg[HS_ERROR_MSG_MAX];
+    int len = snprintf(msg, sizeof msg, "%s: this run differs from the checkpointed one:", path);
+    const char *texts[2] = {now, was};
+    for (int pass = 0; pass < 2; pass++)
+        for (const char *p = texts[pass]; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+            size_t kl = strcspn(p, " \n");
+            char *a = value_of(was, p, kl), *b = value_of(now, p, kl);
+            /* the first pass sees every key of this run, the second the keys only the stored run had */
+            int differs = pass == 0 ? !a || strcmp(a, b) : !b;
+            if (kl && differs && len < (int)sizeof msg)
+                len += snprintf(msg + len, sizeof msg - len, " %.*s was '%s', now '%s';", (int)kl, p, a ? a : "(none)",
+                                b ? b : "(none)");
+            free(a);
+            free(b);
+        }
+    if (len < (int)sizeof msg)
+        snprintf(msg + len, sizeof msg - len, " rerun with the same manifest and options, or use --restart");
+    return hs_error_set(err, HS_EINVAL, "%s", msg);
+}
+
+/* Removes DIR/checkpoint's files: all of them (all = 1) or the *.tmp ones. */
+static int sweep(const char *ck, int all, hs_error *err)
+{
+    DIR *d = opendir(ck);
+    if (!d)
+        return hs_error_set(err, HS_EIO, "%s: %s", ck, strerror(errno));
+    struct dirent *e;
+    int rc = HS_OK;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        size_t len = strlen(n);
+        if (n[0] == '.')
+            continue;
+        int tmp = len > 4 && !strcmp(n + len - 4, ".tmp");
+        int ours = tmp || (len > 5 && !strcmp(n + len - 5, ".meta")) || (len > 6 && !strcmp(n + len - 6, ".cells")) ||
+                   !strcmp(n, "run.key");
+        if (!(all ? ours : tmp))
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", ck, n);
+        if (remove(path) != 0 && rc == HS_OK)
+            rc = hs_error_set(err, HS_EIO, "%s: cannot remove: %s", path, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
+static int write_key(const char *path, const char *key, hs_error *err)
+{
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    fputs(key, f);
+    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return hs_error_set(err, HS_EIO, "%s: cannot write", path);
+    }
+    return HS_OK;
+}
+
+int hs_ckpt_prepare(const char *dir, const char *key, int resume, int restart, hs_error *err)
+{
+    char ck[4096], kp[4200];
+    if (snprintf(ck, sizeof ck, "%s/checkpoint", dir) >= (int)sizeof ck)
+        return hs_error_set(err, HS_EINVAL, "%s: path too long", dir);
+    snprintf(kp, sizeof kp, "%s/run.key", ck);
+    if (mkdir(ck, 0777) != 0 && errno != EEXIST)
+        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", ck, strerror(errno));
+    char *was = slurp(kp);
+    if (!was && errno != ENOENT)
+        return hs_error_set(err, HS_EIO, "%s: %s", kp, strerror(errno));
+    int rc = HS_OK;
+    if (was && !resume && !restart)
+        rc = hs_error_set(err, HS_EINVAL,
+                          "%s holds the checkpoint of an earlier run: add --resume to continue it, or --restart to "
+                          "discard it",
+                          dir);
+    else if (was && resume && strcmp(was, key))
+        rc = explain(was, key, kp, err);
+    free(was);
+    if (rc == HS_OK)
+        rc = sweep(ck, !resume, err);
+    if (rc == HS_OK)
+        rc = write_key(kp, key, err);
+    return rc;
+}

@@ -1,0 +1,37 @@
+/*
+ * checkpoint: the files under DIR/checkpoint/ that let a cohort run stop at
+ * any instant and resume.
+ *
+ *   run.key        what the measurements depend on: hetsurv's version, the
+ *                  SHA-256 of the manifest and control table, every scoring
+ *                  parameter (one "key value" per line; threads excluded,
+ *                  they do not change a result)
+ *   <i>.cells      item i's measured cells (scoring/measured.h)
+ *   <i>.meta       item i's verdict, written last: item i is done exactly
+ *                  when it exists
+ *
+ * Every file is written under a temporary name and renamed when complete, so
+ * a kill leaves either a whole file or a *.tmp that a resume removes.  No
+ * MPI here: rank 0 checks and writes the key, every rank writes its items.
+ */
+#ifndef HS_CHECKPOINT_H
+#define HS_CHECKPOINT_H
+
+#include <stddef.h>
+
+#include "util/hs_error.h"
+
+/* DIR/checkpoint/<i>.cells and .meta into cells and meta (each `size` bytes).  HS_EINVAL when too long. */
+int hs_ckpt_item_paths(const char *dir, size_t i, char *cells, char *meta, size_t size, hs_error *err) HS_RESULT_USED;
+
+/*
+ * Prepares DIR/checkpoint for a run whose key is `key`:
+ *  - resume = 0: a folder holding an earlier run's key is refused (HS_EINVAL,
+ *    saying to add --resume or --restart) unless restart = 1, which empties it;
+ *  - resume = 1: the stored key must equal `key` (HS_EINVAL naming every
+ *    line that changed); a folder without a key starts afresh;
+ * then removes left-over *.tmp files and writes the key.  HS_EIO (named).
+ */
+int hs_ckpt_prepare(const char *dir, const char *key, int resume, int restart, hs_error *err) HS_RESULT_USED;
+
+#endif /* HS_CHECKPOINT_H */
