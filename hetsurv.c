@@ -30,6 +30,7 @@ static const cmd cmds[] = {
     {"validate", main_validate, "check a cohort manifest and report every problem"},
     {"survival", main_survival, "Kaplan-Meier, log-rank and Cox regression on a CSV table"},
     {"score", main_score, "score HER2 IHC slides: classes, H-score, ASCO/CAP call, heterogeneity"},
+    //WIP {"run", main_run, "the cohort run across MPI ranks: slides to DFS and OS evidence, checkpointed"},
     {"simulate", main_simulate, "write a synthetic cohort: slides with planted truth, manifest, truth table"},
     {"version", main_version, "print the versions of hetsurv and its libraries"},
     {"help", main_help, "list the commands, or show one command's usage"},

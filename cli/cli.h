@@ -36,5 +36,6 @@ int main_validate(int argc, char **argv);
 int main_survival(int argc, char **argv);
 int main_score(int argc, char **argv);
 int main_simulate(int argc, char **argv);
+int main_run(int argc, char **argv);
 
 #endif /* HS_CLI_H */

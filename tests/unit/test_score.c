@@ -17,6 +17,8 @@
  * cell, no pixel size.
  */
 #include <malloc.h>
+#include <signal.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@
 
 #include "cellfix.h"
 #include "scoring/calib.h"
+#include "scoring/measured.h"
 #include "scoring/score.h"
 #include "scoring/stain.h"
 #include "scoring/tiffwriter.h"
@@ -719,6 +722,115 @@ static void test_no_thumbnail_background(void)
     hs_score_result_clear(&r);
 }
 
+/* dir/name.cells and dir/name.meta. */
+static void measured_paths(const char *name, char **cells, char **meta)
+{
+    char c[256], m[256];
+    snprintf(c, sizeof c, "%s.cells", name);
+    snprintf(m, sizeof m, "%s.meta", name);
+    *cells = hs_test_path(dir, c);
+    *meta = hs_test_path(dir, m);
+}
+
+/* Measured in a child and loaded back: the same result, cells and metrics as measured here. */
+static void test_measured(void)
+{
+    hs_score_params p;
+    hs_score_params_default(&p);
+    hs_score_result mem;
+    matcher mm, ml;
+    hs_slide_metrics tm, tl;
+    CU_ASSERT_EQUAL_FATAL(score(nest_path, &p, NULL, NULL, &mem, &mm, &tm, NULL), HS_OK);
+    char *cells, *meta;
+    measured_paths("nest", &cells, &meta);
+    hs_error e;
+    CU_ASSERT_EQUAL(hs_measured_verdict(meta), -1);
+    CU_ASSERT_EQUAL_FATAL(hs_measure_isolated(nest_path, &p, NULL, cells, meta, &e), HS_OK);
+    CU_ASSERT_EQUAL(hs_measured_verdict(meta), 1);
+    hs_measured m;
+    CU_ASSERT_EQUAL_FATAL(hs_measured_load(&m, cells, meta, &e), HS_OK);
+    CU_ASSERT(m.ok && !m.qupath);
+    CU_ASSERT(same_result(&mem, &m.res));
+    CU_ASSERT_EQUAL(m.res.cell_radius_um, mem.cell_radius_um);
+    CU_ASSERT_EQUAL(m.res.scale.spacing_um, mem.scale.spacing_um);
+    CU_ASSERT_EQUAL(m.res.stain_source, mem.stain_source);
+    hs_her2_params hp;
+    hs_her2_params_default(&hp);
+    memset(&ml, 0, sizeof ml);
+    CU_ASSERT_EQUAL(hs_score_classify(&m.res, &hp, 0, 256, HS_ISH_UNKNOWN, match_cell, &ml, &tl, NULL, NULL), HS_OK);
+    CU_ASSERT(same_records(&mm, &ml));
+    CU_ASSERT(same_metrics(&tm, &tl));
+    hs_measured_clear(&m);
+    /* in this process: the same files */
+    char *cells2, *meta2;
+    measured_paths("nest2", &cells2, &meta2);
+    CU_ASSERT_EQUAL(hs_measure_save(nest_path, &p, NULL, cells2, meta2, &e), HS_OK);
+    CU_ASSERT_EQUAL(hs_fix_file_size(cells2), hs_fix_file_size(cells));
+    CU_ASSERT_EQUAL(hs_fix_file_size(meta2), hs_fix_file_size(meta));
+    /* a verdict file cut short is damaged, never half-read */
+    long long n = hs_fix_file_size(meta2);
+    CU_ASSERT_EQUAL_FATAL(hs_fix_truncate(meta2, n - 4), 0);
+    CU_ASSERT_EQUAL(hs_measured_load(&m, cells2, meta2, &e), HS_EDATA);
+    CU_ASSERT(strstr(e.msg, "not a complete hetsurv measurement") != NULL);
+    hs_measured_clear(&m);
+    hs_score_result_clear(&mem);
+    matcher_free(&mm);
+    matcher_free(&ml);
+    free(cells);
+    free(meta);
+    free(cells2);
+    free(meta2);
+}
+
+/* A slide that fails, a child that crashes and an abandoned child: recorded, or nothing left at all. */
+static void test_measured_failures(void)
+{
+    hs_score_params p;
+    hs_score_params_default(&p);
+    hs_error e;
+    char *cells, *meta;
+    /* not a TIFF: failed, with the reason naming the file */
+    measured_paths("bad", &cells, &meta);
+    CU_ASSERT_EQUAL(hs_measure_isolated(notiff_path, &p, NULL, cells, meta, &e), HS_OK);
+    CU_ASSERT_EQUAL(hs_measured_verdict(meta), 0);
+    hs_measured m;
+    CU_ASSERT_EQUAL(hs_measured_load(&m, cells, meta, &e), HS_OK);
+    CU_ASSERT(!m.ok);
+    CU_ASSERT(strstr(m.error, "nompp.tif") != NULL);
+    hs_measured_clear(&m);
+    free(cells);
+    free(meta);
+    /* a child killed by SIGSEGV: failed with the signal named; this process goes on */
+    measured_paths("crash", &cells, &meta);
+    hs_measure_job job;
+    CU_ASSERT_EQUAL_FATAL(hs_measure_start(&job, nest_path, &p, NULL, cells, meta, &e), HS_OK);
+    kill(job.pid, SIGSEGV);
+    int rc;
+    while ((rc = hs_measure_poll(&job, &e)) == 0)
+        usleep(1000);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_EQUAL(hs_measured_verdict(meta), 0);
+    CU_ASSERT_EQUAL(hs_measured_load(&m, cells, meta, &e), HS_OK);
+    CU_ASSERT(!m.ok && strstr(m.error, "crashed (signal 11") != NULL);
+    hs_measured_clear(&m);
+    free(cells);
+    free(meta);
+    /* abandoned: no verdict, no file, no temporary file */
+    measured_paths("gone", &cells, &meta);
+    CU_ASSERT_EQUAL_FATAL(hs_measure_start(&job, nest_path, &p, NULL, cells, meta, &e), HS_OK);
+    hs_measure_abandon(&job);
+    CU_ASSERT_EQUAL(job.pid, 0);
+    CU_ASSERT_EQUAL(hs_fix_file_size(meta), -1);
+    CU_ASSERT_EQUAL(hs_fix_file_size(cells), -1);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", cells);
+    CU_ASSERT_EQUAL(hs_fix_file_size(tmp), -1);
+    snprintf(tmp, sizeof tmp, "%s.tmp", meta);
+    CU_ASSERT_EQUAL(hs_fix_file_size(tmp), -1);
+    free(cells);
+    free(meta);
+}
+
 int hs_suite_score(void)
 {
     CU_pSuite s = CU_add_suite("score", suite_init, suite_clean);
@@ -733,7 +845,9 @@ int hs_suite_score(void)
         !CU_add_test(s, "not a TIFF, truncated: HS_EFORMAT", test_corrupt) ||
         !CU_add_test(s, "all glass, lone cell: no tumour cells", test_no_tumour) ||
         !CU_add_test(s, "no pixel size: --mpp; the override works", test_no_mpp) ||
-        !CU_add_test(s, "background without a thumbnail ignores padding", test_no_thumbnail_background))
+        !CU_add_test(s, "background without a thumbnail ignores padding", test_no_thumbnail_background) ||
+        !CU_add_test(s, "measured in a child, saved, loaded: identical", test_measured) ||
+        !CU_add_test(s, "measured: a failed slide, a crash, an abandoned child", test_measured_failures))
         return 1;
     return 0;
 }
