@@ -18,11 +18,12 @@ static void usage(FILE *f)
             "\n"
             "Checks a cohort manifest and reports every problem as FILE:LINE:COLUMN: message.\n"
             "Required columns (any order): patient_id, slide, dfs_time, dfs_event, os_time, os_event;\n"
-            "every other column is a covariate, numeric unless named in --factors.\n"
+            "every other column is a covariate: categorical when named in --factors or when a value\n"
+            "is not a number (as R's read.csv), numeric otherwise.\n"
             "Slide paths are relative to the manifest's folder unless absolute.\n"
             "\n"
             "Options:\n"
-            "  --factors A,B,...   covariates that are categorical\n"
+            "  --factors A,B,...   numeric covariates that are categorical (codes such as grade 1/2/3)\n"
             "  --no-slide-check    do not require the slide files to exist\n"
             "  -h, --help          show this help\n"
             "\n"
@@ -86,6 +87,18 @@ int main_validate(int argc, char **argv)
         if (m->cov_missing[j])
             printf("%s: note: covariate '%s' is missing in %zu of %zu rows; models that use it drop those rows\n",
                    path, m->cov_name[j], m->cov_missing[j], m->npatient);
+    /* one line naming the categorical covariates and why each is one */
+    int ncat = 0;
+    for (size_t j = 0; j < m->ncov; j++)
+        if (m->cov_factor[j]) {
+            if (ncat++)
+                fputs(", ", stdout);
+            else
+                printf("%s: note: categorical covariates: ", path);
+            printf("%s (%s)", m->cov_name[j], m->cov_auto[j] ? "not all numbers" : "--factors");
+        }
+    if (ncat)
+        putchar('\n');
     printf("%s: %zu patient%s, %zu covariate%s, %zu error%s, %zu warning%s: %s\n", path, m->npatient,
            m->npatient == 1 ? "" : "s", m->ncov, m->ncov == 1 ? "" : "s", m->nerror, m->nerror == 1 ? "" : "s",
            m->nwarning, m->nwarning == 1 ? "" : "s", m->nerror ? "INVALID" : "valid");

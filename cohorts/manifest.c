@@ -34,6 +34,9 @@ typedef struct reader {
     size_t nfield;
     size_t req[HS_MF_NREQ]; /* column index of each standard column, SIZE_MAX when absent */
     size_t *cov_index;      /* column index of each covariate */
+    unsigned char *cov_text;/* a covariate value that is not a number was seen */
+    size_t nrecord;         /* data records after the header, checked or not */
+    long header_line;
     hs_strmap *ids;
     long *id_line;          /* line of each id's first appearance */
     size_t id_cap, patient_cap, problem_cap;
@@ -87,9 +90,11 @@ static int on_header(reader *rd, const hs_csv_row *row)
     rd->nfield = row->nfield;
     for (int k = 0; k < HS_MF_NREQ; k++)
         rd->req[k] = SIZE_MAX;
+    rd->header_line = row->line;
     if (!(rd->cov_index = calloc(row->nfield, sizeof *rd->cov_index)) ||
-        !(m->cov_name = calloc(row->nfield, sizeof *m->cov_name)) ||
+        !(rd->cov_text = calloc(row->nfield, 1)) || !(m->cov_name = calloc(row->nfield, sizeof *m->cov_name)) ||
         !(m->cov_factor = calloc(row->nfield, sizeof *m->cov_factor)) ||
+        !(m->cov_auto = calloc(row->nfield, sizeof *m->cov_auto)) ||
         !(m->cov_missing = calloc(row->nfield, sizeof *m->cov_missing)))
         return HS_ENOMEM;
     for (size_t i = 0; i < row->nfield && rc == HS_OK; i++) {
@@ -285,10 +290,8 @@ static int check_row(reader *rd, const hs_csv_row *row)
             continue;
         }
         if (!m->cov_factor[j] && hs_parse_double(s, &v) != HS_CELL_NUMBER)
-            rc = add_problem(rd, row->line, col + 1, 0,
-                             "%s: not a number: '%s' (declare the column a factor if it is categorical)",
-                             m->cov_name[j], s);
-        else if (!(pt->cov[j] = strdup(s)))
+            rd->cov_text[j] = 1; /* a text column: categorical, as read.csv makes it */
+        if (!(pt->cov[j] = strdup(s)))
             return HS_ENOMEM;
     }
     return rc;
@@ -297,6 +300,7 @@ static int check_row(reader *rd, const hs_csv_row *row)
 static int on_row(void *ctx, const hs_csv_row *row, hs_error *err)
 {
     reader *rd = ctx;
+    rd->nrecord += row->index > 0;
     int rc = row->index == 0 ? on_header(rd, row) : rd->header_ok > 0 ? check_row(rd, row) : HS_OK;
     if (rc != HS_OK)
         return hs_error_set(err, rc, "%s:%ld: out of memory", rd->m->path, row->line);
@@ -321,6 +325,7 @@ void hs_manifest_free(hs_manifest *m)
         free(m->cov_name[j]);
     free(m->cov_name);
     free(m->cov_factor);
+    free(m->cov_auto);
     free(m->cov_missing);
     for (size_t i = 0; i < m->nproblem; i++)
         free(m->problem[i].msg);
@@ -347,11 +352,22 @@ int hs_manifest_read(hs_manifest **out, const char *path, const char *const *fac
         rd.dir[0] = '\0';
     if ((rc = hs_csv_read(path, ',', on_row, &rd, err)) != HS_OK)
         goto done;
-    if (!rd.header_ok)
+    if (!rd.header_ok) {
         rc = hs_error_set(err, HS_EDATA, "%s:1: empty file: no header line", path);
+        goto done;
+    }
+    for (size_t j = 0; j < m->ncov; j++)
+        if (rd.cov_text[j]) {
+            m->cov_auto[j] = 1;
+            m->cov_factor[j] = 1;
+        }
+    if (rd.nrecord == 0 &&
+        add_problem(&rd, rd.header_line, 0, 0, "no patient rows: the manifest has only a header line") != HS_OK)
+        rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
 done:
     free(rd.dir);
     free(rd.cov_index);
+    free(rd.cov_text);
     free(rd.id_line);
     hs_strmap_free(rd.ids);
     if (rc != HS_OK)

@@ -3,9 +3,12 @@
  *
  * A manifest is a CSV file with one row per patient and, in any order, the
  * columns patient_id, slide, dfs_time, dfs_event, os_time, os_event; every
- * other column is a covariate, numeric unless declared a factor.  Reading
- * never stops at the first problem: every problem is recorded with its line
- * and column so that `hetsurv validate` can report them all.
+ * other column is a covariate.  A covariate is categorical when it is
+ * declared a factor (numeric codes such as grade 1/2/3) or when one of its
+ * values is not a number (as R's read.csv + coxph treat a text column);
+ * otherwise it is numeric.  A manifest has at least one patient row.
+ * Reading never stops at the first problem: every problem is recorded with
+ * its line and column so that `hetsurv validate` can report them all.
  */
 #ifndef HS_MANIFEST_H
 #define HS_MANIFEST_H
@@ -41,7 +44,8 @@ typedef struct hs_manifest {
     hs_manifest_patient *patient;
     size_t ncov;
     char **cov_name;      /* covariate column names, in file order */
-    int *cov_factor;      /* 1 when declared a factor */
+    int *cov_factor;      /* 1 when categorical: declared a factor, or cov_auto */
+    int *cov_auto;        /* 1 when categorical because a value is not a number (not declared a factor) */
     size_t *cov_missing;  /* rows with the covariate missing */
     size_t nerror, nwarning;
     size_t nproblem;
@@ -52,9 +56,10 @@ typedef struct hs_manifest {
  * Reads and validates the manifest at path.  factors[0..nfactor-1] name the
  * covariates to treat as categorical (naming a column that does not exist is
  * a problem).  When check_slides is non-zero, each slide must exist and be
- * readable.  Returns HS_OK with *out set whenever the file could be parsed,
- * even if it has problems (see nerror); HS_EIO when it cannot be opened,
- * HS_EDATA when it is not parseable CSV or has no header, HS_ENOMEM.
+ * readable.  A header without patient rows is a problem (an error) on the
+ * header's line.  Returns HS_OK with *out set whenever the file could be
+ * parsed, even if it has problems (see nerror); HS_EIO when it cannot be
+ * opened, HS_EDATA when it is not parseable CSV or has no header, HS_ENOMEM.
  */
 int hs_manifest_read(hs_manifest **out, const char *path, const char *const *factors, size_t nfactor,
                      int check_slides, hs_error *err) HS_RESULT_USED;

@@ -18,9 +18,12 @@
 
 typedef struct loader {
     hs_table *t;
-    hs_strmap **levels; /* per factor column, NULL for numeric */
-    size_t nfield;      /* header width */
-    size_t cap;         /* allocated rows */
+    const hs_col_kind *want; /* the kinds requested; an AUTO column is stored NUMERIC until it is settled */
+    hs_strmap **levels;      /* per FACTOR column, NULL for the others */
+    unsigned char *text;     /* per column: an AUTO column met a value that is not a number */
+    char ***raw;             /* builder only: per AUTO column, each row's cell (NULL when missing) */
+    size_t nfield;           /* header width */
+    size_t cap;              /* allocated rows */
 } loader;
 
 /* Grows the row arrays to at least want rows (doubling when want is 0). */
@@ -44,6 +47,12 @@ static int grow_rows_to(loader *ld, size_t want)
             if (!v)
                 return HS_ENOMEM;
             c->code = v;
+        }
+        if (ld->raw && ld->raw[j]) {
+            char **v = realloc(ld->raw[j], cap * sizeof *v);
+            if (!v)
+                return HS_ENOMEM;
+            ld->raw[j] = v;
         }
     }
     ld->cap = cap;
@@ -76,6 +85,32 @@ static int on_header(loader *ld, const hs_csv_row *row, hs_error *err)
     return HS_OK;
 }
 
+/* Stores cell s (not NULL) of column j in row r, which is on line `line`. */
+static int put_cell(loader *ld, size_t j, size_t r, const char *s, long line, hs_error *err)
+{
+    hs_table *t = ld->t;
+    hs_column *c = &t->col[j];
+    if (c->kind == HS_COL_NUMERIC) {
+        if (hs_parse_double(s, &c->num[r]) != HS_CELL_TEXT)
+            return HS_OK;
+        if (ld->want[j] != HS_COL_AUTO)
+            return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s': not a number: '%s'", t->path, line,
+                                c->csv_index + 1, c->name, s);
+        c->num[r] = NAN; /* a text column after all: the caller settles it as a factor */
+        ld->text[j] = 1;
+        return HS_OK;
+    }
+    if (hs_is_missing(s)) {
+        c->code[r] = -1;
+        return HS_OK;
+    }
+    long id = hs_strmap_intern(ld->levels[j], s, 1);
+    if (id < 0)
+        return hs_error_set(err, HS_ENOMEM, "%s:%ld: out of memory", t->path, line);
+    c->code[r] = (int)id;
+    return HS_OK;
+}
+
 static int on_row(void *ctx, const hs_csv_row *row, hs_error *err)
 {
     loader *ld = ctx;
@@ -90,20 +125,9 @@ static int on_row(void *ctx, const hs_csv_row *row, hs_error *err)
     size_t r = t->nrow;
     t->line[r] = row->line;
     for (size_t j = 0; j < t->ncol; j++) {
-        hs_column *c = &t->col[j];
-        const char *s = row->field[c->csv_index];
-        if (c->kind == HS_COL_NUMERIC) {
-            if (hs_parse_double(s, &c->num[r]) == HS_CELL_TEXT)
-                return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s': not a number: '%s'", t->path,
-                                    row->line, c->csv_index + 1, c->name, s);
-        } else if (hs_is_missing(s)) {
-            c->code[r] = -1;
-        } else {
-            long id = hs_strmap_intern(ld->levels[j], s, 1);
-            if (id < 0)
-                return hs_error_set(err, HS_ENOMEM, "%s:%ld: out of memory", t->path, row->line);
-            c->code[r] = (int)id;
-        }
+        int rc = put_cell(ld, j, r, row->field[t->col[j].csv_index], row->line, err);
+        if (rc != HS_OK)
+            return rc;
     }
     t->nrow++;
     return HS_OK;
@@ -238,6 +262,7 @@ static void part_free(part *pt, size_t ncol)
             hs_strmap_free(pt->ld.levels[j]);
     }
     free(pt->ld.levels);
+    free(pt->ld.text);
     free(pt->t.col);
     free(pt->t.line);
 }
@@ -302,9 +327,11 @@ static int load_rows(loader *ld, const char *path, hs_error *err)
     pt.t.path = t->path;
     pt.t.ncol = t->ncol;
     pt.ld.t = &pt.t;
+    pt.ld.want = ld->want;
     pt.ld.nfield = ld->nfield;
     if (!(pt.t.col = calloc(t->ncol ? t->ncol : 1, sizeof *pt.t.col)) ||
-        !(pt.ld.levels = calloc(t->ncol ? t->ncol : 1, sizeof *pt.ld.levels))) {
+        !(pt.ld.levels = calloc(t->ncol ? t->ncol : 1, sizeof *pt.ld.levels)) ||
+        !(pt.ld.text = calloc(t->ncol ? t->ncol : 1, 1))) {
         part_free(&pt, 0);
         return hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
     }
@@ -335,16 +362,19 @@ static int load_rows(loader *ld, const char *path, hs_error *err)
     }
     if (rc == HS_OK && append_part(ld, &pt) != HS_OK)
         rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
+    for (size_t j = 0; j < t->ncol; j++)
+        ld->text[j] |= pt.ld.text[j];
     part_free(&pt, t->ncol);
     return rc;
 }
 
-int hs_table_read(hs_table **out, const char *path, const char *const *names, const hs_col_kind *kinds,
-                  size_t ncol, hs_error *err)
+/* One pass over the file; AUTO columns are read as numbers, text[j] set when one holds text. */
+static int read_once(hs_table **out, const char *path, const char *const *names, const hs_col_kind *kinds,
+                     size_t ncol, unsigned char *text, hs_error *err)
 {
     *out = NULL;
     hs_table *t = calloc(1, sizeof *t);
-    loader ld = {.t = t};
+    loader ld = {.t = t, .want = kinds, .text = text};
     int rc = HS_OK;
     if (!t || !(t->path = strdup(path)) || !(t->col = calloc(ncol ? ncol : 1, sizeof *t->col)) ||
         !(ld.levels = calloc(ncol ? ncol : 1, sizeof *ld.levels))) {
@@ -353,7 +383,7 @@ int hs_table_read(hs_table **out, const char *path, const char *const *names, co
     }
     t->ncol = ncol;
     for (size_t j = 0; j < ncol; j++) {
-        t->col[j].kind = kinds[j];
+        t->col[j].kind = kinds[j] == HS_COL_FACTOR ? HS_COL_FACTOR : HS_COL_NUMERIC;
         if (!(t->col[j].name = strdup(names[j])) ||
             (kinds[j] == HS_COL_FACTOR && !(ld.levels[j] = hs_strmap_alloc()))) {
             rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
@@ -364,6 +394,10 @@ int hs_table_read(hs_table **out, const char *path, const char *const *names, co
         goto done;
     if (ld.nfield == 0) {
         rc = hs_error_set(err, HS_EDATA, "%s:1: empty file: no header line", path);
+        goto done;
+    }
+    if (t->nrow == 0) {
+        rc = hs_error_set(err, HS_EDATA, "%s: no data rows: the file has only a header line", path);
         goto done;
     }
     for (size_t j = 0; j < ncol; j++)
@@ -382,10 +416,227 @@ done:
     return rc;
 }
 
+int hs_table_read(hs_table **out, const char *path, const char *const *names, const hs_col_kind *kinds,
+                  size_t ncol, hs_error *err)
+{
+    *out = NULL;
+    for (size_t j = 0; j < ncol; j++)
+        if (kinds[j] != HS_COL_NUMERIC && kinds[j] != HS_COL_FACTOR && kinds[j] != HS_COL_AUTO)
+            return hs_error_set(err, HS_EINVAL, "hs_table_read: bad kind for column '%s'", names[j]);
+    unsigned char *text = calloc(ncol ? ncol : 1, 1);
+    hs_col_kind *settled = malloc((ncol ? ncol : 1) * sizeof *settled);
+    int rc = HS_OK;
+    if (!text || !settled) {
+        rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if ((rc = read_once(out, path, names, kinds, ncol, text, err)) != HS_OK)
+        goto done;
+    /* A text value in an AUTO column: read again with that column as a factor, as read.csv would have it. */
+    int again = 0;
+    for (size_t j = 0; j < ncol; j++) {
+        settled[j] = text[j] ? HS_COL_FACTOR : kinds[j];
+        again |= text[j];
+    }
+    if (!again)
+        goto done;
+    hs_table_free(*out);
+    if ((rc = read_once(out, path, names, settled, ncol, text, err)) != HS_OK)
+        goto done;
+    for (size_t j = 0; j < ncol; j++)
+        (*out)->col[j].auto_factor = kinds[j] == HS_COL_AUTO && settled[j] == HS_COL_FACTOR;
+done:
+    free(text);
+    free(settled);
+    return rc;
+}
+
 const hs_column *hs_table_column(const hs_table *t, const char *name, hs_col_kind kind)
 {
     for (size_t j = 0; j < t->ncol; j++)
-        if (t->col[j].kind == kind && strcmp(t->col[j].name, name) == 0)
+        if ((kind == HS_COL_AUTO || t->col[j].kind == kind) && strcmp(t->col[j].name, name) == 0)
             return &t->col[j];
     return NULL;
+}
+
+/* ---- the in-memory builder ---------------------------------------------------------------- */
+
+struct hs_table_builder {
+    loader ld;
+    hs_col_kind *want;
+};
+
+void hs_table_builder_free(hs_table_builder *b)
+{
+    if (!b)
+        return;
+    hs_table *t = b->ld.t;
+    for (size_t j = 0; t && j < t->ncol; j++) {
+        if (b->ld.levels)
+            hs_strmap_free(b->ld.levels[j]);
+        for (size_t r = 0; b->ld.raw && b->ld.raw[j] && r < t->nrow; r++)
+            free(b->ld.raw[j][r]);
+        if (b->ld.raw)
+            free(b->ld.raw[j]);
+    }
+    free(b->ld.levels);
+    free(b->ld.raw);
+    free(b->ld.text);
+    free(b->want);
+    hs_table_free(t);
+    free(b);
+}
+
+int hs_table_builder_alloc(hs_table_builder **out, const char *source, const char *const *names,
+                           const hs_col_kind *kinds, size_t ncol, hs_error *err)
+{
+    if (!out)
+        return hs_error_set(err, HS_EINVAL, "hs_table_builder_alloc: NULL argument");
+    *out = NULL;
+    if (!source || (ncol && (!names || !kinds)))
+        return hs_error_set(err, HS_EINVAL, "hs_table_builder_alloc: NULL argument");
+    for (size_t j = 0; j < ncol; j++)
+        if (!names[j] || (kinds[j] != HS_COL_NUMERIC && kinds[j] != HS_COL_FACTOR && kinds[j] != HS_COL_AUTO))
+            return hs_error_set(err, HS_EINVAL, "hs_table_builder_alloc: bad name or kind of column %zu", j + 1);
+    size_t n1 = ncol ? ncol : 1;
+    hs_table_builder *b = calloc(1, sizeof *b);
+    hs_table *t = calloc(1, sizeof *t);
+    if (b)
+        b->ld.t = t;
+    if (!b || !t || !(t->path = strdup(source)) || !(t->col = calloc(n1, sizeof *t->col)) ||
+        !(b->want = malloc(n1 * sizeof *b->want)) || !(b->ld.levels = calloc(n1, sizeof *b->ld.levels)) ||
+        !(b->ld.raw = calloc(n1, sizeof *b->ld.raw)) || !(b->ld.text = calloc(n1, 1))) {
+        if (b)
+            hs_table_builder_free(b);
+        else
+            hs_table_free(t);
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", source);
+    }
+    b->ld.want = b->want;
+    t->ncol = ncol;
+    for (size_t j = 0; j < ncol; j++) {
+        b->want[j] = kinds[j];
+        t->col[j].csv_index = j;
+        t->col[j].kind = kinds[j] == HS_COL_FACTOR ? HS_COL_FACTOR : HS_COL_NUMERIC;
+        if (!(t->col[j].name = strdup(names[j])) ||
+            (kinds[j] == HS_COL_FACTOR && !(b->ld.levels[j] = hs_strmap_alloc()))) {
+            hs_table_builder_free(b);
+            return hs_error_set(err, HS_ENOMEM, "%s: out of memory", source);
+        }
+    }
+    *out = b;
+    return HS_OK;
+}
+
+int hs_table_builder_add_row(hs_table_builder *b, const char *const *cells, long line, hs_error *err)
+{
+    if (!b || (!cells && b->ld.t->ncol))
+        return hs_error_set(err, HS_EINVAL, "hs_table_builder_add_row: NULL argument");
+    loader *ld = &b->ld;
+    hs_table *t = ld->t;
+    /* Check the numeric cells first, so that a bad row leaves no trace (no factor level of its own). */
+    for (size_t j = 0; j < t->ncol; j++) {
+        double v;
+        const char *s = cells[j] ? cells[j] : "";
+        if (b->want[j] == HS_COL_NUMERIC && hs_parse_double(s, &v) == HS_CELL_TEXT)
+            return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s': not a number: '%s'", t->path, line, j + 1,
+                                t->col[j].name, s);
+    }
+    if (t->nrow == ld->cap) {
+        for (size_t j = 0; j < t->ncol; j++)
+            if (b->want[j] == HS_COL_AUTO && !ld->raw[j] && !(ld->raw[j] = malloc((ld->cap ? ld->cap : 1) *
+                                                                                   sizeof *ld->raw[j])))
+                return hs_error_set(err, HS_ENOMEM, "%s:%ld: out of memory", t->path, line);
+        if (grow_rows(ld) != HS_OK)
+            return hs_error_set(err, HS_ENOMEM, "%s:%ld: out of memory", t->path, line);
+    }
+    size_t r = t->nrow;
+    t->line[r] = line;
+    for (size_t j = 0; j < t->ncol; j++) {
+        const char *s = cells[j] ? cells[j] : "";
+        int rc = put_cell(ld, j, r, s, line, err);
+        if (rc == HS_OK && b->want[j] == HS_COL_AUTO) {
+            ld->raw[j][r] = NULL;
+            if (!hs_is_missing(s) && !(ld->raw[j][r] = strdup(s)))
+                rc = hs_error_set(err, HS_ENOMEM, "%s:%ld: out of memory", t->path, line);
+        }
+        if (rc != HS_OK) {
+            for (size_t k = 0; k < j; k++)
+                if (b->want[k] == HS_COL_AUTO)
+                    free(ld->raw[k][r]);
+            return rc;
+        }
+    }
+    t->nrow++;
+    return HS_OK;
+}
+
+/* Turns AUTO column j, which holds text, into the factor of its cells. */
+static int settle_text_column(loader *ld, size_t j)
+{
+    hs_table *t = ld->t;
+    hs_column *c = &t->col[j];
+    hs_strmap *m = hs_strmap_alloc();
+    int *code = malloc((t->nrow ? t->nrow : 1) * sizeof *code);
+    int rc = m && code ? HS_OK : HS_ENOMEM;
+    for (size_t r = 0; rc == HS_OK && r < t->nrow; r++) {
+        long id = ld->raw[j][r] ? hs_strmap_intern(m, ld->raw[j][r], 1) : -1;
+        if (id < -1)
+            rc = HS_ENOMEM;
+        code[r] = (int)id;
+    }
+    if (rc == HS_OK) {
+        free(c->num);
+        c->num = NULL;
+        c->code = code;
+        code = NULL;
+        c->kind = HS_COL_FACTOR;
+        c->auto_factor = 1;
+        rc = order_levels(c, m, t->nrow);
+    }
+    free(code);
+    hs_strmap_free(m);
+    return rc;
+}
+
+int hs_table_builder_finish(hs_table_builder *b, hs_table **out, hs_error *err)
+{
+    if (!out) {
+        hs_table_builder_free(b);
+        return hs_error_set(err, HS_EINVAL, "hs_table_builder_finish: NULL argument");
+    }
+    *out = NULL;
+    if (!b)
+        return hs_error_set(err, HS_EINVAL, "hs_table_builder_finish: NULL argument");
+    hs_table *t = b->ld.t;
+    int rc = HS_OK;
+    if (t->nrow == 0)
+        rc = hs_error_set(err, HS_EDATA, "%s: no data rows", t->path);
+    for (size_t j = 0; rc == HS_OK && j < t->ncol; j++) {
+        if (b->want[j] == HS_COL_FACTOR)
+            rc = order_levels(&t->col[j], b->ld.levels[j], t->nrow);
+        else if (b->ld.text[j])
+            rc = settle_text_column(&b->ld, j);
+        if (rc != HS_OK)
+            rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", t->path);
+    }
+    if (rc == HS_OK) {
+        *out = t;
+        b->ld.t = NULL;
+        /* the raw cells are still owned by the builder: free them with the table's row count */
+        for (size_t j = 0; j < t->ncol; j++) {
+            for (size_t r = 0; b->ld.raw[j] && r < t->nrow; r++)
+                free(b->ld.raw[j][r]);
+            free(b->ld.raw[j]);
+            hs_strmap_free(b->ld.levels[j]);
+        }
+        free(b->ld.levels);
+        free(b->ld.raw);
+        free(b->ld.text);
+        free(b->want);
+        free(b);
+        return HS_OK;
+    }
+    hs_table_builder_free(b);
+    return rc;
 }

@@ -51,6 +51,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
+
 void hs_cox_control_default(hs_cox_control *ctl)
 {
     if (ctl == NULL)
@@ -780,5 +782,26 @@ int hs_cox_fit(hs_cox **out, const double *time, const int *status, const double
     free(keep);
     free(plain);
     *out = fit;
+    return HS_OK;
+}
+
+int hs_cox_summary(const hs_cox *fit, hs_cox_coef *out, hs_error *err)
+{
+    if (!fit || (fit->p && !out))
+        return hs_error_set(err, HS_EINVAL, "hs_cox_summary: NULL argument");
+    const double zq = gsl_cdf_ugaussian_Pinv(0.975);
+    for (size_t j = 0; j < fit->p; j++) {
+        double b = fit->coef[j], se = fit->se[j], z = b / se;
+        out[j] = (hs_cox_coef){
+            .coef = b,
+            .se = se,
+            .z = z,
+            .p = isnan(z) ? NAN : 2 * gsl_cdf_ugaussian_Q(fabs(z)),
+            .hr = exp(b),
+            .hr_lower95 = exp(b - zq * se),
+            .hr_upper95 = exp(b + zq * se),
+            .flag = isnan(b) ? HS_COX_COEF_ALIASED : fit->infinite[j] ? HS_COX_COEF_INFINITE : HS_COX_COEF_OK,
+        };
+    }
     return HS_OK;
 }

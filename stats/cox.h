@@ -76,4 +76,30 @@ int hs_cox_fit(hs_cox **out, const double *time, const int *status, const double
 /* Frees a fit and everything it owns; NULL is a no-op. */
 void hs_cox_free(hs_cox *fit);
 
+/* How far a coefficient can be trusted (the flag column of hetsurv's cox.csv). */
+typedef enum {
+    HS_COX_COEF_OK = 0,
+    HS_COX_COEF_ALIASED = 1,  /* not estimable (collinear column): every number NAN */
+    HS_COX_COEF_INFINITE = 2  /* R's "coefficient may be infinite": se, z, p and CI are meaningless */
+} hs_cox_coef_flag;
+
+/* One row of summary(fit): a coefficient with its test and its hazard ratio's 95% limits. */
+typedef struct hs_cox_coef {
+    double coef, se;
+    double z;                      /* coef / se */
+    double p;                      /* 2 (1 - Phi(|z|)); NAN when z is NAN */
+    double hr;                     /* exp(coef) */
+    double hr_lower95, hr_upper95; /* exp(coef -+ qnorm(0.975) se) */
+    hs_cox_coef_flag flag;
+} hs_cox_coef;
+
+/*
+ * Fills out[0..fit->p-1] as summary.coxph computes its table, except that
+ * an aliased coefficient has se, z, p and limits NAN (R prints se 0 there,
+ * which would suggest a known value).  Every caller that reports a fit uses
+ * this, so the rules live in one place.  Returns HS_OK, or HS_EINVAL for a
+ * NULL argument (p == 0 needs no out).
+ */
+int hs_cox_summary(const hs_cox *fit, hs_cox_coef *out, hs_error *err) HS_RESULT_USED;
+
 #endif /* HS_COX_H */

@@ -86,8 +86,10 @@ check validate-bad 1 validate_bad.txt "$bin" validate bad.csv
 check validate-nocols 1 validate_nocols.txt "$bin" validate nocols.csv
 check validate-badquote 1 validate_badquote.txt "$bin" validate badquote.csv
 check validate-nofile 1 validate_nofile.txt "$bin" validate does-not-exist.csv
-check validate-nonnumeric-covariate 1 "" "$bin" validate good.csv
-contains validate-suggests-factor "^good.csv:2:9: note: not a number: .first, with comma. \(declare the column a factor if it is categorical\)$" "$tmp/out"
+# a covariate with a value that is not a number is categorical without --factors, as R's read.csv makes it
+check validate-text-covariate 0 "" "$bin" validate good.csv
+contains validate-text-covariate-note '^good.csv: note: categorical covariates: note \(not all numbers\)$' "$tmp/out"
+check validate-header-only 1 validate_header_only.txt "$bin" validate header_only.csv
 
 check survival-badnum 1 survival_badnum.txt "$bin" survival --data surv_badnum.csv --time time --event status --covariates age --out "$tmp/o"
 check survival-negtime 1 survival_negtime.txt "$bin" survival --data surv_negtime.csv --time time --event status --out "$tmp/o"

@@ -19,6 +19,8 @@ int hs_suite_logrank(void);
 int hs_suite_cox(void);
 int hs_suite_concordance(void);
 int hs_suite_zph(void);
+int hs_suite_maxstat(void);
+int hs_suite_survival(void);
 int hs_suite_slide(void);
 int hs_suite_tiffwriter(void);
 int hs_suite_metrics(void);

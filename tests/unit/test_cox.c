@@ -264,6 +264,25 @@ static void test_lung_efron(void)
     CU_ASSERT_EQUAL(f->flag, 4);
     for (int j = 0; j < 4; j++)
         CU_ASSERT_EQUAL(f->infinite[j], 0);
+    /* s <- summary(fit): s$coefficients[, c("z", "Pr(>|z|)")], s$conf.int[, c("lower .95", "upper .95")] */
+    const double z[] = {0.17120522602546176, -0.74181048034350794, 1.6099502366154608, -0.3316155932964156};
+    const double pz[] = {0.86406239839271393, 0.45820216983257728, 0.10740872055262499, 0.74017954352832904};
+    const double lo[] = {0.96566267714145371, 0.44040181389824562, 0.92686004211294015, 0.97393204893323626};
+    const double hi[] = {1.0425078163777537, 1.4473659235350016, 2.1698727804685984, 1.0189462974854853};
+    hs_cox_coef c[4];
+    CU_ASSERT_EQUAL_FATAL(hs_cox_summary(f, c, NULL), HS_OK);
+    for (int j = 0; j < 4; j++) {
+        HS_ASSERT_CLOSE(c[j].coef, coef[j], TOL);
+        HS_ASSERT_CLOSE(c[j].se, se[j], TOL);
+        HS_ASSERT_CLOSE(c[j].z, z[j], TOL);
+        HS_ASSERT_CLOSE(c[j].p, pz[j], TOL);
+        HS_ASSERT_CLOSE(c[j].hr, exp(coef[j]), TOL);
+        HS_ASSERT_CLOSE(c[j].hr_lower95, lo[j], TOL);
+        HS_ASSERT_CLOSE(c[j].hr_upper95, hi[j], TOL);
+        CU_ASSERT_EQUAL(c[j].flag, HS_COX_COEF_OK);
+    }
+    CU_ASSERT_EQUAL(hs_cox_summary(NULL, c, NULL), HS_EINVAL);
+    CU_ASSERT_EQUAL(hs_cox_summary(f, NULL, NULL), HS_EINVAL);
     hs_cox_free(f);
 }
 
@@ -395,6 +414,13 @@ static void test_infinite(void)
         CU_ASSERT_EQUAL(f->converged, 1);
         CU_ASSERT_EQUAL(f->infinite[0], 0);
         CU_ASSERT_EQUAL(f->infinite[1], 1);
+        /* the summary keeps the numbers R prints and flags the diverging one */
+        hs_cox_coef c[2];
+        CU_ASSERT_EQUAL_FATAL(hs_cox_summary(f, c, NULL), HS_OK);
+        CU_ASSERT_EQUAL(c[0].flag, HS_COX_COEF_OK);
+        CU_ASSERT_EQUAL(c[1].flag, HS_COX_COEF_INFINITE);
+        HS_ASSERT_CLOSE(c[1].se, se[1], TOL);
+        HS_ASSERT_CLOSE(c[1].z, coef[1] / se[1], TOL);
         hs_cox_free(f);
     }
     free(x);
@@ -510,6 +536,14 @@ static void test_singular(void)
     CU_ASSERT_EQUAL(f->df, 3);
     CU_ASSERT_EQUAL(f->flag, 3);
     CU_ASSERT_EQUAL(f->converged, 1);
+    /* an aliased coefficient: NA everywhere in the summary (R prints se 0), the others untouched */
+    hs_cox_coef c[4];
+    CU_ASSERT_EQUAL_FATAL(hs_cox_summary(f, c, NULL), HS_OK);
+    CU_ASSERT_EQUAL(c[2].flag, HS_COX_COEF_ALIASED);
+    CU_ASSERT(isnan(c[2].coef) && isnan(c[2].se) && isnan(c[2].z) && isnan(c[2].p) && isnan(c[2].hr) &&
+              isnan(c[2].hr_lower95) && isnan(c[2].hr_upper95));
+    CU_ASSERT_EQUAL(c[3].flag, HS_COX_COEF_OK);
+    HS_ASSERT_CLOSE(c[3].z, coef[3] / se[3], TOL);
     hs_cox_free(f);
 }
 

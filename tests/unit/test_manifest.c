@@ -149,6 +149,7 @@ static void test_valid(void)
     for (size_t j = 0; j < 3; j++) {
         CU_ASSERT_STRING_EQUAL(m->cov_name[j], cov[j]);
         CU_ASSERT_EQUAL(m->cov_factor[j], factor[j]);
+        CU_ASSERT_EQUAL(m->cov_auto[j], 0);
         CU_ASSERT_EQUAL(m->cov_missing[j], 1);
     }
     CU_ASSERT_EQUAL_FATAL(m->npatient, 3);
@@ -229,11 +230,9 @@ static void test_every_problem(void)
         {11, 7, 0, "dfs_event: missing value ('NA')"},
         {11, 5, 0, m11},
         {12, 6, 1, "dfs_time 80 is later than os_time 50 (disease-free time cannot exceed survival time)"},
-        {13, 9, 0, "stage: not a number: 'high' (declare the column a factor if it is categorical)"},
         {14, 0, 0, "row has 3 fields, the header has 9"},
         {15, 6, 0, "dfs_time: missing value ('')"},
         {15, 4, 0, "os_time: missing value ('')"},
-        {15, 2, 0, "age: not a number: 'x62' (declare the column a factor if it is categorical)"},
         {17, 6, 0, "dfs_time: not a number: '1e5x'"},
         {17, 4, 0, "os_time: missing value ('NaN')"},
         {20, 7, 0, m20},
@@ -245,15 +244,21 @@ static void test_every_problem(void)
     hs_error e = {0};
     CU_ASSERT_EQUAL_FATAL(load(&m, "problems.csv", text, factors, 2, 1, &e, NULL), HS_OK);
     check_problems(m, want, sizeof want / sizeof want[0]);
-    CU_ASSERT_EQUAL(m->nerror, 21);
+    CU_ASSERT_EQUAL(m->nerror, 19);
     CU_ASSERT_EQUAL(m->nwarning, 1);
 
     /* Every row but the ragged one is a patient; invalid cells are NAN / -1 / NULL. */
     CU_ASSERT_EQUAL_FATAL(m->npatient, 18);
     CU_ASSERT_EQUAL_FATAL(m->ncov, 3);
-    CU_ASSERT_EQUAL(m->cov_missing[0], 2); /* age: lines 5 and 6 (x62 is invalid, not missing) */
+    CU_ASSERT_EQUAL(m->cov_missing[0], 2); /* age: lines 5 and 6 (x62 is a value, not missing) */
     CU_ASSERT_EQUAL(m->cov_missing[1], 1); /* grade: line 5 */
     CU_ASSERT_EQUAL(m->cov_missing[2], 1); /* stage: line 15 */
+    /* a value that is not a number (x62, high) makes the column categorical, as R's read.csv does */
+    static const int factor[] = {1, 1, 1}, autof[] = {1, 0, 1};
+    for (size_t j = 0; j < 3; j++) {
+        CU_ASSERT_EQUAL(m->cov_factor[j], factor[j]);
+        CU_ASSERT_EQUAL(m->cov_auto[j], autof[j]);
+    }
     static const long line[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 17, 18, 20, 21, 22};
     for (size_t i = 0; i < 18; i++)
         CU_ASSERT_EQUAL(m->patient[i].line, line[i]);
@@ -272,8 +277,8 @@ static void test_every_problem(void)
     CU_ASSERT_EQUAL(p[10].dfs_time, 80);              /* a warning keeps the values */
     CU_ASSERT_EQUAL(p[10].os_time, 50);
     CU_ASSERT_EQUAL(p[10].dfs_event, 0);
-    CU_ASSERT_PTR_NULL(p[11].cov[2]);                 /* high */
-    CU_ASSERT_PTR_NULL(p[12].cov[0]);                 /* x62 */
+    CU_ASSERT_STRING_EQUAL(p[11].cov[2], "high");
+    CU_ASSERT_STRING_EQUAL(p[12].cov[0], "x62");
     CU_ASSERT(isnan(p[13].os_time) && isnan(p[13].dfs_time));
     CU_ASSERT_EQUAL(p[13].os_event, 0);
     CU_ASSERT_STRING_EQUAL(p[14].cov[1], "G\n4");
@@ -332,12 +337,23 @@ static void test_header_problems(void)
     CU_ASSERT_EQUAL(m->cov_missing[0], 0);
     hs_manifest_free(m);
 
-    /* Header only: parsed, no patients, no problems. */
-    CU_ASSERT_EQUAL_FATAL(load(&m, "h4.csv", "patient_id,slide,dfs_time,dfs_event,os_time,os_event\n", NULL, 0, 1, &e,
-                               NULL),
+    /* Header only: parsed, no patients, and that is an error that says so (on the header's line). */
+    CU_ASSERT_EQUAL_FATAL(load(&m, "h4.csv", "\npatient_id,slide,dfs_time,dfs_event,os_time,os_event\n\n", NULL, 0, 1,
+                               &e, NULL),
                           HS_OK);
-    check_problems(m, NULL, 0);
+    const want_problem w4[] = {{2, 0, 0, "no patient rows: the manifest has only a header line"}};
+    check_problems(m, w4, 1);
     CU_ASSERT_EQUAL(m->npatient, 0);
+    hs_manifest_free(m);
+
+    /* A bad header and no rows: both are said. */
+    CU_ASSERT_EQUAL_FATAL(load(&m, "h5.csv", "patient_id,slide,dfs_time,dfs_event,os_time\n", NULL, 0, 1, &e, NULL),
+                          HS_OK);
+    const want_problem w5[] = {
+        {1, 0, 0, "missing required column 'os_event'"},
+        {1, 0, 0, "no patient rows: the manifest has only a header line"},
+    };
+    check_problems(m, w5, 2);
     hs_manifest_free(m);
 }
 

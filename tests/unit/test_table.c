@@ -311,20 +311,221 @@ static void test_empty_and_header_only(void)
     CU_ASSERT(msg_is(&e, path, ":1: empty file: no header line"));
     free(path);
 
-    CU_ASSERT_EQUAL_FATAL(load(&t, "header.csv", "a,b\n", 2, names, kinds, &e, NULL), HS_OK);
-    CU_ASSERT_EQUAL(t->nrow, 0);
-    CU_ASSERT_EQUAL(t->ncol, 2);
-    CU_ASSERT_EQUAL(t->col[0].nlevel, 0);
-    CU_ASSERT_EQUAL(t->col[0].csv_index, 1);
-    CU_ASSERT_EQUAL(t->col[1].csv_index, 0);
+    /* A header and no data rows is an error that says so, also with a BOM, CRLF, blank lines or no final newline. */
+    const char *const header_only[] = {"a,b\n", "\xEF\xBB\xBF" "a,b\r\n\r\n", "a,b", "a,b\n\n\n"};
+    for (size_t i = 0; i < sizeof header_only / sizeof header_only[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "header%zu.csv", i);
+        CU_ASSERT_EQUAL(load(&t, name, header_only[i], 2, names, kinds, &e, &path), HS_EDATA);
+        CU_ASSERT(msg_is(&e, path, ": no data rows: the file has only a header line"));
+        free(path);
+    }
+    /* a missing column is still reported first */
+    const char *missing[] = {"zz"};
+    CU_ASSERT_EQUAL(load(&t, "header9.csv", "a,b\n", 1, missing, kinds, &e, &path), HS_EDATA);
+    CU_ASSERT(msg_is(&e, path, ":1: no column named 'zz' in the header"));
+    free(path);
+}
+
+/*
+ * AUTO columns become what R's read.csv makes of them:
+ *   sapply(read.csv(text = "a,b,c\n1,x,NA\n2.5,3,\n,y,4\n"), class)   # numeric character integer
+ *   levels(factor(read.csv(text = "a,b,c\n1,x,NA\n2.5,3,\n,y,4\n")$b))  # "3" "x" "y" (C collation)
+ */
+static void test_auto_columns(void)
+{
+    hs_table *t;
+    hs_error e = {0};
+    char *path;
+    const char *names[] = {"a", "b", "c", "b"};
+    const hs_col_kind kinds[] = {HS_COL_AUTO, HS_COL_AUTO, HS_COL_AUTO, FAC};
+    CU_ASSERT_EQUAL_FATAL(load(&t, "auto.csv", "a,b,c\n1,x,NA\n2.5,3,\n,y,4\n", 4, names, kinds, &e, NULL), HS_OK);
+    CU_ASSERT_EQUAL(t->nrow, 3);
+    CU_ASSERT_EQUAL(t->col[0].kind, NUM);
+    CU_ASSERT_EQUAL(t->col[0].auto_factor, 0);
+    CU_ASSERT_EQUAL(t->col[0].num[0], 1.0);
+    CU_ASSERT_EQUAL(t->col[0].num[1], 2.5);
+    CU_ASSERT(isnan(t->col[0].num[2]));
+    CU_ASSERT_EQUAL(t->col[1].kind, FAC);
+    CU_ASSERT_EQUAL(t->col[1].auto_factor, 1);
+    CU_ASSERT_PTR_NULL(t->col[1].num);
+    CU_ASSERT(LEVELS_ARE(&t->col[1], "3", "x", "y"));
+    CU_ASSERT_EQUAL(t->col[1].code[0], 1);
+    CU_ASSERT_EQUAL(t->col[1].code[1], 0);
+    CU_ASSERT_EQUAL(t->col[1].code[2], 2);
+    CU_ASSERT_EQUAL(t->col[2].kind, NUM);
+    CU_ASSERT(isnan(t->col[2].num[0]) && isnan(t->col[2].num[1]));
+    CU_ASSERT_EQUAL(t->col[2].num[2], 4.0);
+    /* the same column requested as a factor is not "auto" */
+    CU_ASSERT_EQUAL(t->col[3].kind, FAC);
+    CU_ASSERT_EQUAL(t->col[3].auto_factor, 0);
+    CU_ASSERT(LEVELS_ARE(&t->col[3], "3", "x", "y"));
+    CU_ASSERT_PTR_EQUAL(hs_table_column(t, "b", HS_COL_AUTO), &t->col[1]);
+    CU_ASSERT_PTR_EQUAL(hs_table_column(t, "b", FAC), &t->col[1]);
+    CU_ASSERT_PTR_NULL(hs_table_column(t, "b", NUM));
+    CU_ASSERT_PTR_EQUAL(hs_table_column(t, "c", HS_COL_AUTO), &t->col[2]);
     hs_table_free(t);
 
-    /* BOM, CRLF and no final newline. */
-    CU_ASSERT_EQUAL_FATAL(load(&t, "header2.csv", "\xEF\xBB\xBF" "a,b\r\n\r\n", 2, names, kinds, &e, NULL), HS_OK);
-    CU_ASSERT_EQUAL(t->nrow, 0);
+    /* a text value still stops a NUMERIC column, also when the same column is requested AUTO */
+    const hs_col_kind kinds2[] = {NUM, HS_COL_AUTO};
+    const char *names2[] = {"b", "b"};
+    CU_ASSERT_EQUAL(load(&t, "auto2.csv", "a,b\n1,2\n2,x\n", 2, names2, kinds2, &e, &path), HS_EDATA);
+    CU_ASSERT(msg_is(&e, path, ":3:2: column 'b': not a number: 'x'"));
+    free(path);
+    const hs_col_kind bad_kind[] = {(hs_col_kind)7};
+    CU_ASSERT_EQUAL(load(&t, "auto3.csv", "a,b\n1,2\n", 1, names2, bad_kind, &e, NULL), HS_EINVAL);
+}
+
+/* Field-for-field equality of two tables (the arrays hold nrow values; NAN equals NAN). */
+static int same_table(const hs_table *a, const hs_table *b)
+{
+    if (a->nrow != b->nrow || a->ncol != b->ncol || strcmp(a->path, b->path) != 0)
+        return 0;
+    for (size_t r = 0; r < a->nrow; r++)
+        if (a->line[r] != b->line[r])
+            return 0;
+    for (size_t j = 0; j < a->ncol; j++) {
+        const hs_column *x = &a->col[j], *y = &b->col[j];
+        if (strcmp(x->name, y->name) != 0 || x->csv_index != y->csv_index || x->kind != y->kind ||
+            x->auto_factor != y->auto_factor || x->nlevel != y->nlevel || !x->num != !y->num || !x->code != !y->code)
+            return 0;
+        for (size_t r = 0; r < a->nrow; r++) {
+            if (x->num && !(x->num[r] == y->num[r] || (isnan(x->num[r]) && isnan(y->num[r]))))
+                return 0;
+            if (x->code && x->code[r] != y->code[r])
+                return 0;
+        }
+        for (size_t k = 0; k < x->nlevel; k++)
+            if (strcmp(x->level[k], y->level[k]) != 0)
+                return 0;
+    }
+    return 1;
+}
+
+/*
+ * The builder gives the table hs_table_read gives on a CSV of the same cells:
+ * every kind, missing values (empty, NA, NaN, NULL), numeric levels spelt two
+ * ways, text levels in byte order, a text column requested AUTO, quoted cells.
+ */
+static void test_builder_same_as_csv(void)
+{
+    const char *names[] = {"time", "grade", "note", "score", "batch", "mixed"};
+    const hs_col_kind kinds[] = {NUM, FAC, HS_COL_AUTO, HS_COL_AUTO, FAC, HS_COL_AUTO};
+    enum { NROW = 7, NCOL = 6 };
+    const char *cells[NROW][NCOL] = {
+        {"12.5", "2", "first, with comma", "0.25", "B2", "1"},
+        {"40", "10", "", "NA", "b1", "2"},
+        {"3", "1.0", "NA", "1e-3", "NA", "x"},
+        {"NA", "1", "plain", "-Inf", "B2", ""},
+        {"", "", "Zeta", "7", "a", "10"},
+        {"8", "2", "plain", "NaN", "b1", "9"},
+        {"1e2", "NaN", "\"quoted\"", "3", "", "2"},
+    };
+    /* the same cells as CSV text, lines 2-8 after the header */
+    const char *csv = "time,grade,note,score,batch,mixed\n"
+                      "12.5,2,\"first, with comma\",0.25,B2,1\n"
+                      "40,10,,NA,b1,2\n"
+                      "3,1.0,NA,1e-3,NA,x\n"
+                      "NA,1,plain,-Inf,B2,\n"
+                      ",,Zeta,7,a,10\n"
+                      "8,2,plain,NaN,b1,9\n"
+                      "1e2,NaN,\"\"\"quoted\"\"\",3,,2\n";
+    char *path;
+    hs_table *from_csv = NULL, *built = NULL;
+    hs_error e = {0};
+    CU_ASSERT_EQUAL_FATAL(load(&from_csv, "builder.csv", csv, NCOL, names, kinds, &e, &path), HS_OK);
+    hs_table_builder *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_table_builder_alloc(&b, path, names, kinds, NCOL, &e), HS_OK);
+    for (int r = 0; r < NROW; r++) {
+        const char *row[NCOL];
+        for (int j = 0; j < NCOL; j++)
+            row[j] = r == 4 && j == 1 ? NULL : cells[r][j]; /* NULL is missing, like "" */
+        CU_ASSERT_EQUAL(hs_table_builder_add_row(b, row, r + 2, &e), HS_OK);
+    }
+    CU_ASSERT_EQUAL_FATAL(hs_table_builder_finish(b, &built, &e), HS_OK);
+    CU_ASSERT(same_table(from_csv, built));
+    /* spot checks of the rules both follow */
+    CU_ASSERT(LEVELS_ARE(&built->col[1], "1", "2", "10")); /* "1" and "1.0" are one level */
+    CU_ASSERT(LEVELS_ARE(&built->col[2], "\"quoted\"", "Zeta", "first, with comma", "plain"));
+    CU_ASSERT_EQUAL(built->col[2].auto_factor, 1);
+    CU_ASSERT_EQUAL(built->col[3].kind, NUM);
+    CU_ASSERT_EQUAL(built->col[3].num[3], -INFINITY);
+    CU_ASSERT(LEVELS_ARE(&built->col[4], "B2", "a", "b1"));
+    CU_ASSERT(LEVELS_ARE(&built->col[5], "1", "10", "2", "9", "x"));
+    CU_ASSERT_EQUAL(built->col[5].auto_factor, 1);
+    hs_table_free(from_csv);
+    hs_table_free(built);
+    free(path);
+}
+
+static void test_builder_errors(void)
+{
+    const char *names[] = {"t", "g"};
+    const hs_col_kind kinds[] = {NUM, FAC};
+    hs_table_builder *b = NULL;
+    hs_table *t = NULL;
+    hs_error e = {0};
+    CU_ASSERT_EQUAL(hs_table_builder_alloc(&b, NULL, names, kinds, 2, &e), HS_EINVAL);
+    CU_ASSERT_PTR_NULL(b);
+    const hs_col_kind bad[] = {NUM, (hs_col_kind)9};
+    CU_ASSERT_EQUAL(hs_table_builder_alloc(&b, "cohort", names, bad, 2, &e), HS_EINVAL);
+    CU_ASSERT_PTR_NULL(b);
+
+    /* no rows */
+    CU_ASSERT_EQUAL_FATAL(hs_table_builder_alloc(&b, "cohort", names, kinds, 2, &e), HS_OK);
+    CU_ASSERT_EQUAL(hs_table_builder_finish(b, &t, &e), HS_EDATA);
+    CU_ASSERT_PTR_NULL(t);
+    CU_ASSERT_STRING_EQUAL(e.msg, "cohort: no data rows");
+
+    /* a bad number names SOURCE:LINE:COLUMN, leaves no trace (not even its factor level), and the builder goes on */
+    CU_ASSERT_EQUAL_FATAL(hs_table_builder_alloc(&b, "cohort", names, kinds, 2, &e), HS_OK);
+    const char *r1[] = {"5", "a"}, *r2[] = {"five", "z"}, *r3[] = {"6", "b"};
+    CU_ASSERT_EQUAL(hs_table_builder_add_row(b, r1, 10, &e), HS_OK);
+    CU_ASSERT_EQUAL(hs_table_builder_add_row(b, r2, 11, &e), HS_EDATA);
+    CU_ASSERT_STRING_EQUAL(e.msg, "cohort:11:1: column 't': not a number: 'five'");
+    CU_ASSERT_EQUAL(hs_table_builder_add_row(b, r3, 12, &e), HS_OK);
+    CU_ASSERT_EQUAL(hs_table_builder_add_row(b, NULL, 13, &e), HS_EINVAL);
+    CU_ASSERT_EQUAL_FATAL(hs_table_builder_finish(b, &t, &e), HS_OK);
+    CU_ASSERT_EQUAL(t->nrow, 2);
+    CU_ASSERT_EQUAL(t->line[1], 12);
+    CU_ASSERT(LEVELS_ARE(&t->col[1], "a", "b"));
+    CU_ASSERT_STRING_EQUAL(t->path, "cohort");
     hs_table_free(t);
-    CU_ASSERT_EQUAL_FATAL(load(&t, "header3.csv", "a,b", 2, names, kinds, &e, NULL), HS_OK);
-    CU_ASSERT_EQUAL(t->nrow, 0);
+
+    /* abandoning a builder frees what it holds; NULL is a no-op */
+    CU_ASSERT_EQUAL_FATAL(hs_table_builder_alloc(&b, "cohort", names, kinds, 2, &e), HS_OK);
+    CU_ASSERT_EQUAL(hs_table_builder_add_row(b, r1, 2, &e), HS_OK);
+    hs_table_builder_free(b);
+    hs_table_builder_free(NULL);
+    CU_ASSERT_EQUAL(hs_table_builder_finish(NULL, &t, &e), HS_EINVAL);
+}
+
+/* Many rows through the builder: storage grows, AUTO text found late. */
+static void test_builder_many_rows(void)
+{
+    enum { N = 5000 };
+    const char *names[] = {"v", "w"};
+    const hs_col_kind kinds[] = {HS_COL_AUTO, HS_COL_AUTO};
+    hs_table_builder *b = NULL;
+    hs_table *t = NULL;
+    hs_error e = {0};
+    CU_ASSERT_EQUAL_FATAL(hs_table_builder_alloc(&b, "many", names, kinds, 2, &e), HS_OK);
+    int ok = 1;
+    for (int i = 0; i < N; i++) {
+        char v[32], w[32];
+        snprintf(v, sizeof v, "%d.5", i);
+        snprintf(w, sizeof w, i == N - 1 ? "late" : "%d", i % 3);
+        const char *row[] = {v, w};
+        ok &= hs_table_builder_add_row(b, row, i + 2, &e) == HS_OK;
+    }
+    CU_ASSERT(ok);
+    CU_ASSERT_EQUAL_FATAL(hs_table_builder_finish(b, &t, &e), HS_OK);
+    CU_ASSERT_EQUAL(t->col[0].kind, NUM);
+    CU_ASSERT_EQUAL(t->col[0].num[N - 1], N - 1 + 0.5);
+    CU_ASSERT_EQUAL(t->col[1].kind, FAC);
+    CU_ASSERT(LEVELS_ARE(&t->col[1], "0", "1", "2", "late"));
+    CU_ASSERT_EQUAL(t->col[1].code[4], 1);
+    CU_ASSERT_EQUAL(t->col[1].code[N - 1], 3);
     hs_table_free(t);
 }
 
@@ -466,6 +667,18 @@ static void test_parallel_read(void)
     CU_ASSERT_EQUAL(hs_table_read(&t, path, names, kinds, 3, &e), HS_EDATA);
     CU_ASSERT_PTR_NULL(t);
     CU_ASSERT(strstr(e.msg, want) != NULL);
+    /* the same file with v requested AUTO: the text in the second half's thread makes v a factor */
+    const hs_col_kind auto_kinds[] = {HS_COL_AUTO, FAC, HS_COL_AUTO};
+    CU_ASSERT_EQUAL(hs_table_read(&t, path, names, auto_kinds, 3, &e), HS_OK);
+    if (t) {
+        CU_ASSERT_EQUAL(t->col[0].kind, FAC);
+        CU_ASSERT_EQUAL(t->col[0].auto_factor, 1);
+        CU_ASSERT_EQUAL(t->col[0].nlevel, N);
+        CU_ASSERT_STRING_EQUAL(t->col[0].level[t->col[0].code[N - 10]], "oops");
+        CU_ASSERT_EQUAL(t->col[2].kind, NUM);
+        CU_ASSERT_EQUAL(t->col[2].num[N - 1], N - 1);
+    }
+    hs_table_free(t);
     free(path);
 
     /* a quote anywhere keeps the read in one pass */
@@ -527,6 +740,10 @@ int hs_suite_table(void)
         !CU_add_test(s, "missing values", test_missing_values) ||
         !CU_add_test(s, "numeric and factor", test_numeric_and_factor) ||
         !CU_add_test(s, "empty and header-only", test_empty_and_header_only) ||
+        !CU_add_test(s, "AUTO columns", test_auto_columns) ||
+        !CU_add_test(s, "builder: same table as the CSV", test_builder_same_as_csv) ||
+        !CU_add_test(s, "builder: errors", test_builder_errors) ||
+        !CU_add_test(s, "builder: many rows", test_builder_many_rows) ||
         !CU_add_test(s, "lines with BOM, CRLF", test_lines_bom_crlf) ||
         !CU_add_test(s, "I/O and CSV errors", test_io_and_csv_errors) ||
         !CU_add_test(s, "many rows", test_many_rows) ||
