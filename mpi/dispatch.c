@@ -12,6 +12,7 @@
 #include "dispatch.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -87,31 +88,42 @@ static int run_root(MPI_Comm comm, int size, root_state *s, const hs_dispatch_op
                     volatile sig_atomic_t *stop, double tick, hs_dispatch_stats *stats)
 {
     int active = size - 1, own = 0, posted = 0, word = 0;
+    int *out = calloc((size_t)size, sizeof *out); /* items handed to each rank and not yet reported */
     size_t own_item = 0;
     MPI_Request breq = MPI_REQUEST_NULL;
     long ns = SLEEP_MIN_NS;
     double last_tick = MPI_Wtime();
     hs_error e;
+    if (!out)
+        root_fail(s, HS_ENOMEM, "out of memory");
     for (;;) {
         int busy = 0, flag;
         MPI_Status st;
         while (active > 0 && (MPI_Iprobe(MPI_ANY_SOURCE, TAG_REQ, comm, &flag, &st), flag)) {
             request r;
-            MPI_Recv(&r, sizeof r, MPI_BYTE, st.MPI_SOURCE, TAG_REQ, comm, MPI_STATUS_IGNORE);
+            int src = st.MPI_SOURCE;
+            MPI_Recv(&r, sizeof r, MPI_BYTE, src, TAG_REQ, comm, MPI_STATUS_IGNORE);
             busy = 1;
             if (r.item >= 0) {
                 stats->done++;
+                if (out)
+                    out[src]--;
                 if (ops->done)
-                    ops->done(ctx, (size_t)r.item, st.MPI_SOURCE);
+                    ops->done(ctx, (size_t)r.item, src);
             }
+            if (r.code != REQ_OK && out)
+                out[src] = 0; /* what it held is abandoned */
             if (r.code == REQ_STOPPED)
                 root_stop(s);
             else if (r.code == REQ_FAILED)
                 root_fail(s, r.rc, r.msg);
             long long w = !s->stopping && s->next < s->n ? (long long)s->order[s->next++] : -1;
-            MPI_Send(&w, 1, MPI_LONG_LONG, st.MPI_SOURCE, TAG_WORK, comm);
+            MPI_Send(&w, 1, MPI_LONG_LONG, src, TAG_WORK, comm);
             stats->requests++;
-            active -= w < 0;
+            if (w >= 0 && out)
+                out[src]++;
+            else if (!out || out[src] == 0)
+                active--; /* it holds nothing and gets nothing more: it has left */
         }
         if (stop && *stop)
             root_stop(s);
@@ -159,23 +171,79 @@ static int run_root(MPI_Comm comm, int size, root_state *s, const hs_dispatch_op
         MPI_Ibcast(&word, 1, MPI_INT, 0, comm, &breq);
     }
     MPI_Wait(&breq, MPI_STATUS_IGNORE);
+    free(out);
     return s->rc;
 }
 
-/* Waits for the answer to a request without spinning: the item, or -1. */
-static long long await_work(MPI_Comm comm)
-{
-    long long w = -1;
+/*
+ * A worker keeps one item in hand besides the one it runs: it asks for the
+ * next as soon as it starts one, so the answer's latency hides behind the
+ * work (the last items, the smallest, are the only ones a rank may hold
+ * while another is idle).  Every request gets an answer; after an answer of
+ * -1 a worker only reports what it still runs, and leaves when it holds
+ * nothing.
+ */
+typedef struct worker {
+    MPI_Comm comm;
+    long long cur, next;     /* running item, item in hand (-1: none) */
+    long long finished;      /* finished and not yet reported (-1: none) */
+    int pending, ended;      /* a request awaits its answer; an answer was -1 */
+    long long answer;
     MPI_Request rq;
-    MPI_Irecv(&w, 1, MPI_LONG_LONG, 0, TAG_WORK, comm, &rq);
-    long ns = SLEEP_MIN_NS / 2;
-    for (;;) {
-        int flag;
-        MPI_Test(&rq, &flag, MPI_STATUS_IGNORE);
-        if (flag)
-            return w;
-        nap(&ns, 0);
+    double wait_s;           /* time without an item to run while there was work */
+    size_t nreq;
+} worker;
+
+static void send_request(worker *w, int code, int rc, const char *msg)
+{
+    request r = {w->finished, code, rc, ""};
+    if (msg)
+        snprintf(r.msg, sizeof r.msg, "%s", msg);
+    w->finished = -1;
+    MPI_Send(&r, sizeof r, MPI_BYTE, 0, TAG_REQ, w->comm);
+    MPI_Irecv(&w->answer, 1, MPI_LONG_LONG, 0, TAG_WORK, w->comm, &w->rq);
+    w->pending = 1;
+    w->nreq++;
+}
+
+/* Takes the answer when it has come (wait: blocks until it has); 1 when it came. */
+static int take_answer(worker *w, int wait)
+{
+    int flag = 0;
+    if (!w->pending)
+        return 0;
+    if (wait) {
+        long ns = SLEEP_MIN_NS;
+        while (MPI_Test(&w->rq, &flag, MPI_STATUS_IGNORE), !flag)
+            nap(&ns, 0);
+    } else {
+        MPI_Test(&w->rq, &flag, MPI_STATUS_IGNORE);
     }
+    if (!flag)
+        return 0;
+    w->pending = 0;
+    if (w->answer < 0)
+        w->ended = 1;
+    else
+        w->next = w->answer;
+    return 1;
+}
+
+/* Leaves after a stop or a failure: abandons what runs, drops what is in hand, says so and takes the answer. */
+static void leave(worker *w, const hs_dispatch_ops *ops, void *ctx, int code, int rc, const char *msg)
+{
+    int held = w->cur >= 0;
+    if (held)
+        ops->abandon(ctx);
+    w->cur = -1;
+    take_answer(w, 1);
+    /* rank 0 expects a word from a rank that holds an item (running, in hand or finished unreported) */
+    if (!w->ended || held || w->finished >= 0) {
+        w->next = -1;
+        send_request(w, code, rc, msg);
+        take_answer(w, 1);
+    }
+    w->next = -1;
 }
 
 static void run_worker(MPI_Comm comm, const hs_dispatch_ops *ops, void *ctx, volatile sig_atomic_t *stop,
@@ -184,58 +252,62 @@ static void run_worker(MPI_Comm comm, const hs_dispatch_ops *ops, void *ctx, vol
     int word = 0, told = 0;
     MPI_Request breq;
     MPI_Ibcast(&word, 1, MPI_INT, 0, comm, &breq);
-    request r = {-1, REQ_OK, HS_OK, ""};
+    worker w = {comm, -1, -1, -1, 0, 0, -1, MPI_REQUEST_NULL, 0, 0};
     hs_error e;
+    long ns = SLEEP_MIN_NS;
+    double idle_since = MPI_Wtime();
+    send_request(&w, REQ_OK, HS_OK, NULL);
     for (;;) {
-        double t0 = MPI_Wtime();
-        MPI_Send(&r, sizeof r, MPI_BYTE, 0, TAG_REQ, comm);
-        long long w = await_work(comm);
-        *wait_s += MPI_Wtime() - t0;
-        ++*nreq;
-        if (w < 0)
-            break;
-        r.item = -1;
-        r.code = REQ_OK;
-        if (stop && *stop) {
-            r.code = REQ_STOPPED;
-            continue;
+        int busy = take_answer(&w, 0);
+        if (w.cur < 0 && w.next >= 0) {
+            w.cur = w.next;
+            w.next = -1;
+            w.wait_s += MPI_Wtime() - idle_since;
+            int rc = ops->start(ctx, (size_t)w.cur, &e);
+            if (rc != HS_OK) {
+                w.cur = -1;
+                leave(&w, ops, ctx, REQ_FAILED, rc, e.msg);
+                break;
+            }
+            busy = 1;
         }
-        int rc = ops->start(ctx, (size_t)w, &e);
-        if (rc != HS_OK) {
-            r.code = REQ_FAILED;
-            r.rc = rc;
-            snprintf(r.msg, sizeof r.msg, "%s", e.msg);
-            continue;
-        }
-        long ns = SLEEP_MIN_NS;
-        for (;;) {
+        if (w.cur >= 0) {
             int p = ops->poll(ctx, &e);
-            if (p == 1) {
-                r.item = w;
-                break;
-            }
             if (p < 0) {
-                r.code = REQ_FAILED;
-                r.rc = p;
-                snprintf(r.msg, sizeof r.msg, "%s", e.msg);
+                w.cur = -1;
+                leave(&w, ops, ctx, REQ_FAILED, p, e.msg);
                 break;
             }
-            if (stop && *stop) {
-                ops->abandon(ctx);
-                r.code = REQ_STOPPED;
-                break;
+            if (p == 1) {
+                w.finished = w.cur;
+                w.cur = -1;
+                idle_since = MPI_Wtime();
+                busy = 1;
             }
-            if (!told)
-                MPI_Test(&breq, &told, MPI_STATUS_IGNORE);
-            if (told && word == WORD_STOP) {
-                ops->abandon(ctx);
-                break;
-            }
-            nap(&ns, 0);
         }
+        if (stop && *stop) {
+            leave(&w, ops, ctx, REQ_STOPPED, HS_EINTR, NULL);
+            break;
+        }
+        if (!told)
+            MPI_Test(&breq, &told, MPI_STATUS_IGNORE);
+        if (told && word == WORD_STOP) {
+            leave(&w, ops, ctx, REQ_STOPPED, HS_EINTR, NULL);
+            break;
+        }
+        /* ask for more while there may be more, and report what finished after the end */
+        if (!w.pending && ((!w.ended && w.next < 0) || (w.ended && w.finished >= 0))) {
+            send_request(&w, REQ_OK, HS_OK, NULL);
+            busy = 1;
+        }
+        if (w.ended && !w.pending && w.cur < 0 && w.next < 0 && w.finished < 0)
+            break;
+        nap(&ns, busy);
     }
     if (!told)
         MPI_Wait(&breq, MPI_STATUS_IGNORE);
+    *wait_s = w.wait_s;
+    *nreq = w.nreq;
 }
 
 int hs_dispatch_run(MPI_Comm comm, const size_t *order, size_t n, const hs_dispatch_ops *ops, void *ctx,

@@ -1,0 +1,663 @@
+/*
+ * run: the cohort run (see run.h).
+ */
+#include "run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mpi.h>
+
+#include "cohorts/cohorttable.h"
+#include "cohorts/manifest.h"
+#include "cohorts/table.h"
+#include "mpi/checkpoint.h"
+#include "mpi/cohort.h"
+#include "mpi/h5out.h"
+#include "scoring/controls.h"
+#include "scoring/scorerow.h"
+#include "util/hs_parse.h"
+#include "util/hs_sha256.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+/* Everything a run holds. */
+typedef struct run {
+    const hs_run_config *cfg;
+    MPI_Comm comm;
+    int rank, size;
+    hs_manifest *manifest;          /* rank 0 */
+    hs_cohort cohort;
+    hs_batchcal *bc;
+    hs_score_row *rows;             /* rank 0: every patient's row */
+    hs_score_row *own;              /* this rank's rows */
+    size_t nown;
+    unsigned long long *dims;
+    char manifest_sha[HS_SHA256_HEX], controls_sha[HS_SHA256_HEX];
+    double t_start, t_measure, t_calibrate, t_classify, t_h5, t_analysis;
+    hs_dispatch_stats dstats;
+    size_t nfailed;
+    /* progress (rank 0) */
+    int tty;
+    double last_line;
+} run;
+
+static void say(const run *r, const char *fmt, ...) HS_FORMAT(2, 3);
+
+/* A line on rank 0's log. */
+static void say(const run *r, const char *fmt, ...)
+{
+    if (r->rank != 0 || !r->cfg->log)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("hetsurv run: ", r->cfg->log);
+    vfprintf(r->cfg->log, fmt, ap);
+    fputc('\n', r->cfg->log);
+    fflush(r->cfg->log);
+    va_end(ap);
+}
+
+/* ---- progress ----------------------------------------------------------------------------------------------- */
+
+static void progress(void *ctx, const hs_cohort_progress *p)
+{
+    run *r = ctx;
+    if (r->cfg->quiet || !r->cfg->log)
+        return;
+    double now = MPI_Wtime();
+    int last = p->done == p->total;
+    /* a terminal gets a line rewritten 5 times a second; a job log a new line every 30 s and at the end */
+    if (!last && now - r->last_line < (r->tty ? 0.2 : 30.0))
+        return;
+    r->last_line = now;
+    double el = now - p->started, fresh = (double)(p->done - p->resumed);
+    double rate = el > 0 ? fresh / el * 60.0 : 0;
+    char eta[32] = "-";
+    if (fresh > 0 && !last) {
+        double s = (double)(p->total - p->done) * el / fresh;
+        snprintf(eta, sizeof eta, "%dh%02dm%02ds", (int)(s / 3600), (int)fmod(s / 60, 60), (int)fmod(s, 60));
+    } else if (last) {
+        snprintf(eta, sizeof eta, "done");
+    }
+    fprintf(r->cfg->log, "%shetsurv run: %zu/%zu slides measured, %zu failed%s, %.1f slides/min, ETA %s%s",
+            r->tty ? "\r" : "", p->done, p->total, p->failed, p->resumed ? " (some from the checkpoint)" : "", rate,
+            eta, r->tty && !last ? "  " : "\n");
+    fflush(r->cfg->log);
+}
+
+/* ---- setting up (rank 0) ------------------------------------------------------------------------------------ */
+
+/* The manifest's problems, as `validate` prints them. */
+static void report_manifest(const run *r, const hs_manifest *m)
+{
+    for (size_t i = 0; i < m->nproblem; i++) {
+        const hs_manifest_problem *p = &m->problem[i];
+        if (p->column)
+            fprintf(r->cfg->log, "%s:%ld:%zu: %s%s\n", m->path, p->line, p->column, p->warning ? "warning: " : "",
+                    p->msg);
+        else
+            fprintf(r->cfg->log, "%s:%ld: %s%s\n", m->path, p->line, p->warning ? "warning: " : "", p->msg);
+    }
+}
+
+/* The column index of covariate `name`, or m->ncov. */
+static size_t cov_index(const hs_manifest *m, const char *name)
+{
+    for (size_t j = 0; j < m->ncov; j++)
+        if (!strcmp(m->cov_name[j], name))
+            return j;
+    return m->ncov;
+}
+
+/* The patients of the manifest as items: batch and ish from their columns. */
+static int add_patients(run *r, hs_error *err)
+{
+    const hs_manifest *m = r->manifest;
+    size_t ish_col = cov_index(m, "ish"), batch_col = cov_index(m, "batch");
+    for (size_t i = 0; i < m->npatient; i++) {
+        const hs_manifest_patient *pt = &m->patient[i];
+        hs_ish ish = HS_ISH_UNKNOWN;
+        if (ish_col < m->ncov && pt->cov[ish_col] && hs_her2_ish_parse(pt->cov[ish_col], &ish) != 0) {
+            say(r, "%s:%ld: ish: not positive/negative: '%s' (taken as unknown)", m->path, pt->line, pt->cov[ish_col]);
+            ish = HS_ISH_UNKNOWN;
+        }
+        int b = hs_cohort_batch(&r->cohort, batch_col < m->ncov && pt->cov[batch_col] ? pt->cov[batch_col] : "");
+        if (b < 0)
+            return hs_error_set(err, HS_ENOMEM, "out of memory");
+        int rc = hs_cohort_add_item(&r->cohort, pt->slide_path, pt->patient_id, pt->slide, b, (int)ish, err);
+        if (rc != HS_OK)
+            return rc;
+    }
+    return HS_OK;
+}
+
+/* The control slides as items (each file once) and their areas. */
+static int add_controls(run *r, hs_error *err)
+{
+    hs_controls *ct = NULL;
+    int rc = hs_controls_read(&ct, r->cfg->controls, err);
+    for (size_t i = 0; rc == HS_OK && i < ct->n; i++) {
+        const hs_control_area *a = &ct->area[i];
+        size_t item = r->cohort.npatient;
+        while (item < r->cohort.n && strcmp(r->cohort.item[item].path, a->path))
+            item++;
+        int b = hs_cohort_batch(&r->cohort, a->batch);
+        if (b < 0)
+            rc = hs_error_set(err, HS_ENOMEM, "out of memory");
+        else if (item == r->cohort.n)
+            rc = hs_cohort_add_item(&r->cohort, a->path, NULL, NULL, b, HS_ISH_UNKNOWN, err);
+        if (rc == HS_OK)
+            rc = hs_cohort_add_area(&r->cohort, item, b, (int)a->cls, a->rect, err);
+    }
+    hs_controls_free(ct);
+    return rc;
+}
+
+/* Reads the manifest and controls, and prepares the checkpoint (rank 0). */
+static int setup(run *r, hs_error *err)
+{
+    const hs_run_config *c = r->cfg;
+    int rc = hs_manifest_read(&r->manifest, c->manifest, c->factors, c->nfactor, 0, err);
+    if (rc != HS_OK)
+        return rc;
+    if (r->manifest->nerror) {
+        report_manifest(r, r->manifest);
+        return hs_error_set(err, HS_EDATA, "%s: invalid manifest (%zu error%s): nothing was scored", c->manifest,
+                            r->manifest->nerror, r->manifest->nerror == 1 ? "" : "s");
+    }
+    if ((rc = add_patients(r, err)) != HS_OK || (c->controls && (rc = add_controls(r, err)) != HS_OK))
+        return rc;
+    if ((rc = hs_sha256_file(c->manifest, r->manifest_sha, err)) != HS_OK)
+        return rc;
+    snprintf(r->controls_sha, sizeof r->controls_sha, "none");
+    if (c->controls && (rc = hs_sha256_file(c->controls, r->controls_sha, err)) != HS_OK)
+        return rc;
+    char *key = NULL;
+    size_t keylen = 0;
+    FILE *k = open_memstream(&key, &keylen);
+    if (!k)
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    fprintf(k, "hetsurv %s\nmanifest_sha256 %s\ncontrols_sha256 %s\ncompleteness_column %s\n%s", HS_VERSION,
+            r->manifest_sha, r->controls_sha, c->completeness_col ? c->completeness_col : "(default)", c->params_text);
+    if (fclose(k) != 0) {
+        free(key);
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    }
+    rc = hs_ckpt_prepare(c->out, key, c->resume, c->restart, err);
+    free(key);
+    return rc;
+}
+
+/* This rank's share of its node's CPUs (at least 1): what a slide's measurement may use. */
+static int rank_threads(MPI_Comm comm, int rank)
+{
+    MPI_Comm local;
+    int nlocal = 1;
+    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &local) == MPI_SUCCESS) {
+        MPI_Comm_size(local, &nlocal);
+        MPI_Comm_free(&local);
+    }
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int share = online > 0 ? (int)(online / (nlocal > 0 ? nlocal : 1)) : 1;
+    cpu_set_t set;
+    int mine = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    int t = share < mine ? share : mine;
+    return t < 1 ? 1 : t > 64 ? 64 : t;
+}
+
+/* ---- outputs (rank 0) --------------------------------------------------------------------------------------- */
+
+/* Opens path.tmp for writing. */
+static FILE *open_tmp(const char *path, char *tmp, size_t size, hs_error *err)
+{
+    snprintf(tmp, size, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        hs_error_set(err, HS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    return f;
+}
+
+/* Flushes, syncs and closes f, then renames tmp to path. */
+static int commit_tmp(FILE *f, const char *tmp, const char *path, hs_error *err)
+{
+    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return hs_error_set(err, HS_EIO, "%s: cannot write", path);
+    }
+    return HS_OK;
+}
+
+/* DIR/slides.csv: the cohort table, as `score --manifest` writes it. */
+static int write_slides_csv(const run *r, hs_error *err)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/slides.csv", r->cfg->out);
+    FILE *f = open_tmp(path, tmp, sizeof tmp, err);
+    if (!f)
+        return HS_EIO;
+    hs_cohorttable_header(f, r->manifest);
+    hs_score_row_write_header(f);
+    fputc('\n', f);
+    for (size_t i = 0; i < r->cohort.npatient; i++) {
+        hs_cohorttable_row(f, r->manifest, i);
+        hs_score_row_write(f, &r->rows[i]);
+    }
+    return commit_tmp(f, tmp, path, err);
+}
+
+/* DIR/calibration.csv: each batch's border leak and cuts, and says them. */
+static int write_calibration(const run *r, hs_error *err)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/calibration.csv", r->cfg->out);
+    FILE *f = open_tmp(path, tmp, sizeof tmp, err);
+    if (!f)
+        return HS_EIO;
+    fputs("batch,slides,leak,calibration,od_1,od_2,od_3,note\n", f);
+    for (size_t b = 0; b < hs_batchcal_count(r->bc); b++) {
+        const char *why, *lnote = NULL, *name = hs_batchcal_name(r->bc, (int)b);
+        const hs_calib_cuts *c = hs_batchcal_cuts(r->bc, (int)b, &why);
+        size_t ns = hs_batchcal_slides(r->bc, (int)b);
+        double leak = hs_batchcal_leak(r->bc, (int)b, &lnote);
+        hs_fprint_field(f, name);
+        fprintf(f, ",%zu,", ns);
+        hs_fprint_double(f, leak);
+        if (c) {
+            fprintf(f, ",%s", hs_calib_mode_name(c->method));
+            for (int k = 0; k < 3; k++) {
+                fputc(',', f);
+                hs_fprint_double(f, c->od[k]);
+            }
+            fputc(',', f);
+            hs_fprint_field(f, c->note);
+            say(r, "batch '%s' (%zu slide%s): border leak %.2f; %s cuts %.2f, %.2f, %.2f (%s)", name, ns,
+                ns == 1 ? "" : "s", leak, hs_calib_mode_name(c->method), c->od[0], c->od[1], c->od[2], c->note);
+        } else {
+            fputs(",NA,NA,NA,NA,", f);
+            hs_fprint_field(f, why);
+            say(r, "%s", why);
+        }
+        fputc('\n', f);
+    }
+    return commit_tmp(f, tmp, path, err);
+}
+
+/* ---- the analysis (rank 0) ---------------------------------------------------------------------------------- */
+
+/* Whether name is among the user's --factors. */
+static int is_factor(const hs_run_config *c, const char *name)
+{
+    for (size_t k = 0; k < c->nfactor; k++)
+        if (!strcmp(c->factors[k], name))
+            return 1;
+    return 0;
+}
+
+/* The column `name`'s index among the cohort table's columns (manifest then score), or -1. */
+static int table_col(const hs_manifest *m, const char *name)
+{
+    for (size_t j = 0; j < hs_cohorttable_ncol(m); j++)
+        if (!strcmp(hs_cohorttable_name(m, j), name))
+            return (int)j;
+    for (int j = 0; j < HS_SCORE_NCOL; j++)
+        if (!strcmp(hs_score_col[j], name))
+            return (int)hs_cohorttable_ncol(m) + j;
+    return -1;
+}
+
+/* The analysis table: the columns an analysis uses, of the patients whose slide was scored. */
+typedef struct analysis_cols {
+    const char *name[HS_SURVIVAL_MAX_COV + 8];
+    hs_col_kind kind[HS_SURVIVAL_MAX_COV + 8];
+    int src[HS_SURVIVAL_MAX_COV + 8];
+    size_t n;
+} analysis_cols;
+
+static int want(analysis_cols *a, const hs_manifest *m, const char *name, hs_col_kind kind, hs_error *err)
+{
+    for (size_t k = 0; k < a->n; k++)
+        if (!strcmp(a->name[k], name))
+            return HS_OK;
+    int j = table_col(m, name);
+    if (j < 0)
+        return hs_error_set(err, HS_EINVAL, "no column '%s' in the cohort table (the manifest's columns and the score "
+                                            "columns)", name);
+    if (a->n == sizeof a->name / sizeof a->name[0])
+        return hs_error_set(err, HS_EINVAL, "too many covariates");
+    a->name[a->n] = name;
+    a->kind[a->n] = kind;
+    a->src[a->n++] = j;
+    return HS_OK;
+}
+
+static int build_table(const run *r, const analysis_cols *a, hs_table **out, hs_error *err)
+{
+    hs_table_builder *b = NULL;
+    int rc = hs_table_builder_alloc(&b, "slides.csv", a->name, a->kind, a->n, err);
+    const hs_manifest *m = r->manifest;
+    size_t nm = hs_cohorttable_ncol(m);
+    for (size_t i = 0; rc == HS_OK && i < r->cohort.npatient; i++) {
+        if (!r->rows[i].ok)
+            continue; /* failed slides are excluded (and counted) */
+        char buf[HS_SURVIVAL_MAX_COV + 8][64];
+        const char *cell[HS_SURVIVAL_MAX_COV + 8];
+        for (size_t k = 0; k < a->n; k++)
+            cell[k] = (size_t)a->src[k] < nm ? hs_cohorttable_field(m, i, (size_t)a->src[k], buf[k], sizeof buf[k])
+                                             : hs_score_row_text(&r->rows[i], a->src[k] - (int)nm, buf[k],
+                                                                 sizeof buf[k]);
+        rc = hs_table_builder_add_row(b, cell, (long)i + 2, err); /* the row's line in slides.csv */
+    }
+    if (rc == HS_OK)
+        return hs_table_builder_finish(b, out, err);
+    hs_table_builder_free(b);
+    return rc;
+}
+
+/* The heterogeneity term of a group by the 0/1 flag is named after the flag, as for a 0/1 covariate. */
+static int rename_flag_term(hs_survival_result *res, const char *flag, hs_error *err)
+{
+    char want_name[256];
+    snprintf(want_name, sizeof want_name, "%s=1", flag);
+    for (size_t j = 0; j < res->ncoef; j++)
+        if (!strcmp(res->coef_name[j], want_name)) {
+            char *s = strdup(flag);
+            if (!s)
+                return hs_error_set(err, HS_ENOMEM, "out of memory");
+            free(res->coef_name[j]);
+            res->coef_name[j] = s;
+        }
+    return HS_OK;
+}
+
+/* Analyses one endpoint into DIR/<name>/ and says its headline. */
+static int analyse(run *r, const char *name, const char *time, const char *event, hs_error *err)
+{
+    const hs_run_config *c = r->cfg;
+    analysis_cols a = {.n = 0};
+    int rc = want(&a, r->manifest, time, HS_COL_NUMERIC, err);
+    if (rc == HS_OK)
+        rc = want(&a, r->manifest, event, HS_COL_NUMERIC, err);
+    hs_survival_spec s;
+    hs_survival_spec_default(&s);
+    s.time = time;
+    s.event = event;
+    const char *cov[HS_SURVIVAL_MAX_COV + 1];
+    int fac[HS_SURVIVAL_MAX_COV + 1];
+    size_t ncov = 0;
+    for (size_t k = 0; rc == HS_OK && k < c->nadjust && ncov < HS_SURVIVAL_MAX_COV; k++) {
+        fac[ncov] = is_factor(c, c->adjust[k]);
+        cov[ncov++] = c->adjust[k];
+        rc = want(&a, r->manifest, c->adjust[k], fac[ncov - 1] ? HS_COL_FACTOR : HS_COL_AUTO, err);
+    }
+    int flag_group = 0;
+    if (rc == HS_OK && c->by) {
+        s.group = c->by;
+        rc = want(&a, r->manifest, c->by, HS_COL_FACTOR, err);
+    } else if (rc == HS_OK && c->cut != HS_CUT_NONE) {
+        s.cut_column = c->metric;
+        s.cut = c->cut;
+        s.cut_value = c->cut_value;
+        rc = want(&a, r->manifest, c->metric, HS_COL_NUMERIC, err);
+    } else if (rc == HS_OK && !strcmp(c->metric, "heterogeneous")) {
+        s.group = c->metric;
+        flag_group = 1;
+        rc = want(&a, r->manifest, c->metric, HS_COL_FACTOR, err);
+    } else if (rc == HS_OK) {
+        fac[ncov] = 0;
+        cov[ncov++] = c->metric;
+        rc = want(&a, r->manifest, c->metric, HS_COL_NUMERIC, err);
+    }
+    s.covariates = cov;
+    s.factor = fac;
+    s.ncov = ncov;
+    hs_table *t = NULL;
+    hs_survival_result *res = NULL;
+    if (rc == HS_OK)
+        rc = build_table(r, &a, &t, err);
+    if (rc == HS_OK)
+        rc = hs_survival_run(t, &s, &res, err);
+    if (rc == HS_OK && flag_group)
+        rc = rename_flag_term(res, c->metric, err);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", c->out, name);
+    if (rc == HS_OK && mkdir(dir, 0777) != 0 && errno != EEXIST)
+        rc = hs_error_set(err, HS_EIO, "%s: cannot create: %s", dir, strerror(errno));
+    if (rc == HS_OK)
+        rc = hs_survival_write(res, dir, err);
+    if (rc == HS_OK) {
+        /* the headline: the heterogeneity term (the last coefficient) and the log-rank test */
+        double lr = NAN;
+        for (size_t k = 0; k < res->ntest; k++)
+            if (!strcmp(res->test[k].name, "logrank"))
+                lr = res->test[k].p;
+        double ev = 0;
+        for (size_t k = 0; k < res->ncurve; k++)
+            ev += res->curve[k].km->events;
+        size_t events = (size_t)ev;
+        const hs_cox_coef *k = res->cox && res->ncoef ? &res->coef[res->ncoef - 1] : NULL;
+        if (k && k->flag != HS_COX_COEF_OK) {
+            say(r, "%s: %s HR not estimable (%s; see cox.csv); log-rank p %.3g; %zu patients, %zu events", name,
+                res->coef_name[res->ncoef - 1],
+                k->flag == HS_COX_COEF_INFINITE ? "the coefficient tends to infinity: a group without events?"
+                                                : "aliased with the covariates",
+                lr, res->km_n, events);
+        } else if (k) {
+            say(r, "%s: %s HR %.3g (95%% CI %.3g-%.3g), Wald p %.3g; log-rank p %.3g; %zu patients, %zu events%s%s",
+                name, res->coef_name[res->ncoef - 1], k->hr, k->hr_lower95, k->hr_upper95, k->p, lr, res->km_n, events,
+                res->maxstat ? "; cut chosen from the data (maxstat, Lausen-Schumacher corrected p in tests.csv)" : "",
+                res->km_dropped ? "; rows with missing values dropped" : "");
+        } else {
+            say(r, "%s: no Cox model could be fitted; %zu patients, %zu events", name, res->km_n, events);
+        }
+    }
+    hs_survival_result_free(res);
+    hs_table_free(t);
+    return rc;
+}
+
+/* ---- results.h5's serial part (rank 0) ---------------------------------------------------------------------- */
+
+static int h5_finish(const run *r, const char *tmp, hs_error *err)
+{
+    const hs_run_config *c = r->cfg;
+    hs_h5file *f = NULL;
+    int rc = hs_h5_open(&f, tmp, err);
+    static const char *const endpoint[] = {"dfs", "os"};
+    static const char *const table[] = {"km", "median", "cox", "fit", "tests"};
+    for (int e = 0; rc == HS_OK && e < 2; e++)
+        for (int k = 0; rc == HS_OK && k < 5; k++) {
+            char csv[4200], name[64];
+            snprintf(csv, sizeof csv, "%s/%s/%s.csv", c->out, endpoint[e], table[k]);
+            snprintf(name, sizeof name, "/survival/%s/%s", endpoint[e], table[k]);
+            if (access(csv, F_OK) == 0)
+                rc = hs_h5_add_csv(f, name, csv, err);
+        }
+    char csv[4200];
+    snprintf(csv, sizeof csv, "%s/calibration.csv", c->out);
+    if (rc == HS_OK)
+        rc = hs_h5_add_csv(f, "/calibration", csv, err);
+    const char *attr[][2] = {
+        {"hetsurv_version", HS_VERSION}, {"command_line", c->command_line ? c->command_line : ""},
+        {"manifest", c->manifest}, {"manifest_sha256", r->manifest_sha}, {"controls_sha256", r->controls_sha},
+        {"metric", c->metric}, {"by", c->by ? c->by : ""},
+    };
+    for (size_t k = 0; rc == HS_OK && k < sizeof attr / sizeof attr[0]; k++)
+        rc = hs_h5_set_attr(f, "/", attr[k][0], attr[k][1], err);
+    /* every parameter, one attribute of /parameters each */
+    for (const char *p = c->params_text; rc == HS_OK && *p;) {
+        size_t len = strcspn(p, "\n"), kl = strcspn(p, " \n");
+        char key[128], val[512];
+        snprintf(key, sizeof key, "%.*s", (int)(kl < 127 ? kl : 127), p);
+        snprintf(val, sizeof val, "%.*s", (int)(len > kl ? (len - kl - 1 < 511 ? len - kl - 1 : 511) : 0),
+                 p + (len > kl ? kl + 1 : kl));
+        if (kl)
+            rc = hs_h5_set_attr(f, "/parameters", key, val, err);
+        p += len + (p[len] == '\n');
+    }
+    int k = hs_h5_close(f, err);
+    return rc == HS_OK ? k : rc;
+}
+
+/* ---- the run ------------------------------------------------------------------------------------------------ */
+
+/* Removes this rank's saved maps (they live in results.h5 now). */
+static void remove_maps(const run *r)
+{
+    for (size_t i = (size_t)r->rank; i < r->cohort.npatient; i += (size_t)r->size) {
+        char path[4096];
+        hs_error e;
+        if (hs_cohort_map_path(r->cfg->out, i, path, sizeof path, &e) == HS_OK)
+            remove(path);
+    }
+}
+
+/* Rank 0's outputs after classification: tables, analyses; then results.h5 from every rank. */
+static int outputs(run *r, hs_error *err)
+{
+    const hs_run_config *c = r->cfg;
+    int rc = HS_OK;
+    if (r->rank == 0) {
+        for (size_t i = 0; i < r->cohort.npatient; i++)
+            r->nfailed += !r->rows[i].ok;
+        if (r->nfailed)
+            say(r, "%zu of %zu slides failed (status=error in slides.csv); they are excluded from the analysis",
+                r->nfailed, r->cohort.npatient);
+        rc = write_slides_csv(r, err);
+        if (rc == HS_OK)
+            rc = write_calibration(r, err);
+    }
+    rc = hs_cohort_agree(r->comm, rc, err);
+    char h5[4096], tmp[4200];
+    snprintf(h5, sizeof h5, "%s/results.h5", c->out);
+    snprintf(tmp, sizeof tmp, "%s.tmp", h5);
+    double t0 = MPI_Wtime();
+    if (rc == HS_OK)
+        rc = hs_h5_write_cohort(tmp, r->comm, &r->cohort, r->own, r->nown, r->dims, c->out, c->tile_um, err);
+    r->t_h5 = MPI_Wtime() - t0;
+    if (rc == HS_OK)
+        remove_maps(r);
+    if (rc == HS_OK && r->rank == 0) {
+        t0 = MPI_Wtime();
+        rc = analyse(r, "dfs", "dfs_time", "dfs_event", err);
+        if (rc == HS_OK)
+            rc = analyse(r, "os", "os_time", "os_event", err);
+        r->t_analysis = MPI_Wtime() - t0;
+        t0 = MPI_Wtime();
+        if (rc == HS_OK)
+            rc = h5_finish(r, tmp, err);
+        if (rc == HS_OK && rename(tmp, h5) != 0)
+            rc = hs_error_set(err, HS_EIO, "%s: cannot rename into place: %s", h5, strerror(errno));
+        r->t_h5 += MPI_Wtime() - t0;
+    }
+    return hs_cohort_agree(r->comm, rc, err);
+}
+
+static int stages(run *r, hs_error *err)
+{
+    const hs_run_config *c = r->cfg;
+    int rc = r->rank == 0 ? setup(r, err) : HS_OK;
+    rc = hs_cohort_agree(r->comm, rc, err);
+    if (rc == HS_OK)
+        rc = hs_cohort_bcast(&r->cohort, r->comm, err);
+    if (rc != HS_OK)
+        return rc;
+    hs_score_params sp = c->score;
+    if (sp.threads <= 0)
+        sp.threads = rank_threads(r->comm, r->rank);
+    hs_cohort_run cr = {r->comm,       c->out,   &sp,          {c->tile_um, c->score.mpp_override, c->completeness_col, &c->her2},
+                        &c->her2,      c->tile_um, c->calibration, &stop_flag,
+                        progress,      r,        c->quiet ? 3600.0 : 1.0};
+    say(r, "%zu patients%s, %d rank%s, %d thread%s per slide; checkpoint in %s/checkpoint", r->cohort.npatient,
+        r->cohort.n > r->cohort.npatient ? " and their control slides" : "", r->size, r->size == 1 ? "" : "s",
+        sp.threads, sp.threads == 1 ? "" : "s", c->out);
+    double t0 = MPI_Wtime();
+    rc = hs_cohort_measure(&cr, &r->cohort, &r->dstats, err);
+    r->t_measure = MPI_Wtime() - t0;
+    if (rc != HS_OK)
+        return rc;
+    t0 = MPI_Wtime();
+    rc = hs_cohort_calibrate(&cr, &r->cohort, &r->bc, err);
+    r->t_calibrate = MPI_Wtime() - t0;
+    if (rc != HS_OK)
+        return rc;
+    t0 = MPI_Wtime();
+    r->dims = calloc(2 * (r->cohort.npatient ? r->cohort.npatient : 1), sizeof *r->dims);
+    if (r->rank == 0)
+        r->rows = calloc(r->cohort.npatient ? r->cohort.npatient : 1, sizeof *r->rows);
+    rc = r->dims && (r->rank != 0 || r->rows) ? HS_OK : hs_error_set(err, HS_ENOMEM, "out of memory");
+    rc = hs_cohort_agree(r->comm, rc, err);
+    if (rc == HS_OK)
+        rc = hs_cohort_classify(&cr, &r->cohort, r->bc, r->rows, &r->own, &r->nown, r->dims, err);
+    r->t_classify = MPI_Wtime() - t0;
+    if (rc == HS_OK)
+        rc = outputs(r, err);
+    return rc;
+}
+
+int hs_run(const hs_run_config *cfg)
+{
+    int provided;
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fprintf(cfg->log ? cfg->log : stderr, "hetsurv run: MPI could not start\n");
+        return HS_RUN_ERROR;
+    }
+    run r;
+    memset(&r, 0, sizeof r);
+    r.cfg = cfg;
+    r.comm = MPI_COMM_WORLD;
+    MPI_Comm_rank(r.comm, &r.rank);
+    MPI_Comm_size(r.comm, &r.size);
+    r.t_start = MPI_Wtime();
+    r.tty = cfg->log && isatty(fileno(cfg->log));
+    r.last_line = -1e9;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    hs_error err;
+    hs_error_clear(&err);
+    int rc = stages(&r, &err), status;
+    if (rc == HS_EINTR) {
+        say(&r, "stopped: the checkpoint in %s/checkpoint holds every slide finished; rerun with --resume to finish",
+            cfg->out);
+        status = HS_RUN_INCOMPLETE;
+    } else if (rc != HS_OK) {
+        say(&r, "%s", err.msg);
+        status = HS_RUN_ERROR;
+    } else {
+        double total = MPI_Wtime() - r.t_start;
+        say(&r, "results in %s: slides.csv, calibration.csv, dfs/, os/, results.h5", cfg->out);
+        say(&r, "done in %.2f s (measure %.2f, calibrate %.2f, classify %.2f, results.h5 %.2f, survival %.2f); "
+                "dispatcher: %zu requests, %.3f ms wait per request",
+            total, r.t_measure, r.t_calibrate, r.t_classify, r.t_h5, r.t_analysis, r.dstats.requests,
+            r.dstats.requests ? 1000.0 * r.dstats.wait_s / (double)r.dstats.requests : 0.0);
+        status = r.nfailed ? HS_RUN_SLIDES_FAILED : HS_RUN_OK;
+    }
+    hs_batchcal_free(r.bc);
+    hs_cohort_free(&r.cohort);
+    hs_manifest_free(r.manifest);
+    free(r.rows);
+    free(r.own);
+    free(r.dims);
+    MPI_Finalize();
+    return status;
+}
