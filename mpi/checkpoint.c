@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,8 +98,10 @@ static int sweep(const char *ck, int all, hs_error *err)
         if (n[0] == '.')
             continue;
         int tmp = len > 4 && !strcmp(n + len - 4, ".tmp");
-        int ours = tmp || (len > 5 && !strcmp(n + len - 5, ".meta")) || (len > 6 && !strcmp(n + len - 6, ".cells")) ||
-                   !strcmp(n, "run.key");
+        static const char *const kinds[] = {".meta", ".cells", ".map"};
+        int ours = tmp || !strcmp(n, "run.key");
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && !ours; k++)
+            ours = len > strlen(kinds[k]) && !strcmp(n + len - strlen(kinds[k]), kinds[k]);
         if (!(all ? ours : tmp))
             continue;
         char path[4400];
@@ -151,4 +155,38 @@ int hs_ckpt_prepare(const char *dir, const char *key, int resume, int restart, h
     if (rc == HS_OK)
         rc = write_key(kp, key, err);
     return rc;
+}
+
+int hs_ckpt_lock(const char *dir, int *fd, int *warn, hs_error *err)
+{
+    char ck[4096], lp[4200];
+    *fd = -1;
+    *warn = 0;
+    if (snprintf(ck, sizeof ck, "%s/checkpoint", dir) >= (int)sizeof ck)
+        return hs_error_set(err, HS_EINVAL, "%s: path too long", dir);
+    snprintf(lp, sizeof lp, "%s/lock", ck);
+    if (mkdir(ck, 0777) != 0 && errno != EEXIST)
+        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", ck, strerror(errno));
+    int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (f < 0)
+        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", lp, strerror(errno));
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(f);
+        if (e == ENOLCK || e == ENOSYS || e == EOPNOTSUPP) {
+            *warn = 1;
+            return HS_OK;
+        }
+        if (e == EWOULDBLOCK)
+            return hs_error_set(err, HS_EINVAL, "%s is in use by another hetsurv run; wait for it to end", dir);
+        return hs_error_set(err, HS_EIO, "%s: cannot lock: %s", lp, strerror(e));
+    }
+    *fd = f;
+    return HS_OK;
+}
+
+void hs_ckpt_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
 }

@@ -34,4 +34,14 @@ int hs_ckpt_item_paths(const char *dir, size_t i, char *cells, char *meta, size_
  */
 int hs_ckpt_prepare(const char *dir, const char *key, int resume, int restart, hs_error *err) HS_RESULT_USED;
 
+/*
+ * Takes DIR/checkpoint/lock (flock, exclusive, not waiting) so that two runs
+ * never write one checkpoint: HS_EINVAL, saying so, when another process
+ * holds it.  *fd keeps the lock until hs_ckpt_unlock or the process ends.
+ * Where the file system cannot lock (ENOLCK), the run goes on unlocked
+ * (*fd = -1) and *warn is set.
+ */
+int hs_ckpt_lock(const char *dir, int *fd, int *warn, hs_error *err) HS_RESULT_USED;
+void hs_ckpt_unlock(int fd);
+
 #endif /* HS_CHECKPOINT_H */

@@ -256,7 +256,7 @@ int hs_cohort_bcast(hs_cohort *c, MPI_Comm comm, hs_error *err)
 typedef struct measure_ctx {
     const hs_cohort_run *r;
     const hs_cohort *c;
-    hs_measure_job job;
+    hs_measurer *job;
     hs_cohort_progress prog;
 } measure_ctx;
 
@@ -266,18 +266,18 @@ static int m_start(void *ctx, size_t i, hs_error *err)
     char cells[4096], meta[4096];
     int rc = hs_ckpt_item_paths(m->r->dir, i, cells, meta, sizeof cells, err);
     if (rc == HS_OK)
-        rc = hs_measure_start(&m->job, m->c->item[i].path, m->r->score, &m->r->qupath, cells, meta, err);
+        rc = hs_measurer_submit(m->job, m->c->item[i].path, cells, meta, err);
     return rc;
 }
 
 static int m_poll(void *ctx, hs_error *err)
 {
-    return hs_measure_poll(&((measure_ctx *)ctx)->job, err);
+    return hs_measurer_poll(((measure_ctx *)ctx)->job, err);
 }
 
 static void m_abandon(void *ctx)
 {
-    hs_measure_abandon(&((measure_ctx *)ctx)->job);
+    hs_measurer_abandon(((measure_ctx *)ctx)->job);
 }
 
 static void m_done(void *ctx, size_t i, int rank)
@@ -346,11 +346,14 @@ int hs_cohort_measure(const hs_cohort_run *r, const hs_cohort *c, hs_dispatch_st
                 r->progress(r->progress_ctx, &m.prog);
         }
     }
+    if (rc == HS_OK)
+        rc = hs_measurer_alloc(&m.job, r->score, &r->qupath, err);
     rc = hs_cohort_agree(r->comm, rc, err);
     if (rc == HS_OK) {
         static const hs_dispatch_ops ops = {m_start, m_poll, m_abandon, m_done, m_tick};
         rc = hs_dispatch_run(r->comm, order, n, &ops, &m, r->stop, r->tick, stats, err);
     }
+    hs_measurer_free(m.job);
     free(order);
     return rc;
 }

@@ -412,7 +412,7 @@ static void table_free(table *t)
     free(t->cell);
 }
 
-int hs_h5_add_csv(hs_h5file *f, const char *name, const char *csv_path, hs_error *err)
+int hs_h5_add_csv(hs_h5file *f, const char *name, const char *csv_path, const char *const *text_cols, hs_error *err)
 {
     table t = {0};
     int rc = hs_csv_read(csv_path, ',', add_row, &t, err);
@@ -425,6 +425,8 @@ int hs_h5_add_csv(hs_h5file *f, const char *name, const char *csv_path, hs_error
     if (!len || !off || !text)
         rc = hs_error_set(err, HS_ENOMEM, "out of memory");
     for (size_t j = 0; rc == HS_OK && j < t.ncol; j++) {
+        for (const char *const *c = text_cols; c && *c; c++)
+            text[j] |= !strcmp(*c, t.name[j]);
         for (size_t i = 0; i < t.nrow; i++) {
             const char *s = t.cell[i * t.ncol + j];
             double v;

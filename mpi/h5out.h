@@ -46,9 +46,11 @@ int hs_h5_open(hs_h5file **out, const char *path, hs_error *err) HS_RESULT_USED;
 /*
  * Adds the CSV table at csv_path as the compound dataset `name` (its groups
  * created): a column whose values are all numbers or missing becomes
- * float64 (NaN for NA), any other a fixed-length string.  HS_EIO, HS_EDATA.
+ * float64 (NaN for NA), any other, and those named in text_cols (NULL-
+ * terminated, may be NULL), a fixed-length string.  HS_EIO, HS_EDATA.
  */
-int hs_h5_add_csv(hs_h5file *f, const char *name, const char *csv_path, hs_error *err) HS_RESULT_USED;
+int hs_h5_add_csv(hs_h5file *f, const char *name, const char *csv_path, const char *const *text_cols,
+                  hs_error *err) HS_RESULT_USED;
 
 /* Sets the string attribute `attr` of the object at `object` ("/" for the file; groups created). */
 int hs_h5_set_attr(hs_h5file *f, const char *object, const char *attr, const char *value,

@@ -51,6 +51,7 @@ typedef struct run {
     double t_start, t_measure, t_calibrate, t_classify, t_h5, t_analysis;
     hs_dispatch_stats dstats;
     size_t nfailed;
+    int lock_fd;                    /* rank 0: the checkpoint's lock */
     /* progress (rank 0) */
     int tty;
     double last_line;
@@ -187,6 +188,11 @@ static int setup(run *r, hs_error *err)
     snprintf(r->controls_sha, sizeof r->controls_sha, "none");
     if (c->controls && (rc = hs_sha256_file(c->controls, r->controls_sha, err)) != HS_OK)
         return rc;
+    int warn = 0;
+    if ((rc = hs_ckpt_lock(c->out, &r->lock_fd, &warn, err)) != HS_OK)
+        return rc;
+    if (warn)
+        say(r, "%s: the file system cannot lock files: make sure no other run uses this folder", c->out);
     char *key = NULL;
     size_t keylen = 0;
     FILE *k = open_memstream(&key, &keylen);
@@ -481,18 +487,20 @@ static int h5_finish(const run *r, const char *tmp, hs_error *err)
     int rc = hs_h5_open(&f, tmp, err);
     static const char *const endpoint[] = {"dfs", "os"};
     static const char *const table[] = {"km", "median", "cox", "fit", "tests"};
+    static const char *const calib_text[] = {"batch", "calibration", "note", NULL};
+    static const char *const surv_text[] = {"curve", "term", "flag", "test", "group", "ties", "note", NULL};
     for (int e = 0; rc == HS_OK && e < 2; e++)
         for (int k = 0; rc == HS_OK && k < 5; k++) {
             char csv[4200], name[64];
             snprintf(csv, sizeof csv, "%s/%s/%s.csv", c->out, endpoint[e], table[k]);
             snprintf(name, sizeof name, "/survival/%s/%s", endpoint[e], table[k]);
             if (access(csv, F_OK) == 0)
-                rc = hs_h5_add_csv(f, name, csv, err);
+                rc = hs_h5_add_csv(f, name, csv, surv_text, err);
         }
     char csv[4200];
     snprintf(csv, sizeof csv, "%s/calibration.csv", c->out);
     if (rc == HS_OK)
-        rc = hs_h5_add_csv(f, "/calibration", csv, err);
+        rc = hs_h5_add_csv(f, "/calibration", csv, calib_text, err);
     const char *attr[][2] = {
         {"hetsurv_version", HS_VERSION}, {"command_line", c->command_line ? c->command_line : ""},
         {"manifest", c->manifest}, {"manifest_sha256", r->manifest_sha}, {"controls_sha256", r->controls_sha},
@@ -627,6 +635,7 @@ int hs_run(const hs_run_config *cfg)
     r.t_start = MPI_Wtime();
     r.tty = cfg->log && isatty(fileno(cfg->log));
     r.last_line = -1e9;
+    r.lock_fd = -1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
@@ -652,6 +661,7 @@ int hs_run(const hs_run_config *cfg)
             r.dstats.requests ? 1000.0 * r.dstats.wait_s / (double)r.dstats.requests : 0.0);
         status = r.nfailed ? HS_RUN_SLIDES_FAILED : HS_RUN_OK;
     }
+    hs_ckpt_unlock(r.lock_fd);
     hs_batchcal_free(r.bc);
     hs_cohort_free(&r.cohort);
     hs_manifest_free(r.manifest);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -196,10 +197,155 @@ int hs_measure_save(const char *path, const hs_score_params *p, const hs_qupath_
     return rc;
 }
 
-/* Removes the temporary files a killed child may have left. */
-static void remove_tmps(const hs_measure_job *job)
+/* ---- the measuring process ---------------------------------------------------------------------------------- */
+
+struct hs_measurer {
+    hs_score_params p;
+    hs_qupath_opts q;
+    int has_q;
+    pid_t pid;                 /* the server, 0 when none */
+    int job_fd, done_fd;       /* parent's ends: jobs out, verdicts back */
+    int busy;                  /* a job is running */
+    char *path, *cells_path, *meta_path; /* the running job */
+};
+
+/* Writes all of buf to fd; 0 or -1. */
+static int write_all(int fd, const void *buf, size_t n)
 {
-    char *t = tmp_name(job->cells_path), *u = tmp_name(job->meta_path);
+    const char *p = buf;
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Reads exactly n bytes; 0, or -1 at end of file or on error. */
+static int read_all(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n) {
+        ssize_t k = read(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* A string off the job pipe (length-prefixed); NULL at the end. */
+static char *read_string(int fd)
+{
+    uint32_t n;
+    if (read_all(fd, &n, sizeof n) != 0 || n > (1u << 20))
+        return NULL;
+    char *s = malloc(n + 1);
+    if (s && read_all(fd, s, n) != 0) {
+        free(s);
+        return NULL;
+    }
+    if (s)
+        s[n] = '\0';
+    return s;
+}
+
+static int write_string(int fd, const char *s)
+{
+    uint32_t n = (uint32_t)strlen(s);
+    return write_all(fd, &n, sizeof n) != 0 || write_all(fd, s, n) != 0 ? -1 : 0;
+}
+
+/* The server: measures each job it reads and answers with one byte, until its job pipe closes. */
+static void serve(hs_measurer *m, int jobs, int done)
+{
+    for (;;) {
+        char *path = read_string(jobs), *cells = path ? read_string(jobs) : NULL, *meta = cells ? read_string(jobs) : NULL;
+        if (!meta) {
+            free(path);
+            free(cells);
+            _exit(0);
+        }
+        hs_error e;
+        unsigned char ok = hs_measure_save(path, &m->p, m->has_q ? &m->q : NULL, cells, meta, &e) == HS_OK ? 0 : 1;
+        free(path);
+        free(cells);
+        free(meta);
+        if (write_all(done, &ok, 1) != 0)
+            _exit(1);
+    }
+}
+
+/* Starts the server process. */
+static int spawn(hs_measurer *m, hs_error *err)
+{
+    int jobs[2], done[2];
+    if (pipe2(jobs, O_CLOEXEC) != 0)
+        return hs_error_set(err, HS_EIO, "cannot start a process to measure slides: %s", strerror(errno));
+    if (pipe2(done, O_CLOEXEC) != 0) {
+        int e = errno;
+        close(jobs[0]);
+        close(jobs[1]);
+        return hs_error_set(err, HS_EIO, "cannot start a process to measure slides: %s", strerror(e));
+    }
+    fflush(NULL); /* nothing buffered is written twice */
+    pid_t parent = getpid(), pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(jobs[0]);
+        close(jobs[1]);
+        close(done[0]);
+        close(done[1]);
+        return hs_error_set(err, HS_EIO, "cannot start a process to measure slides: %s", strerror(e));
+    }
+    if (pid == 0) {
+        /* the server: default signal actions (an MPI library's crash handlers would print a backtrace into the
+           job log), never MPI, and leave with _exit without running the parent's exit handlers */
+        static const int sig[] = {SIGSEGV, SIGBUS, SIGFPE, SIGABRT, SIGILL, SIGTERM, SIGINT, SIGPIPE, SIGCHLD};
+        for (size_t k = 0; k < sizeof sig / sizeof sig[0]; k++)
+            signal(sig[k], SIG_DFL);
+        /* a server outliving its process (killed by SIGKILL) would race a resumed run for the same files */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(2);
+        close(jobs[1]);
+        close(done[0]);
+        serve(m, jobs[0], done[1]);
+    }
+    close(jobs[0]);
+    close(done[1]);
+    m->pid = pid;
+    m->job_fd = jobs[1];
+    m->done_fd = done[0];
+    fcntl(m->done_fd, F_SETFL, fcntl(m->done_fd, F_GETFL) | O_NONBLOCK);
+    return HS_OK;
+}
+
+/* Ends the server: kills it (now = 1) or closes its job pipe and lets it finish; waits for it. */
+static void stop_server(hs_measurer *m, int now)
+{
+    if (!m->pid)
+        return;
+    if (now)
+        kill(m->pid, SIGKILL);
+    close(m->job_fd);
+    close(m->done_fd);
+    while (waitpid(m->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    m->pid = 0;
+    m->job_fd = m->done_fd = -1;
+}
+
+/* Removes the temporary files a killed server may have left for the running job. */
+static void remove_tmps(const hs_measurer *m)
+{
+    char *t = tmp_name(m->cells_path), *u = tmp_name(m->meta_path);
     if (t)
         remove(t);
     if (u)
@@ -208,97 +354,138 @@ static void remove_tmps(const hs_measure_job *job)
     free(u);
 }
 
-static void job_clear(hs_measure_job *job)
+static void job_clear(hs_measurer *m)
 {
-    free(job->path);
-    free(job->cells_path);
-    free(job->meta_path);
-    memset(job, 0, sizeof *job);
+    free(m->path);
+    free(m->cells_path);
+    free(m->meta_path);
+    m->path = m->cells_path = m->meta_path = NULL;
+    m->busy = 0;
 }
 
-int hs_measure_start(hs_measure_job *job, const char *path, const hs_score_params *p, const hs_qupath_opts *q,
-                     const char *cells_path, const char *meta_path, hs_error *err)
+int hs_measurer_alloc(hs_measurer **out, const hs_score_params *p, const hs_qupath_opts *q, hs_error *err)
 {
-    memset(job, 0, sizeof *job);
-    job->path = strdup(path);
-    job->cells_path = strdup(cells_path);
-    job->meta_path = strdup(meta_path);
-    if (!job->path || !job->cells_path || !job->meta_path) {
-        job_clear(job);
+    hs_measurer *m = calloc(1, sizeof *m);
+    if (!m)
         return hs_error_set(err, HS_ENOMEM, "out of memory");
+    m->p = *p;
+    if (q) {
+        m->q = *q;
+        m->has_q = 1;
     }
-    fflush(NULL); /* nothing buffered is written twice */
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        job_clear(job);
-        return hs_error_set(err, HS_EIO, "%s: cannot start a process to measure it: %s", path, strerror(e));
-    }
-    if (pid == 0) {
-        /* the child: default signal actions (an MPI library's crash handlers would print a backtrace into the
-           job log), measure, save, and leave without running the parent's exit handlers */
-        static const int sig[] = {SIGSEGV, SIGBUS, SIGFPE, SIGABRT, SIGILL, SIGTERM, SIGINT, SIGPIPE};
-        for (size_t k = 0; k < sizeof sig / sizeof sig[0]; k++)
-            signal(sig[k], SIG_DFL);
-        hs_error e;
-        _exit(hs_measure_save(path, p, q, cells_path, meta_path, &e) == HS_OK ? 0 : 1);
-    }
-    job->pid = pid;
+    m->job_fd = m->done_fd = -1;
+    *out = m;
     return HS_OK;
 }
 
-int hs_measure_poll(hs_measure_job *job, hs_error *err)
+void hs_measurer_free(hs_measurer *m)
 {
-    if (!job->pid)
+    if (!m)
+        return;
+    if (m->busy)
+        hs_measurer_abandon(m);
+    stop_server(m, 0);
+    free(m);
+}
+
+int hs_measurer_submit(hs_measurer *m, const char *path, const char *cells_path, const char *meta_path, hs_error *err)
+{
+    if (m->busy)
+        return hs_error_set(err, HS_EINVAL, "a measurement is already running");
+    m->path = strdup(path);
+    m->cells_path = strdup(cells_path);
+    m->meta_path = strdup(meta_path);
+    if (!m->path || !m->cells_path || !m->meta_path) {
+        job_clear(m);
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    }
+    int rc = m->pid ? HS_OK : spawn(m, err);
+    if (rc == HS_OK && (write_string(m->job_fd, path) || write_string(m->job_fd, cells_path) ||
+                        write_string(m->job_fd, meta_path))) {
+        /* the server died between jobs: start another */
+        stop_server(m, 1);
+        rc = spawn(m, err);
+        if (rc == HS_OK && (write_string(m->job_fd, path) || write_string(m->job_fd, cells_path) ||
+                            write_string(m->job_fd, meta_path)))
+            rc = hs_error_set(err, HS_EIO, "%s: cannot hand it to the measuring process", path);
+    }
+    if (rc != HS_OK) {
+        job_clear(m);
+        return rc;
+    }
+    m->busy = 1;
+    return HS_OK;
+}
+
+int hs_measurer_poll(hs_measurer *m, hs_error *err)
+{
+    if (!m->busy)
         return hs_error_set(err, HS_EINVAL, "no measurement running");
-    int status = 0;
-    pid_t w = waitpid(job->pid, &status, WNOHANG);
-    if (w == 0 || (w < 0 && errno == EINTR))
+    unsigned char ok;
+    ssize_t k = read(m->done_fd, &ok, 1);
+    if (k < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
     int rc = HS_OK;
-    if (w < 0) {
-        rc = hs_error_set(err, HS_EIO, "%s: lost the process measuring it: %s", job->path, strerror(errno));
-        kill(job->pid, SIGKILL);
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        remove_tmps(job);
-        if (WIFSIGNALED(status)) {
-            char why[256];
+    if (k == 1) {
+        if (ok != 0)
+            rc = hs_error_set(err, HS_EIO, "%s: could not save its measurement in %s", m->path, m->meta_path);
+    } else {
+        /* the server is gone: a crash inside this slide; record it and start afresh with the next */
+        int status = 0;
+        while (waitpid(m->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        close(m->job_fd);
+        close(m->done_fd);
+        m->pid = 0;
+        m->job_fd = m->done_fd = -1;
+        remove_tmps(m);
+        char why[256];
+        if (WIFSIGNALED(status))
             snprintf(why, sizeof why, "measuring this slide crashed (signal %d, %s); no other slide is affected",
                      WTERMSIG(status), strsignal(WTERMSIG(status)));
-            rc = save_meta(job->meta_path, why, NULL, NULL, 0, err);
-        } else {
-            rc = hs_error_set(err, HS_EIO, "%s: could not save its measurement in %s", job->path, job->meta_path);
-        }
+        else
+            snprintf(why, sizeof why, "the process measuring this slide ended unexpectedly (status %d)",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        rc = save_meta(m->meta_path, why, NULL, NULL, 0, err);
     }
-    job_clear(job);
+    job_clear(m);
     return rc == HS_OK ? 1 : rc;
 }
 
-void hs_measure_abandon(hs_measure_job *job)
+void hs_measurer_abandon(hs_measurer *m)
 {
-    if (job->pid) {
-        kill(job->pid, SIGKILL);
-        while (waitpid(job->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        remove_tmps(job);
-    }
-    job_clear(job);
+    if (!m->busy)
+        return;
+    stop_server(m, 1);
+    remove_tmps(m);
+    job_clear(m);
+}
+
+long hs_measurer_pid(const hs_measurer *m)
+{
+    return m->pid;
 }
 
 int hs_measure_isolated(const char *path, const hs_score_params *p, const hs_qupath_opts *q, const char *cells_path,
                         const char *meta_path, hs_error *err)
 {
-    hs_measure_job job;
-    int rc = hs_measure_start(&job, path, p, q, cells_path, meta_path, err);
+    hs_measurer *m = NULL;
+    int rc = hs_measurer_alloc(&m, p, q, err);
+    if (rc != HS_OK)
+        return rc;
+    rc = hs_measurer_submit(m, path, cells_path, meta_path, err);
     while (rc == HS_OK) {
-        rc = hs_measure_poll(&job, err);
-        if (rc == 1)
-            return HS_OK;
+        rc = hs_measurer_poll(m, err);
+        if (rc == 1) {
+            rc = HS_OK;
+            break;
+        }
         if (rc == 0) {
             struct timespec ts = {0, 2 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
     }
+    hs_measurer_free(m);
     return rc;
 }
 

@@ -19,7 +19,6 @@
 #ifndef HS_MEASURED_H
 #define HS_MEASURED_H
 
-#include <sys/types.h>
 
 #include "scoring/metrics.h"
 #include "scoring/score.h"
@@ -45,32 +44,44 @@ typedef struct hs_qupath_opts {
 /* Whether path names a QuPath detection export rather than an image (.tsv, .txt or .csv, any case). */
 int hs_measured_is_qupath(const char *path);
 
-/* A measurement running in a child process. */
-typedef struct hs_measure_job {
-    pid_t pid;                /* 0: none */
-    char *path, *cells_path, *meta_path;
-} hs_measure_job;
+/*
+ * A measuring process: a child forked once, which measures the slides it is
+ * handed one at a time (so its memory is reused, as in one process) and
+ * saves each (see hs_measure_save).  If it dies inside a slide, that slide
+ * is saved as failed with the signal named and the next slide gets a fresh
+ * process.  It dies with its parent.
+ */
+typedef struct hs_measurer hs_measurer;
+
+/* A measurer for slides measured with p (QuPath exports with q; q may be NULL).  HS_ENOMEM. */
+int hs_measurer_alloc(hs_measurer **out, const hs_score_params *p, const hs_qupath_opts *q,
+                      hs_error *err) HS_RESULT_USED;
+
+/* Ends the process (after its running slide, if any, is abandoned) and frees m; NULL is a no-op. */
+void hs_measurer_free(hs_measurer *m);
 
 /*
- * Starts measuring the slide at path in a child process that saves it as
- * cells_path and meta_path (see the file comment).  HS_EIO or HS_ENOMEM
- * when the child cannot be started.
+ * Hands it the slide at path, to be saved as cells_path and meta_path; the
+ * process is started when there is none.  HS_EINVAL when a slide is already
+ * running, HS_EIO or HS_ENOMEM when the process cannot be started.
  */
-int hs_measure_start(hs_measure_job *job, const char *path, const hs_score_params *p, const hs_qupath_opts *q,
-                     const char *cells_path, const char *meta_path, hs_error *err) HS_RESULT_USED;
+int hs_measurer_submit(hs_measurer *m, const char *path, const char *cells_path, const char *meta_path,
+                       hs_error *err) HS_RESULT_USED;
 
 /*
- * Whether the job has finished: 0 still running; 1 finished, its verdict
- * saved (a slide that failed, or whose child died of a signal, is saved as
- * failed with the reason); HS_EIO when the verdict could not be saved.
- * After 1 or an error the job is over.
+ * Whether the running slide has finished: 0 still running; 1 finished, its
+ * verdict saved (a slide that failed, or in which the process died, is saved
+ * as failed with the reason); HS_EIO when the verdict could not be saved.
  */
-int hs_measure_poll(hs_measure_job *job, hs_error *err) HS_RESULT_USED;
+int hs_measurer_poll(hs_measurer *m, hs_error *err) HS_RESULT_USED;
 
-/* Kills a running job and removes its partial files: nothing is saved. */
-void hs_measure_abandon(hs_measure_job *job);
+/* Kills the process running a slide and removes the slide's partial files: nothing of it is saved. */
+void hs_measurer_abandon(hs_measurer *m);
 
-/* hs_measure_start, then waits for the verdict: HS_OK once it is saved. */
+/* The measuring process's id (0 when none): for tests. */
+long hs_measurer_pid(const hs_measurer *m);
+
+/* Measures one slide in a measurer of its own and waits for the verdict: HS_OK once it is saved. */
 int hs_measure_isolated(const char *path, const hs_score_params *p, const hs_qupath_opts *q, const char *cells_path,
                         const char *meta_path, hs_error *err) HS_RESULT_USED;
 

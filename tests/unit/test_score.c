@@ -800,13 +800,17 @@ static void test_measured_failures(void)
     hs_measured_clear(&m);
     free(cells);
     free(meta);
-    /* a child killed by SIGSEGV: failed with the signal named; this process goes on */
+    /* the measuring process killed by SIGSEGV inside a slide: that slide failed with the signal named; the next
+       slide gets a new process */
     measured_paths("crash", &cells, &meta);
-    hs_measure_job job;
-    CU_ASSERT_EQUAL_FATAL(hs_measure_start(&job, nest_path, &p, NULL, cells, meta, &e), HS_OK);
-    kill(job.pid, SIGSEGV);
+    hs_measurer *ms;
+    CU_ASSERT_EQUAL_FATAL(hs_measurer_alloc(&ms, &p, NULL, &e), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_measurer_submit(ms, nest_path, cells, meta, &e), HS_OK);
+    long pid = hs_measurer_pid(ms);
+    CU_ASSERT(pid > 0);
+    kill((pid_t)pid, SIGSEGV);
     int rc;
-    while ((rc = hs_measure_poll(&job, &e)) == 0)
+    while ((rc = hs_measurer_poll(ms, &e)) == 0)
         usleep(1000);
     CU_ASSERT_EQUAL(rc, 1);
     CU_ASSERT_EQUAL(hs_measured_verdict(meta), 0);
@@ -815,11 +819,31 @@ static void test_measured_failures(void)
     hs_measured_clear(&m);
     free(cells);
     free(meta);
-    /* abandoned: no verdict, no file, no temporary file */
+    measured_paths("after", &cells, &meta);
+    CU_ASSERT_EQUAL_FATAL(hs_measurer_submit(ms, small_nest_path, cells, meta, &e), HS_OK);
+    CU_ASSERT(hs_measurer_pid(ms) > 0 && hs_measurer_pid(ms) != pid);
+    while ((rc = hs_measurer_poll(ms, &e)) == 0)
+        usleep(1000);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_EQUAL(hs_measured_verdict(meta), 1);
+    /* one process for many slides */
+    pid = hs_measurer_pid(ms);
+    free(cells);
+    free(meta);
+    measured_paths("again", &cells, &meta);
+    CU_ASSERT_EQUAL_FATAL(hs_measurer_submit(ms, small_nest_path, cells, meta, &e), HS_OK);
+    CU_ASSERT_EQUAL(hs_measurer_pid(ms), pid);
+    while ((rc = hs_measurer_poll(ms, &e)) == 0)
+        usleep(1000);
+    CU_ASSERT_EQUAL(rc, 1);
+    free(cells);
+    free(meta);
+    /* abandoned: no verdict, no file, no temporary file; the process is gone */
     measured_paths("gone", &cells, &meta);
-    CU_ASSERT_EQUAL_FATAL(hs_measure_start(&job, nest_path, &p, NULL, cells, meta, &e), HS_OK);
-    hs_measure_abandon(&job);
-    CU_ASSERT_EQUAL(job.pid, 0);
+    CU_ASSERT_EQUAL_FATAL(hs_measurer_submit(ms, nest_path, cells, meta, &e), HS_OK);
+    hs_measurer_abandon(ms);
+    CU_ASSERT_EQUAL(hs_measurer_pid(ms), 0);
+    hs_measurer_free(ms);
     CU_ASSERT_EQUAL(hs_fix_file_size(meta), -1);
     CU_ASSERT_EQUAL(hs_fix_file_size(cells), -1);
     char tmp[4096];
