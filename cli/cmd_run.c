@@ -53,8 +53,8 @@ static void usage(FILE *f)
     hs_score_opts_help(f);
     fprintf(f,
             "\n"
-            "Exit status: 0 done; 1 error; 2 done, but some slides failed (status=error in slides.csv,\n"
-            "excluded from the analysis); 3 stopped (SIGTERM): rerun with --resume.\n");
+            "Exit status: 0 done (a slide that failed is status=error in slides.csv, excluded from the analysis\n"
+            "and counted on stderr); 1 error (nothing analysed); 3 stopped by SIGTERM: rerun with --resume.\n");
 }
 
 /* The rank the launcher gave this process (mpirun, srun), or 0 outside a launcher. */

@@ -131,7 +131,25 @@ void hs_score_opts_help(FILE *f)
 /* One "key value" line; numbers as %.17g so that equal lines mean equal parameters. */
 static void kv(FILE *f, const char *key, double v)
 {
-    fprintf(f, "%s %.17g\n", key, v);
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, sizeof buf, "%.17g", v);
+    fprintf(f, "%s %s\n", key, buf);
+}
+
+/* Three numbers as kv writes one, comma-separated. */
+static void kv3(FILE *f, const char *key, const double *v)
+{
+    fprintf(f, "%s ", key);
+    for (int k = 0; k < 3; k++) {
+        char buf[40];
+        snprintf(buf, sizeof buf, "%.15g", v[k]);
+        if (strtod(buf, NULL) != v[k])
+            snprintf(buf, sizeof buf, "%.17g", v[k]);
+        fprintf(f, "%s%s", k ? "," : "", buf);
+    }
+    fputc('\n', f);
 }
 
 void hs_score_opts_describe(const hs_score_opts *o, FILE *f)
@@ -146,13 +164,14 @@ void hs_score_opts_describe(const hs_score_opts *o, FILE *f)
     kv(f, "estimate_background", p->estimate_background);
     kv(f, "tissue_od", p->tissue_od);
     kv(f, "estimate_stains", p->estimate_stains);
-    if (p->has_stains)
-        fprintf(f, "stains %.17g,%.17g,%.17g;%.17g,%.17g,%.17g\n", p->stain_h[0], p->stain_h[1], p->stain_h[2],
-                p->stain_dab[0], p->stain_dab[1], p->stain_dab[2]);
-    else
-        fputs("stains none\n", f);
+    if (p->has_stains) {
+        kv3(f, "stain_h", p->stain_h);
+        kv3(f, "stain_dab", p->stain_dab);
+    } else {
+        fputs("stains estimated-or-default\n", f);
+    }
     if (p->has_third)
-        fprintf(f, "stain_third %.17g,%.17g,%.17g\n", p->stain_third[0], p->stain_third[1], p->stain_third[2]);
+        kv3(f, "stain_third", p->stain_third);
     kv(f, "nucleus_od", c->nucleus_od);
     kv(f, "background_um", c->background_um);
     kv(f, "min_area_um2", c->min_area_um2);
@@ -166,7 +185,8 @@ void hs_score_opts_describe(const hs_score_opts *o, FILE *f)
     kv(f, "sectors", c->sectors);
     kv(f, "rays_per_sector", c->rays_per_sector);
     kv(f, "band_px", c->band_px);
-    fprintf(f, "thresholds %.17g,%.17g,%.17g\n", h->od_1, h->od_2, h->od_3);
+    double od[3] = {h->od_1, h->od_2, h->od_3};
+    kv3(f, "thresholds", od);
     kv(f, "complete", h->complete);
     kv(f, "partial", h->partial);
     kv(f, "call_frac", h->call_frac);

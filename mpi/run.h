@@ -29,9 +29,8 @@
 
 /* Exit statuses of a run. */
 enum {
-    HS_RUN_OK = 0,          /* every slide scored, both endpoints analysed */
+    HS_RUN_OK = 0,          /* done: both endpoints analysed (slides that failed are recorded, excluded, counted) */
     HS_RUN_ERROR = 1,       /* the run could not be done (bad manifest, I/O error, ...) */
-    HS_RUN_SLIDES_FAILED = 2, /* done, but some slides failed: recorded and excluded from the analysis */
     HS_RUN_INCOMPLETE = 3   /* stopped by a signal: rerun with --resume to finish */
 };
 

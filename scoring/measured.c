@@ -308,9 +308,13 @@ static int spawn(hs_measurer *m, hs_error *err)
     if (pid == 0) {
         /* the server: default signal actions (an MPI library's crash handlers would print a backtrace into the
            job log), never MPI, and leave with _exit without running the parent's exit handlers */
-        static const int sig[] = {SIGSEGV, SIGBUS, SIGFPE, SIGABRT, SIGILL, SIGTERM, SIGINT, SIGPIPE, SIGCHLD};
+        static const int sig[] = {SIGSEGV, SIGBUS, SIGFPE, SIGABRT, SIGILL, SIGPIPE, SIGCHLD};
         for (size_t k = 0; k < sizeof sig / sizeof sig[0]; k++)
             signal(sig[k], SIG_DFL);
+        /* a stop request (Slurm signals every process of a job) is the parent's to act on: it kills the server
+           and records nothing, whereas a server dying of SIGTERM would look like a crash inside the slide */
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
         /* a server outliving its process (killed by SIGKILL) would race a resumed run for the same files */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
             _exit(2);
@@ -439,12 +443,12 @@ int hs_measurer_poll(hs_measurer *m, hs_error *err)
         m->pid = 0;
         m->job_fd = m->done_fd = -1;
         remove_tmps(m);
-        char why[256];
+        char why[HS_ERROR_MSG_MAX];
         if (WIFSIGNALED(status))
-            snprintf(why, sizeof why, "measuring this slide crashed (signal %d, %s); no other slide is affected",
-                     WTERMSIG(status), strsignal(WTERMSIG(status)));
+            snprintf(why, sizeof why, "%.700s: measuring this slide crashed (signal %d, %s); no other slide is affected",
+                     m->path, WTERMSIG(status), strsignal(WTERMSIG(status)));
         else
-            snprintf(why, sizeof why, "the process measuring this slide ended unexpectedly (status %d)",
+            snprintf(why, sizeof why, "%.700s: the process measuring this slide ended unexpectedly (status %d)", m->path,
                      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         rc = save_meta(m->meta_path, why, NULL, NULL, 0, err);
     }
