@@ -90,6 +90,11 @@ check validate-nofile 1 validate_nofile.txt "$bin" validate does-not-exist.csv
 check validate-text-covariate 0 "" "$bin" validate good.csv
 contains validate-text-covariate-note '^good.csv: note: categorical covariates: note \(not all numbers\)$' "$tmp/out"
 check validate-header-only 1 validate_header_only.txt "$bin" validate header_only.csv
+# every reader of a manifest refuses a header without rows and says so
+check survival-header-only 1 "" "$bin" survival --data header_only.csv --time dfs_time --event dfs_event --out "$tmp/o"
+contains survival-header-only-msg '^hetsurv survival: header_only.csv: no data rows: the file has only a header line$' "$tmp/out"
+check score-header-only 1 "" "$bin" score --manifest header_only.csv --out "$tmp/ho.csv"
+contains score-header-only-msg 'no patient rows: the manifest has only a header line$' "$tmp/out"
 
 # a column that must hold numbers (time, event, the --cut column) names the first text cell
 check survival-badnum 1 survival_badnum.txt "$bin" survival --data surv_badnum.csv --time time --event status --cut age:55 --out "$tmp/o"
