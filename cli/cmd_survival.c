@@ -40,7 +40,7 @@ static void usage(FILE *f)
             "Usage: hetsurv survival --data FILE.csv --time COL --event COL [--group COL]\n"
             "                        [--covariates A,B,...] [--factors A,...] [--strata COL]\n"
             "                        [--ties efron|breslow] [--conf-type log|log-log|plain]\n"
-            "                        [--rho R] [--tau T] --out DIR\n"
+            "                        [--rho R] [--tau T] [--cut COL:VALUE|COL:optimal] --out DIR\n"
             "\n"
             "Kaplan-Meier curves (per --group value), the G-rho log-rank test (with --group)\n"
             "and a Cox model (with --covariates, the group added as a factor) on any CSV table,\n"
@@ -53,14 +53,19 @@ static void usage(FILE *f)
             "  --time COL         follow-up time (>= 0)\n"
             "  --event COL        event indicator\n"
             "  --group COL        categorical grouping: KM per level, log-rank, factor in the Cox model\n"
-            "  --covariates LIST  Cox model covariates (numeric unless named in --factors)\n"
-            "  --factors LIST     covariates to treat as categorical (first level is the reference)\n"
+            "  --covariates LIST  Cox model covariates: numeric, or categorical when a value is not\n"
+            "                     a number (as R's read.csv) or the covariate is named in --factors\n"
+            "  --factors LIST     numeric covariates to treat as categorical, e.g. grade 1/2/3 (the\n"
+            "                     first level is the reference)\n"
             "  --strata COL       stratify the log-rank test and the Cox model\n"
             "  --ties T           Cox ties: efron (default) or breslow\n"
             "  --conf-type T      KM confidence limits: log (default), log-log or plain\n"
             "  --rho R            G-rho weight S(t-)^R of the log-rank test (default 0)\n"
             "  --tau T            RMST horizon (default: the largest last time among the curves)\n"
-
+            "  --cut COL:VALUE    instead of --group, the group COL: \"high\" when COL >= VALUE, else \"low\"\n"
+            "  --cut COL:optimal  the same at the cutpoint chosen from the data (largest log-rank statistic\n"
+            "                     between the 10%% and 90%% quantiles); tests.csv row maxstat holds the\n"
+            "                     p-value corrected for the cutpoints tried (Lausen & Schumacher 1992)\n"
             "  --out DIR          output folder (created): km.csv median.csv cox.csv fit.csv tests.csv\n"
             "  -h, --help         show this help\n");
 }
@@ -83,9 +88,10 @@ static int parse_args(int argc, char **argv, opts *o)
         {"strata", required_argument, NULL, 's'}, {"ties", required_argument, NULL, 'T'},
         {"conf-type", required_argument, NULL, 'C'}, {"rho", required_argument, NULL, 'r'},
         {"tau", required_argument, NULL, 'u'},    {"out", required_argument, NULL, 'o'},
+        {"cut", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    const char *cov = "", *fac = "";
+    const char *cov = "", *fac = "", *cut = NULL;
     int c;
     opterr = 0;
     optind = 1;
@@ -99,6 +105,7 @@ static int parse_args(int argc, char **argv, opts *o)
         case 'f': fac = optarg; break;
         case 's': o->strata = optarg; break;
         case 'o': o->out = optarg; break;
+        case 'x': cut = optarg; break;
         case 'T':
             if (strcmp(optarg, "efron") == 0)
                 o->ties = HS_TIES_EFRON;
@@ -133,6 +140,27 @@ static int parse_args(int argc, char **argv, opts *o)
         return hs_cli_misuse(CMD, usage, "unexpected argument '%s'", argv[optind]);
     if (!o->data || !o->time || !o->event || !o->out)
         return hs_cli_misuse(CMD, usage, "%s", "--data, --time, --event and --out are required");
+    if (cut) {
+        const char *colon = strrchr(cut, ':');
+        if (!colon || colon == cut || !colon[1])
+            return hs_cli_misuse(CMD, usage, "--cut must be COLUMN:VALUE or COLUMN:optimal, not '%s'", cut);
+        if (strcmp(colon + 1, "optimal") == 0)
+            o->cut = HS_CUT_OPTIMAL;
+        else if (hs_cli_double(colon + 1, &o->cut_value) == 0)
+            o->cut = HS_CUT_VALUE;
+        else
+            return hs_cli_misuse(CMD, usage, "--cut: '%s' is neither a number nor 'optimal'", colon + 1);
+        if (o->group)
+            return hs_cli_misuse(CMD, usage, "%s", "--cut makes the group: it cannot be combined with --group");
+        if (!(o->cut_column = strndup(cut, (size_t)(colon - cut)))) {
+            hs_cli_error(CMD, "out of memory");
+            return HS_EXIT_FAIL;
+        }
+        if (strcmp(o->cut_column, o->time) == 0 || strcmp(o->cut_column, o->event) == 0 ||
+            (o->strata && strcmp(o->cut_column, o->strata) == 0))
+            return hs_cli_misuse(CMD, usage, "the --cut column '%s' is also the time, event or strata column",
+                                 o->cut_column);
+    }
     if (!(o->cov = hs_cli_list(cov, &o->ncov)) || !(o->factors = hs_cli_list(fac, &o->nfactor))) {
         hs_cli_error(CMD, "out of memory");
         return HS_EXIT_FAIL;
@@ -145,6 +173,8 @@ static int parse_args(int argc, char **argv, opts *o)
         if (strcmp(v, o->time) == 0 || strcmp(v, o->event) == 0 || (o->strata && strcmp(v, o->strata) == 0) ||
             (o->group && strcmp(v, o->group) == 0))
             return hs_cli_misuse(CMD, usage, "covariate '%s' is also the time, event, group or strata column", v);
+        if (o->cut_column && strcmp(v, o->cut_column) == 0)
+            return hs_cli_misuse(CMD, usage, "covariate '%s' is also the --cut column", v);
         for (size_t k = 0; k < i; k++)
             if (strcmp(o->cov[k], v) == 0)
                 return hs_cli_misuse(CMD, usage, "covariate '%s' is listed twice", v);
@@ -152,7 +182,7 @@ static int parse_args(int argc, char **argv, opts *o)
     return -1;
 }
 
-/* Reads the columns the analysis needs. */
+/* Reads the columns the analysis needs: a covariate is numeric unless named in --factors or holding text. */
 static int load(const opts *o, hs_table **tab, hs_error *err)
 {
     size_t n = 0, cap = o->ncov + 5;
@@ -169,8 +199,10 @@ static int load(const opts *o, hs_table **tab, hs_error *err)
         names[n] = o->group, kinds[n++] = HS_COL_FACTOR;
     if (o->strata)
         names[n] = o->strata, kinds[n++] = HS_COL_FACTOR;
+    if (o->cut_column)
+        names[n] = o->cut_column, kinds[n++] = HS_COL_NUMERIC;
     for (size_t i = 0; i < o->ncov; i++)
-        names[n] = o->cov[i], kinds[n++] = in_list(o->factors, o->nfactor, o->cov[i]) ? HS_COL_FACTOR : HS_COL_NUMERIC;
+        names[n] = o->cov[i], kinds[n++] = in_list(o->factors, o->nfactor, o->cov[i]) ? HS_COL_FACTOR : HS_COL_AUTO;
     int rc = hs_table_read(tab, o->data, names, kinds, n, err);
     free(names);
     free(kinds);

@@ -993,23 +993,34 @@ static void write_tests(FILE *f, const hs_survival_result *r)
     }
 }
 
+static void write_cut(FILE *f, const hs_survival_result *r)
+{
+    hs_fprint_field(f, r->group);
+    fputs(r->cut == HS_CUT_OPTIMAL ? ",optimal" : ",value", f);
+    put_num(f, r->cut_value);
+    put_num(f, r->maxstat ? r->maxstat->estimate : NAN);
+    fprintf(f, ",%zu,%zu\n", r->cut_n[0], r->cut_n[1]);
+}
+
 int hs_survival_write(const hs_survival_result *r, const char *dir, hs_error *err)
 {
     if (!r || !dir)
         return hs_error_set(err, HS_EINVAL, "hs_survival_write: NULL argument");
+    enum { ALWAYS, WITH_COX, WITH_CUT };
     static const struct {
         const char *name, *header;
         void (*write)(FILE *, const hs_survival_result *);
-        int needs_cox;
+        int when;
     } files[] = {
-        {"km.csv", "curve,time,n_risk,n_event,n_censor,surv,std_err,lower,upper", write_km, 0},
-        {"median.csv", "curve,n,events,median,lower95,upper95,rmst,rmst_se,tau", write_median, 0},
-        {"cox.csv", "term,coef,se,z,p,hr,hr_lower95,hr_upper95,flag", write_cox, 1},
-        {"fit.csv", "n,nevent,loglik_null,loglik,iter,converged,concordance,concordance_se", write_fit, 1},
-        {"tests.csv", "test,statistic,df,p", write_tests, 0},
+        {"km.csv", "curve,time,n_risk,n_event,n_censor,surv,std_err,lower,upper", write_km, ALWAYS},
+        {"median.csv", "curve,n,events,median,lower95,upper95,rmst,rmst_se,tau", write_median, ALWAYS},
+        {"cox.csv", "term,coef,se,z,p,hr,hr_lower95,hr_upper95,flag", write_cox, WITH_COX},
+        {"fit.csv", "n,nevent,loglik_null,loglik,iter,converged,concordance,concordance_se", write_fit, WITH_COX},
+        {"tests.csv", "test,statistic,df,p", write_tests, ALWAYS},
+        {"cut.csv", "column,method,cut,estimate,n_low,n_high", write_cut, WITH_CUT},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        if (files[i].needs_cox && !r->cox)
+        if ((files[i].when == WITH_COX && !r->cox) || (files[i].when == WITH_CUT && r->cut == HS_CUT_NONE))
             continue;
         out_file o;
         int rc = out_open(&o, dir, files[i].name, files[i].header, err);

@@ -173,9 +173,11 @@ int hs_survival_run(const hs_table *t, const hs_survival_spec *s, hs_survival_re
 void hs_survival_result_free(hs_survival_result *r);
 
 /*
- * Writes dir/km.csv, median.csv, cox.csv and fit.csv (with a Cox model) and
- * tests.csv, every number with %.17g, NA for missing (the formats are in
- * README.md).  dir must exist.  Each file is written to a temporary file in
+ * Writes dir/km.csv, median.csv, cox.csv and fit.csv (with a Cox model),
+ * tests.csv and cut.csv (with a cut: column, method value|optimal, the cut
+ * of "high" = column >= cut, maxstat's estimate or NA, and the Kaplan-Meier
+ * rows in low and high), every number with %.17g, NA for missing (the
+ * formats are in README.md).  dir must exist.  Each file is written to a temporary file in
  * dir, flushed to disk and then renamed, so that an interrupted run never
  * leaves a file that looks complete.  Fails with HS_EINVAL (NULL argument)
  * or HS_EIO (the message names the file and the system's reason); files

@@ -90,8 +90,33 @@ check validate-nofile 1 validate_nofile.txt "$bin" validate does-not-exist.csv
 check validate-text-covariate 0 "" "$bin" validate good.csv
 contains validate-text-covariate-note '^good.csv: note: categorical covariates: note \(not all numbers\)$' "$tmp/out"
 check validate-header-only 1 validate_header_only.txt "$bin" validate header_only.csv
+# every reader of a manifest refuses a header without rows and says so
+check survival-header-only 1 "" "$bin" survival --data header_only.csv --time dfs_time --event dfs_event --out "$tmp/o"
+contains survival-header-only-msg '^hetsurv survival: header_only.csv: no data rows: the file has only a header line$' "$tmp/out"
+check score-header-only 1 "" "$bin" score --manifest header_only.csv --out "$tmp/ho.csv"
+contains score-header-only-msg 'no patient rows: the manifest has only a header line$' "$tmp/out"
 
-check survival-badnum 1 survival_badnum.txt "$bin" survival --data surv_badnum.csv --time time --event status --covariates age --out "$tmp/o"
+# a column that must hold numbers (time, event, the --cut column) names the first text cell
+check survival-badnum 1 survival_badnum.txt "$bin" survival --data surv_badnum.csv --time time --event status --cut age:55 --out "$tmp/o"
+# a covariate with a text value is categorical without --factors, as read.csv + coxph make it
+check survival-text-covariate 0 "" "$bin" survival --data surv_badnum.csv --time time --event status --covariates age --out "$tmp/text"
+contains survival-text-covariate-term '^age=sixty,' "$tmp/text/cox.csv"
+# --cut: COLUMN:VALUE or COLUMN:optimal, never with --group
+check_split survival-cut-nocolon 1 "$bin" survival --data surv_badnum.csv --time time --event status --cut age --out "$tmp/o"
+contains survival-cut-nocolon-msg "^hetsurv survival: --cut must be COLUMN:VALUE or COLUMN:optimal, not 'age'\$" "$tmp/err"
+contains survival-cut-nocolon-usage '^Usage: hetsurv survival' "$tmp/err"
+check_split survival-cut-badvalue 1 "$bin" survival --data surv_badnum.csv --time time --event status --cut age:best --out "$tmp/o"
+contains survival-cut-badvalue-msg "^hetsurv survival: --cut: 'best' is neither a number nor 'optimal'\$" "$tmp/err"
+check_split survival-cut-group 1 "$bin" survival --data surv_badnum.csv --time time --event status --cut age:5 --group age --out "$tmp/o"
+contains survival-cut-group-msg '^hetsurv survival: --cut makes the group: it cannot be combined with --group$' "$tmp/err"
+# --cut COLUMN:optimal says that the cutpoint was chosen from the data and which p-value is corrected
+check_split survival-cut-optimal 0 "$bin" survival --data ../../oracle/data/lung.csv --time time --event status --cut age:optimal --out "$tmp/cut"
+contains survival-cut-optimal-said '^Cutpoint CHOSEN FROM THE DATA: age >= 71 is "high", below is "low" \(46 high, 182 low\)\.$' "$tmp/out"
+contains survival-cut-optimal-corrected 'this p-value is corrected for the$' "$tmp/out"
+contains survival-cut-optimal-others '^  The log-rank, Cox and cox.zph p-values below treat the cutpoint as fixed: they are not$' "$tmp/out"
+contains survival-cut-optimal-row "^maxstat,[0-9.e+-]+,NA,[0-9.e+-]+\$" "$tmp/cut/tests.csv"
+contains survival-cut-optimal-cut '^age,optimal,71,70,182,46$' "$tmp/cut/cut.csv"
+contains survival-cut-optimal-term '^age=high,' "$tmp/cut/cox.csv"
 check survival-negtime 1 survival_negtime.txt "$bin" survival --data surv_negtime.csv --time time --event status --out "$tmp/o"
 check survival-nocolumn 1 survival_nocolumn.txt "$bin" survival --data surv.csv --time time --event dead --out "$tmp/o"
 check survival-mixed-event 1 survival_mixed_event.txt "$bin" survival --data surv.csv --time time --event status --out "$tmp/o"

@@ -5,15 +5,20 @@
 # formats of the `hetsurv survival` contract (cox.csv and fit.csv only when a
 # Cox model is fitted, tests.csv only when there is a test).  Each statistic is
 # taken from the R object named in the contract (survfit, summary.survfit's
-# table, survdiff, coxph, cox.zph); nothing is recomputed by hand except the
-# p-values and confidence limits the contract defines from them.
+# table, survdiff, coxph, cox.zph, and maxstat.test for --cut COL:optimal);
+# nothing is recomputed by hand except the p-values and confidence limits the
+# contract defines from them.
 #
 # Usage: Rscript tests/oracle/reference.R [OUTDIR [CASE...]]
 #   OUTDIR defaults to tests/oracle/ref; CASE limits the run to those cases.
-# Needs R survival 3.5-3 (Debian 12's r-cran-survival); other versions may
-# differ in the last digits, which the drift check of run.sh reports.
+# Needs R survival 3.5-3 (Debian 12's r-cran-survival) and maxstat 0.7-25
+# (r-cran-maxstat); other versions may differ in the last digits, which the
+# drift check of run.sh reports.
 
-suppressPackageStartupMessages(library(survival))
+suppressPackageStartupMessages({
+    library(survival)
+    library(maxstat)
+})
 invisible(Sys.setlocale("LC_COLLATE", "C"))
 
 script_dir <- function() {
@@ -81,7 +86,7 @@ factor_of <- function(v) {
 # ---- one case -------------------------------------------------------------
 
 known_opts <- c("data", "time", "event", "group", "covariates", "factors",
-                "strata", "ties", "conf-type", "rho", "tau")
+                "strata", "ties", "conf-type", "rho", "tau", "cut")
 
 parse_case <- function(line) {
     tok <- strsplit(trimws(line), "[ \t]+")[[1]]
@@ -103,7 +108,8 @@ split_list <- function(s) if (is.null(s)) character(0) else strsplit(s, ",", fix
 run_case <- function(cs, dir) {
     o <- cs$opts
     d <- read_data(file.path(base_dir, o$data))
-    need <- c(o$time, o$event, o$group, o$strata, split_list(o$covariates))
+    cut <- if (is.null(o$cut)) NULL else regmatches(o$cut, regexec("^(.*):([^:]+)$", o$cut))[[1]][2:3]
+    need <- c(o$time, o$event, o$group, o$strata, split_list(o$covariates), cut[1])
     miss <- setdiff(need, names(d))
     if (length(miss) > 0) stop("case ", cs$name, ": no column ", paste(miss, collapse = ", "))
     conf_type <- if (is.null(o[["conf-type"]])) "log" else o[["conf-type"]]
@@ -119,6 +125,32 @@ run_case <- function(cs, dir) {
     g <- if (has_group) factor_of(d[[o$group]]) else NULL
     s <- if (has_strata) d[[o$strata]] else NULL
     dir.create(dir, showWarnings = FALSE, recursive = TRUE)
+
+    # --cut COL:VALUE: the group COL is "high" when COL >= VALUE, else "low".  --cut COL:optimal: the
+    # split of maxstat.test on the rows with time, event and COL, i.e. "high" when COL > its estimate.
+    ms <- NULL
+    if (!is.null(cut)) {
+        x <- as.numeric(d[[cut[1]]])
+        if (cut[2] == "optimal") {
+            keep <- !is.na(t) & !is.na(e) & !is.na(x)
+            md <- data.frame(t = t, e = e, x = x)[keep, , drop = FALSE]
+            ms <- maxstat.test(Surv(t, e) ~ x, data = md, smethod = "LogRank", pmethod = "Lau92")
+            high <- x > ms$estimate
+        } else {
+            high <- x >= as.numeric(cut[2])
+        }
+        g <- factor(ifelse(high, "high", "low"), levels = c("low", "high"))
+        o$group <- cut[1]
+        has_group <- TRUE
+        # cut.csv: the threshold of ">=" (for optimal, the smallest observed value above the estimate),
+        # maxstat's estimate, and the Kaplan-Meier rows in each group
+        km_rows <- !is.na(t) & !is.na(e) & !is.na(x)
+        write_out(data.frame(column = cut[1], method = if (is.null(ms)) "value" else "optimal",
+                             cut = if (is.null(ms)) as.numeric(cut[2]) else min(x[km_rows & high]),
+                             estimate = if (is.null(ms)) NA_real_ else unname(ms$estimate),
+                             n_low = sum(km_rows & !high), n_high = sum(km_rows & high)),
+                  file.path(dir, "cut.csv"))
+    }
 
     # Kaplan-Meier and its summary table.
     keep <- !is.na(t) & !is.na(e)
@@ -172,7 +204,8 @@ run_case <- function(cs, dir) {
         for (k in seq_along(covs)) {
             nm <- paste0("v", k)
             v <- d[[covs[k]]]
-            fac <- covs[k] %in% facs
+            # categorical when named in --factors, or when read.csv read it as text
+            fac <- covs[k] %in% facs || is.character(v)
             cd[[nm]] <- if (fac) factor_of(v) else as.numeric(v)
             terms <- c(terms, nm); user_names <- c(user_names, covs[k]); is_fac <- c(is_fac, fac)
         }
@@ -239,6 +272,9 @@ run_case <- function(cs, dir) {
         tests <- add_test(tests, "wald", cf$wald.test, df)
         tests <- add_test(tests, "score", cf$score, df)
         if (!is.null(logrank)) tests <- add_test(tests, "logrank", logrank$stat, logrank$df)
+        if (!is.null(ms))
+            tests <- rbind(tests, data.frame(test = "maxstat", statistic = unname(ms$statistic), df = NA,
+                                             p = ms$p.value))
         zt <- cox.zph(cf, transform = "km")$table
         zn <- rownames(zt)
         zn <- ifelse(zn == "GLOBAL", "GLOBAL", user_names[match(zn, terms)])

@@ -7,9 +7,9 @@
 #   BUILD_DIR holds hetsurv and csvcompare; "oracle P F" is appended to
 #   TALLY_FILE and "oracle: P passed, F failed" printed.  A case fails when
 #   hetsurv exits non-zero, misses an output file that ref/<case> has, writes
-#   a Cox or test file that ref/<case> lacks, or differs from R.
+#   an output file that ref/<case> lacks, or differs from R.
 #   Cases tagged @monotone compare only what a diverging fit still fixes (see
-#   cases.txt).  When Rscript with survival is installed, the references are
+#   cases.txt).  When Rscript with survival and maxstat is installed, the references are
 #   first regenerated into a scratch folder and compared with the committed
 #   ones (rtol 1e-12); each case whose reference drifted fails as drift:<case>.
 #   Exits 0 whenever it could run (make check reads the tally), 2 on misuse.
@@ -30,7 +30,7 @@ esac
 hetsurv=$build/hetsurv
 csvcompare=$build/csvcompare
 rtol=${ORACLE_RTOL:-1e-10}
-outputs="km median cox fit tests"
+outputs="km median cox fit tests cut"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hetsurv-oracle.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -76,7 +76,7 @@ if [ ! -x "$csvcompare" ]; then
 fi
 
 # ---- drift of the committed references ---------------------------------------
-if command -v Rscript > /dev/null 2>&1 && Rscript -e 'library(survival)' > /dev/null 2>&1; then
+if command -v Rscript > /dev/null 2>&1 && Rscript -e 'library(survival); library(maxstat)' > /dev/null 2>&1; then
     if Rscript "$here/reference.R" "$tmp/ref" > "$tmp/ref.log" 2>&1; then
         for dir in "$here"/ref/*/; do
             name=$(basename "$dir")
@@ -106,7 +106,7 @@ if command -v Rscript > /dev/null 2>&1 && Rscript -e 'library(survival)' > /dev/
         result "drift:reference.R" "$tmp/drift.all"
     fi
 else
-    echo "oracle: Rscript with survival not installed: drift check of the references skipped"
+    echo "oracle: Rscript with survival and maxstat not installed: drift check of the references skipped"
 fi
 
 # ---- hetsurv against the references -------------------------------------------
