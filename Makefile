@@ -101,6 +101,7 @@ check: deps
 	@tests/oracle/run.sh $(B) $(B)/tally
 	@tests/cli/run.sh $(B) $(B)/tally
 	@tests/scoring/run.sh $(B) $(B)/tally
+	@tests/run/run.sh $(B) $(B)/tally
 	@tests/summary.sh $(B)/tally
 
 demo: deps

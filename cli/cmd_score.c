@@ -406,7 +406,13 @@ static int score_manifest(FILE *f, const char *path, char **user_factors, size_t
     if (m->nerror) {
         for (size_t i = 0; i < m->nproblem; i++)
             if (!m->problem[i].warning)
-                hs_cli_error(CMD, "%s:%ld:%zu: %s", path, m->problem[i].line, m->problem[i].column, m->problem[i].msg);
+            {
+                if (m->problem[i].column)
+                    hs_cli_error(CMD, "%s:%ld:%zu: %s", path, m->problem[i].line, m->problem[i].column,
+                                 m->problem[i].msg);
+                else
+                    hs_cli_error(CMD, "%s:%ld: %s", path, m->problem[i].line, m->problem[i].msg);
+            }
         hs_cli_error(CMD, "%s: invalid manifest (%zu errors): see hetsurv validate", path, m->nerror);
         hs_manifest_free(m);
         return HS_EXIT_FAIL;

@@ -30,14 +30,6 @@ static void usage(FILE *f)
             "Exit status: 0 valid, 1 invalid, 2 usage error.\n");
 }
 
-static void print_problem(const hs_manifest *m, const hs_manifest_problem *p)
-{
-    if (p->column)
-        printf("%s:%ld:%zu: %s%s\n", m->path, p->line, p->column, p->warning ? "warning: " : "", p->msg);
-    else
-        printf("%s:%ld: %s%s\n", m->path, p->line, p->warning ? "warning: " : "", p->msg);
-}
-
 int main_validate(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -81,27 +73,7 @@ int main_validate(int argc, char **argv)
         hs_cli_error("validate", "%s", err.msg);
         return EXIT_INVALID;
     }
-    for (size_t i = 0; i < m->nproblem; i++)
-        print_problem(m, &m->problem[i]);
-    for (size_t j = 0; j < m->ncov; j++)
-        if (m->cov_missing[j])
-            printf("%s: note: covariate '%s' is missing in %zu of %zu rows; models that use it drop those rows\n",
-                   path, m->cov_name[j], m->cov_missing[j], m->npatient);
-    /* one line naming the categorical covariates and why each is one */
-    int ncat = 0;
-    for (size_t j = 0; j < m->ncov; j++)
-        if (m->cov_factor[j]) {
-            if (ncat++)
-                fputs(", ", stdout);
-            else
-                printf("%s: note: categorical covariates: ", path);
-            printf("%s (%s)", m->cov_name[j], m->cov_auto[j] ? "not all numbers" : "--factors");
-        }
-    if (ncat)
-        putchar('\n');
-    printf("%s: %zu patient%s, %zu covariate%s, %zu error%s, %zu warning%s: %s\n", path, m->npatient,
-           m->npatient == 1 ? "" : "s", m->ncov, m->ncov == 1 ? "" : "s", m->nerror, m->nerror == 1 ? "" : "s",
-           m->nwarning, m->nwarning == 1 ? "" : "s", m->nerror ? "INVALID" : "valid");
+    hs_manifest_report(stdout, m);
     int status = m->nerror ? EXIT_INVALID : HS_EXIT_OK;
     hs_manifest_free(m);
     return status;

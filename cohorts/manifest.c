@@ -376,3 +376,34 @@ done:
         *out = m;
     return rc;
 }
+
+void hs_manifest_report(FILE *f, const hs_manifest *m)
+{
+    const char *path = m->path;
+    for (size_t i = 0; i < m->nproblem; i++) {
+        const hs_manifest_problem *p = &m->problem[i];
+        if (p->column)
+            fprintf(f, "%s:%ld:%zu: %s%s\n", path, p->line, p->column, p->warning ? "warning: " : "", p->msg);
+        else
+            fprintf(f, "%s:%ld: %s%s\n", path, p->line, p->warning ? "warning: " : "", p->msg);
+    }
+    for (size_t j = 0; j < m->ncov; j++)
+        if (m->cov_missing[j])
+            fprintf(f, "%s: note: covariate '%s' is missing in %zu of %zu rows; models that use it drop those rows\n",
+                    path, m->cov_name[j], m->cov_missing[j], m->npatient);
+    /* one line naming the categorical covariates and why each is one */
+    int ncat = 0;
+    for (size_t j = 0; j < m->ncov; j++)
+        if (m->cov_factor[j]) {
+            if (ncat++)
+                fputs(", ", f);
+            else
+                fprintf(f, "%s: note: categorical covariates: ", path);
+            fprintf(f, "%s (%s)", m->cov_name[j], m->cov_auto[j] ? "not all numbers" : "--factors");
+        }
+    if (ncat)
+        fputc('\n', f);
+    fprintf(f, "%s: %zu patient%s, %zu covariate%s, %zu error%s, %zu warning%s: %s\n", path, m->npatient,
+            m->npatient == 1 ? "" : "s", m->ncov, m->ncov == 1 ? "" : "s", m->nerror, m->nerror == 1 ? "" : "s",
+            m->nwarning, m->nwarning == 1 ? "" : "s", m->nerror ? "INVALID" : "valid");
+}

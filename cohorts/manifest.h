@@ -14,6 +14,7 @@
 #define HS_MANIFEST_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/hs_error.h"
 
@@ -65,5 +66,13 @@ int hs_manifest_read(hs_manifest **out, const char *path, const char *const *fac
                      int check_slides, hs_error *err) HS_RESULT_USED;
 
 void hs_manifest_free(hs_manifest *m);
+
+/*
+ * Writes the validation report of m to f, as `hetsurv validate` prints it:
+ * every problem as FILE:LINE[:COLUMN]: message, a note per covariate with
+ * missing values, one naming the categorical covariates and why, and the
+ * closing line (patients, covariates, errors, warnings, valid or INVALID).
+ */
+void hs_manifest_report(FILE *f, const hs_manifest *m);
 
 #endif /* HS_MANIFEST_H */

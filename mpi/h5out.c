@@ -81,7 +81,7 @@ static int make_layout(layout *L, MPI_Comm comm, const hs_cohort *c, const hs_sc
     MPI_Allreduce(MPI_IN_PLACE, mx, NCOL, MPI_UNSIGNED_LONG_LONG, MPI_MAX, comm);
     L->size = 0;
     for (int j = 0; j < NCOL; j++) {
-        L->len[j] = col_text(j) ? (mx[j] ? mx[j] : 1) : 0;
+        L->len[j] = col_text(j) ? mx[j] + 1 : 0; /* NUL-terminated */
         L->off[j] = L->size;
         L->size += col_text(j) ? L->len[j] : sizeof(double);
     }
@@ -90,7 +90,7 @@ static int make_layout(layout *L, MPI_Comm comm, const hs_cohort *c, const hs_sc
     for (int j = 0; j < NCOL && ok; j++) {
         if (col_text(j)) {
             hid_t s = H5Tcopy(H5T_C_S1);
-            ok = s >= 0 && H5Tset_size(s, L->len[j]) >= 0 && H5Tset_strpad(s, H5T_STR_NULLPAD) >= 0 &&
+            ok = s >= 0 && H5Tset_size(s, L->len[j]) >= 0 && H5Tset_strpad(s, H5T_STR_NULLTERM) >= 0 &&
                  H5Tinsert(L->type, col_name(j), L->off[j], s) >= 0;
             if (s >= 0)
                 H5Tclose(s);
@@ -179,10 +179,9 @@ static int put_attr_string(hid_t obj, const char *name, const char *v)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
     hid_t s = H5Screate(H5S_SCALAR);
-    int ok = t >= 0 && s >= 0 && H5Tset_size(t, strlen(v) ? strlen(v) : 1) >= 0 &&
-             H5Tset_strpad(t, H5T_STR_NULLPAD) >= 0;
+    int ok = t >= 0 && s >= 0 && H5Tset_size(t, strlen(v) + 1) >= 0 && H5Tset_strpad(t, H5T_STR_NULLTERM) >= 0;
     hid_t a = ok ? H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    ok = a >= 0 && H5Awrite(a, t, strlen(v) ? v : "\0") >= 0;
+    ok = a >= 0 && H5Awrite(a, t, v) >= 0;
     if (a >= 0)
         H5Aclose(a);
     if (s >= 0)
@@ -434,7 +433,7 @@ int hs_h5_add_csv(hs_h5file *f, const char *name, const char *csv_path, const ch
             if (strlen(s) > len[j])
                 len[j] = strlen(s);
         }
-        len[j] = text[j] ? (len[j] ? len[j] : 1) : sizeof(double);
+        len[j] = text[j] ? len[j] + 1 : sizeof(double); /* strings NUL-terminated */
         off[j] = size;
         size += len[j];
     }
@@ -443,7 +442,7 @@ int hs_h5_add_csv(hs_h5file *f, const char *name, const char *csv_path, const ch
     for (size_t j = 0; ok && j < t.ncol; j++) {
         if (text[j]) {
             hid_t s = H5Tcopy(H5T_C_S1);
-            ok = s >= 0 && H5Tset_size(s, len[j]) >= 0 && H5Tset_strpad(s, H5T_STR_NULLPAD) >= 0 &&
+            ok = s >= 0 && H5Tset_size(s, len[j]) >= 0 && H5Tset_strpad(s, H5T_STR_NULLTERM) >= 0 &&
                  H5Tinsert(type, t.name[j], off[j], s) >= 0;
             if (s >= 0)
                 H5Tclose(s);

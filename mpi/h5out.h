@@ -3,7 +3,7 @@
  *
  *   /slides               compound, one row per manifest row (manifest order):
  *                         patient_id, slide, then the score columns
- *                         (scoring/scorerow.h): text as fixed-length strings,
+ *                         (scoring/scorerow.h): text as fixed-length NUL-terminated strings,
  *                         numbers as float64 with NaN for NA
  *   /maps/<patient_id>    uint32 [ny][nx][4]: the tumour cells of class
  *                         0, 1+, 2+, 3+ on each tile (attributes of /maps:

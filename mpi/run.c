@@ -103,19 +103,6 @@ static void progress(void *ctx, const hs_cohort_progress *p)
 
 /* ---- setting up (rank 0) ------------------------------------------------------------------------------------ */
 
-/* The manifest's problems, as `validate` prints them. */
-static void report_manifest(const run *r, const hs_manifest *m)
-{
-    for (size_t i = 0; i < m->nproblem; i++) {
-        const hs_manifest_problem *p = &m->problem[i];
-        if (p->column)
-            fprintf(r->cfg->log, "%s:%ld:%zu: %s%s\n", m->path, p->line, p->column, p->warning ? "warning: " : "",
-                    p->msg);
-        else
-            fprintf(r->cfg->log, "%s:%ld: %s%s\n", m->path, p->line, p->warning ? "warning: " : "", p->msg);
-    }
-}
-
 /* The column index of covariate `name`, or m->ncov. */
 static size_t cov_index(const hs_manifest *m, const char *name)
 {
@@ -177,7 +164,7 @@ static int setup(run *r, hs_error *err)
     if (rc != HS_OK)
         return rc;
     if (r->manifest->nerror) {
-        report_manifest(r, r->manifest);
+        hs_manifest_report(c->log, r->manifest);
         return hs_error_set(err, HS_EDATA, "%s: invalid manifest (%zu error%s): nothing was scored", c->manifest,
                             r->manifest->nerror, r->manifest->nerror == 1 ? "" : "s");
     }
