@@ -113,6 +113,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(B)/slide_decode
 	@bench/run.sh $(B)
 	@bench/score.sh $(B)
+	@bench/cohort.sh $(B)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

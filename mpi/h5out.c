@@ -227,6 +227,8 @@ static int write_maps(hid_t file, hid_t dxpl, MPI_Comm comm, const hs_cohort *c,
                                           "from the slide's origin (top left)") == 0;
     int rc = ok ? HS_OK : hs_error_set(err, HS_EIO, "cannot create /maps");
     rc = hs_cohort_agree(comm, rc, err);
+    /* every rank makes every collective call whatever happened locally; the outcome is agreed once at the end */
+    int local = HS_OK;
     for (size_t i = 0; rc == HS_OK && i < c->npatient; i++) {
         if (!dims[2 * i] || !dims[2 * i + 1])
             continue;
@@ -238,7 +240,8 @@ static int write_maps(hid_t file, hid_t dxpl, MPI_Comm comm, const hs_cohort *c,
         int mine = (int)(i % (size_t)size) == rank;
         uint32_t *m = mine ? read_map(dir, i, (size_t)(d[0] * d[1] * d[2]), err) : NULL;
         hid_t ms = H5Screate_simple(3, d, NULL);
-        int local = ds >= 0 && ms >= 0 ? HS_OK : hs_error_set(err, HS_EIO, "cannot create /maps/%s", name);
+        if ((ds < 0 || ms < 0) && local == HS_OK)
+            local = hs_error_set(err, HS_EIO, "cannot create /maps/%s", name);
         if (mine && !m && local == HS_OK)
             local = err->code;
         if (ds >= 0 && ms >= 0) {
@@ -257,8 +260,9 @@ static int write_maps(hid_t file, hid_t dxpl, MPI_Comm comm, const hs_cohort *c,
             H5Dclose(ds);
         if (fs >= 0)
             H5Sclose(fs);
-        rc = hs_cohort_agree(comm, local, err);
     }
+    if (rc == HS_OK)
+        rc = hs_cohort_agree(comm, local, err);
     if (g >= 0)
         H5Gclose(g);
     return rc;

@@ -5,7 +5,7 @@
 # ratio recovered on 400 patients.  Usage: tests/run/run.sh BUILD_DIR TALLY_FILE
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(cd "$1" && pwd)/hetsurv
-tally=$2
+tally=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0

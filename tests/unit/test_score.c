@@ -815,7 +815,8 @@ static void test_measured_failures(void)
     CU_ASSERT_EQUAL(rc, 1);
     CU_ASSERT_EQUAL(hs_measured_verdict(meta), 0);
     CU_ASSERT_EQUAL(hs_measured_load(&m, cells, meta, &e), HS_OK);
-    CU_ASSERT(!m.ok && strstr(m.error, "crashed (signal 11") != NULL);
+    /* signal 11, or 6 under AddressSanitizer, which keeps its own SIGSEGV handler and aborts */
+    CU_ASSERT(!m.ok && strstr(m.error, "crashed (signal ") != NULL);
     hs_measured_clear(&m);
     free(cells);
     free(meta);
