@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/hs_atomic.h"
+
 int hs_ckpt_item_paths(const char *dir, size_t i, char *cells, char *meta, size_t size, hs_error *err)
 {
     int a = snprintf(cells, size, "%s/checkpoint/%zu.cells", dir, i);
@@ -115,19 +117,12 @@ static int sweep(const char *ck, int all, hs_error *err)
 
 static int write_key(const char *path, const char *key, hs_error *err)
 {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    char *tmp;
+    FILE *f = hs_atomic_open(path, "w", &tmp, err);
     if (!f)
-        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        return err->code;
     fputs(key, f);
-    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return hs_error_set(err, HS_EIO, "%s: cannot write", path);
-    }
-    return HS_OK;
+    return hs_atomic_commit(f, tmp, path, err);
 }
 
 int hs_ckpt_prepare(const char *dir, const char *key, int resume, int restart, hs_error *err)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "mpi/checkpoint.h"
+#include "util/hs_atomic.h"
 
 /* ---- building and sending ----------------------------------------------------------------------------------- */
 
@@ -495,23 +496,16 @@ int hs_cohort_map_path(const char *dir, size_t i, char *path, size_t size, hs_er
 /* Saves a classified tile map as uint32 counts [ny][nx][4] (under a temporary name, then renamed). */
 static int save_map(const char *path, const hs_tilemap *map, hs_error *err)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
+    char *tmp;
+    FILE *f = hs_atomic_open(path, "wb", &tmp, err);
     if (!f)
-        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        return err->code;
     size_t n = map->nx * map->ny * HS_NCLASS;
     for (size_t k = 0; k < n; k++) {
         uint32_t v = map->count[k] > UINT32_MAX ? UINT32_MAX : (uint32_t)map->count[k];
         fwrite(&v, sizeof v, 1, f);
     }
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return hs_error_set(err, HS_EIO, "%s: cannot write", path);
-    }
-    return HS_OK;
+    return hs_atomic_commit(f, tmp, path, err);
 }
 
 /* Classifies patient i into row (and its map file); HS_OK unless out of memory or a map cannot be written. */

@@ -26,6 +26,17 @@ void hs_h5_map_name(const char *patient, char *buf, size_t size)
     buf[n] = '\0';
 }
 
+/* Closes the dataset and dataspaces that are open (ids < 0 are not). */
+static void close_ids(hid_t ds, hid_t fs, hid_t ms)
+{
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (fs >= 0)
+        H5Sclose(fs);
+}
+
 /* HDF5 prints its own error stacks unless told not to; hetsurv reports errors itself. */
 static void quiet(void)
 {
@@ -153,12 +164,7 @@ static int write_slides(hid_t file, hid_t dxpl, MPI_Comm comm, const hs_cohort *
     if (ok)
         ok = H5Dwrite(ds, L.type, ms, fs, dxpl, b ? (void *)b : (void *)dummy) >= 0 && b;
     free(b);
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (fs >= 0)
-        H5Sclose(fs);
+    close_ids(ds, fs, ms);
     H5Tclose(L.type);
     return ok ? 0 : -1;
 }
@@ -254,12 +260,7 @@ static int write_maps(hid_t file, hid_t dxpl, MPI_Comm comm, const hs_cohort *c,
                 local = hs_error_set(err, HS_EIO, "cannot write /maps/%s", name);
         }
         free(m);
-        if (ms >= 0)
-            H5Sclose(ms);
-        if (ds >= 0)
-            H5Dclose(ds);
-        if (fs >= 0)
-            H5Sclose(fs);
+        close_ids(ds, fs, ms);
     }
     if (rc == HS_OK)
         rc = hs_cohort_agree(comm, local, err);

@@ -24,6 +24,7 @@
 #include "mpi/h5out.h"
 #include "scoring/controls.h"
 #include "scoring/scorerow.h"
+#include "util/hs_atomic.h"
 #include "util/hs_parse.h"
 #include "util/hs_sha256.h"
 
@@ -215,36 +216,14 @@ static int rank_threads(MPI_Comm comm, int rank)
 
 /* ---- outputs (rank 0) --------------------------------------------------------------------------------------- */
 
-/* Opens path.tmp for writing. */
-static FILE *open_tmp(const char *path, char *tmp, size_t size, hs_error *err)
-{
-    snprintf(tmp, size, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        hs_error_set(err, HS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    return f;
-}
-
-/* Flushes, syncs and closes f, then renames tmp to path. */
-static int commit_tmp(FILE *f, const char *tmp, const char *path, hs_error *err)
-{
-    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return hs_error_set(err, HS_EIO, "%s: cannot write", path);
-    }
-    return HS_OK;
-}
-
 /* DIR/slides.csv: the cohort table, as `score --manifest` writes it. */
 static int write_slides_csv(const run *r, hs_error *err)
 {
-    char path[4096], tmp[4200];
+    char path[4096], *tmp;
     snprintf(path, sizeof path, "%s/slides.csv", r->cfg->out);
-    FILE *f = open_tmp(path, tmp, sizeof tmp, err);
+    FILE *f = hs_atomic_open(path, "w", &tmp, err);
     if (!f)
-        return HS_EIO;
+        return err->code;
     hs_cohorttable_header(f, r->manifest);
     hs_score_row_write_header(f);
     fputc('\n', f);
@@ -252,17 +231,17 @@ static int write_slides_csv(const run *r, hs_error *err)
         hs_cohorttable_row(f, r->manifest, i);
         hs_score_row_write(f, &r->rows[i]);
     }
-    return commit_tmp(f, tmp, path, err);
+    return hs_atomic_commit(f, tmp, path, err);
 }
 
 /* DIR/calibration.csv: each batch's border leak and cuts, and says them. */
 static int write_calibration(const run *r, hs_error *err)
 {
-    char path[4096], tmp[4200];
+    char path[4096], *tmp;
     snprintf(path, sizeof path, "%s/calibration.csv", r->cfg->out);
-    FILE *f = open_tmp(path, tmp, sizeof tmp, err);
+    FILE *f = hs_atomic_open(path, "w", &tmp, err);
     if (!f)
-        return HS_EIO;
+        return err->code;
     fputs("batch,slides,leak,calibration,od_1,od_2,od_3,note\n", f);
     for (size_t b = 0; b < hs_batchcal_count(r->bc); b++) {
         const char *why, *lnote = NULL, *name = hs_batchcal_name(r->bc, (int)b);
@@ -289,7 +268,7 @@ static int write_calibration(const run *r, hs_error *err)
         }
         fputc('\n', f);
     }
-    return commit_tmp(f, tmp, path, err);
+    return hs_atomic_commit(f, tmp, path, err);
 }
 
 /* ---- the analysis (rank 0) ---------------------------------------------------------------------------------- */

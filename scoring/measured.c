@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "scoring/qupath.h"
+#include "util/hs_atomic.h"
 
 #define MAGIC "hetsurv-measured 1"
 
@@ -36,34 +37,6 @@ int hs_measured_is_qupath(const char *path)
 {
     const char *dot = strrchr(path, '.');
     return dot && (!strcasecmp(dot, ".tsv") || !strcasecmp(dot, ".txt") || !strcasecmp(dot, ".csv"));
-}
-
-/* path + ".tmp" */
-static char *tmp_name(const char *path)
-{
-    size_t n = strlen(path) + 5;
-    char *t = malloc(n);
-    if (t)
-        snprintf(t, n, "%s.tmp", path);
-    return t;
-}
-
-/* Flushes, syncs and closes f, then renames tmp to path.  HS_EIO (named) on any failure, tmp removed. */
-static int commit(FILE *f, const char *tmp, const char *path, hs_error *err)
-{
-    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
-    int e = errno;
-    bad |= fclose(f) != 0;
-    if (bad) {
-        remove(tmp);
-        return hs_error_set(err, HS_EIO, "%s: cannot write: %s", path, strerror(e ? e : errno));
-    }
-    if (rename(tmp, path) != 0) {
-        e = errno;
-        remove(tmp);
-        return hs_error_set(err, HS_EIO, "%s: cannot rename into place: %s", path, strerror(e));
-    }
-    return HS_OK;
 }
 
 /* One line of text: control characters become spaces. */
@@ -79,15 +52,10 @@ static void put_text(FILE *f, const char *key, const char *s)
 static int save_meta(const char *meta_path, const char *why, const hs_score_result *res, const hs_tilemap *map,
                      int from_class, hs_error *err)
 {
-    char *tmp = tmp_name(meta_path);
-    if (!tmp)
-        return hs_error_set(err, HS_ENOMEM, "out of memory");
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        int rc = hs_error_set(err, HS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return rc;
-    }
+    char *tmp;
+    FILE *f = hs_atomic_open(meta_path, "w", &tmp, err);
+    if (!f)
+        return err->code;
     fprintf(f, "%s\n", MAGIC);
     if (why) {
         fputs("verdict failed\n", f);
@@ -111,31 +79,22 @@ static int save_meta(const char *meta_path, const char *why, const hs_score_resu
                 hs_cellstore_count(res->cells), hs_cellstore_max_sectors(res->cells));
     }
     fputs("end\n", f);
-    int rc = commit(f, tmp, meta_path, err);
-    free(tmp);
-    return rc;
+    return hs_atomic_commit(f, tmp, meta_path, err);
 }
 
 /* Writes a QuPath export's tile counts into the cell file (as 64-bit counts). */
 static int save_map(const hs_tilemap *m, const char *cells_path, hs_error *err)
 {
-    char *tmp = tmp_name(cells_path);
-    if (!tmp)
-        return hs_error_set(err, HS_ENOMEM, "out of memory");
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int rc = hs_error_set(err, HS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return rc;
-    }
+    char *tmp;
+    FILE *f = hs_atomic_open(cells_path, "wb", &tmp, err);
+    if (!f)
+        return err->code;
     size_t n = m->nx * m->ny * HS_NCLASS;
     for (size_t i = 0; i < n; i++) {
         uint64_t v = m->count[i];
         fwrite(&v, sizeof v, 1, f);
     }
-    int rc = commit(f, tmp, cells_path, err);
-    free(tmp);
-    return rc;
+    return hs_atomic_commit(f, tmp, cells_path, err);
 }
 
 /* Reads one QuPath export of a single image into *map. */
@@ -172,25 +131,17 @@ int hs_measure_save(const char *path, const hs_score_params *p, const hs_qupath_
         hs_tilemap_free(map);
         return rc;
     }
-    char *tmp = tmp_name(cells_path);
-    if (!tmp)
-        return hs_error_set(err, HS_ENOMEM, "out of memory");
-    FILE *cells = fopen(tmp, "w+b");
-    if (!cells) {
-        int rc = hs_error_set(err, HS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return rc;
-    }
+    char *tmp;
+    FILE *cells = hs_atomic_open(cells_path, "w+b", &tmp, err);
+    if (!cells)
+        return err->code;
     hs_score_result res;
     int rc = hs_score_slide(path, p, cells, &res, &why);
     if (rc != HS_OK) {
-        fclose(cells);
-        remove(tmp);
-        free(tmp);
+        hs_atomic_abort(cells, tmp);
         return save_meta(meta_path, why.msg, NULL, NULL, 0, err);
     }
-    rc = commit(cells, tmp, cells_path, err);
-    free(tmp);
+    rc = hs_atomic_commit(cells, tmp, cells_path, err);
     if (rc == HS_OK)
         rc = save_meta(meta_path, NULL, &res, NULL, 0, err);
     hs_score_result_clear(&res);
@@ -209,28 +160,12 @@ struct hs_measurer {
     char *path, *cells_path, *meta_path; /* the running job */
 };
 
-/* Writes all of buf to fd; 0 or -1. */
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* Reads exactly n bytes; 0, or -1 at end of file or on error. */
-static int read_all(int fd, void *buf, size_t n)
+/* Writes (out = 1) or reads exactly n bytes of buf through fd; 0, or -1 on an error or the end of the pipe. */
+static int transfer(int fd, void *buf, size_t n, int out)
 {
     char *p = buf;
     while (n) {
-        ssize_t k = read(fd, p, n);
+        ssize_t k = out ? write(fd, p, n) : read(fd, p, n);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
@@ -245,10 +180,10 @@ static int read_all(int fd, void *buf, size_t n)
 static char *read_string(int fd)
 {
     uint32_t n;
-    if (read_all(fd, &n, sizeof n) != 0 || n > (1u << 20))
+    if (transfer(fd, &n, sizeof n, 0) != 0 || n > (1u << 20))
         return NULL;
     char *s = malloc(n + 1);
-    if (s && read_all(fd, s, n) != 0) {
+    if (s && transfer(fd, s, n, 0) != 0) {
         free(s);
         return NULL;
     }
@@ -260,7 +195,7 @@ static char *read_string(int fd)
 static int write_string(int fd, const char *s)
 {
     uint32_t n = (uint32_t)strlen(s);
-    return write_all(fd, &n, sizeof n) != 0 || write_all(fd, s, n) != 0 ? -1 : 0;
+    return transfer(fd, &n, sizeof n, 1) != 0 || transfer(fd, (void *)s, n, 1) != 0 ? -1 : 0;
 }
 
 /* The server: measures each job it reads and answers with one byte, until its job pipe closes. */
@@ -278,7 +213,7 @@ static void serve(hs_measurer *m, int jobs, int done)
         free(path);
         free(cells);
         free(meta);
-        if (write_all(done, &ok, 1) != 0)
+        if (transfer(done, &ok, 1, 1) != 0)
             _exit(1);
     }
 }
@@ -349,7 +284,7 @@ static void stop_server(hs_measurer *m, int now)
 /* Removes the temporary files a killed server may have left for the running job. */
 static void remove_tmps(const hs_measurer *m)
 {
-    char *t = tmp_name(m->cells_path), *u = tmp_name(m->meta_path);
+    char *t = hs_atomic_tmp_name(m->cells_path), *u = hs_atomic_tmp_name(m->meta_path);
     if (t)
         remove(t);
     if (u)
