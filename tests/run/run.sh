@@ -1,8 +1,8 @@
 #!/bin/sh
 # Integration tests of `hetsurv run`, the cohort run across MPI ranks: the same results at 1, 2
 # and 3 ranks, results.h5 read back, failed slides recorded, SIGTERM and SIGKILL survived with
-# --resume, refusals, the analysis options, QuPath exports in a manifest, and the planted hazard
-# ratio recovered on 400 patients.  Usage: tests/run/run.sh BUILD_DIR TALLY_FILE
+# --resume, refusals, the analysis options, QuPath exports in a manifest, batches calibrated from
+# control slides across ranks, and the planted hazard ratio recovered on 400 patients.  Usage: tests/run/run.sh BUILD_DIR TALLY_FILE
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(cd "$1" && pwd)/hetsurv
 tally=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
@@ -197,7 +197,15 @@ a=$(grep '^P002,' rq/slides.csv | cut -d, -f10-27); b=$(grep '^P002.svs,' qs.csv
 expect "qupath row as score --qupath" "$b" "$a"
 expect "qupath calibration" qupath "$(column rq/slides.csv calibration | sed -n 2p)"
 
-# 12. the planted hazard ratio: 400 patients, HR 2.0 for DFS and OS, adjusted as planted
+# 12. staining batches calibrated from their control slides across 3 ranks, as `score` does on one process
+"$bin" simulate --patients 16 --seed 31 --size 2048 --vary --out v > /dev/null 2>&1
+run_np 3 rvc v/manifest.csv --controls v/controls.csv
+expect "controls exit" 0 "$rc"
+"$bin" score --manifest v/manifest.csv --controls v/controls.csv --out vs.csv 2> /dev/null
+if cmp -s vs.csv rvc/slides.csv; then ok; else no "controls: slides.csv differs from score --manifest --controls"; fi
+expect "controls: both batches from controls" "controls controls" "$(column rvc/calibration.csv calibration | tr '\n' ' ' | sed 's/ $//')"
+
+# 13. the planted hazard ratio: 400 patients, HR 2.0 for DFS and OS, adjusted as planted
 "$bin" simulate --patients 400 --seed 2026 --size 1024 --out c400 > /dev/null 2>&1
 run_np 2 r400 c400/manifest.csv --adjust age,grade -q
 expect "400 exit" 0 "$rc"
