@@ -33,6 +33,7 @@ static const cmd cmds[] = {
     {"survival", main_survival, "Kaplan-Meier, log-rank and Cox regression on a CSV table"},
     {"score", main_score, "score HER2 IHC slides: classes, H-score, ASCO/CAP call, heterogeneity"},
     {"run", main_run, "the cohort run across MPI ranks: slides to DFS and OS evidence, checkpointed"},
+    {"merge", main_merge, "finish a cohort run measured in shards (a job array): calibrate, classify, analyse"},
     {"simulate", main_simulate, "write a synthetic cohort: slides with planted truth, manifest, truth table"},
     {"version", main_version, "print the versions of hetsurv and its libraries"},
     {"help", main_help, "list the commands, or show one command's usage"},
@@ -141,7 +142,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--version") == 0)
         return main_version(1, argv + 1);
     const cmd *c = find_cmd(argv[1]);
-    if (c && (c->func == main_run || c->func == main_score))
+    if (c && (c->func == main_run || c->func == main_merge || c->func == main_score))
         use_huge_pages(argv);
     if (!c) {
         hs_cli_error(argv[1], "no such command");

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/score_opts.h"
+#include "cli/run_opts.h"
 #include "mpi/run.h"
 
 #define CMD "run"
@@ -21,35 +21,25 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: [mpirun -np N | srun] hetsurv run MANIFEST.csv --out DIR [options]\n"
+            "       [mpirun -np N | srun] hetsurv merge MANIFEST.csv --out DIR [options]\n"
             "\n"
             "Scores every patient's HER2 slide across the MPI ranks (a dynamic queue, largest slide first),\n"
             "calibrates each staining batch once over the whole cohort, and analyses disease-free (DFS) and\n"
             "overall survival (OS) by HER2 heterogeneity: Kaplan-Meier and log-rank of heterogeneous vs\n"
             "homogeneous slides and a Cox model of the heterogeneity, adjusted for --adjust.  A slide may be\n"
             "an image or a QuPath detection export (.tsv/.txt/.csv).  Results are the same whatever the rank\n"
-            "count.\n"
+            "count.  `merge` finishes a cohort measured in shards (--shard K/N): it is --resume, after checking\n"
+            "that no shard still runs, and measures any slide the shards left.\n"
             "\n"
             "Output in DIR: slides.csv (the cohort table), calibration.csv, dfs/ and os/ (the files of\n"
             "`hetsurv survival`), results.h5 (all of it, with each slide's tile map), checkpoint/.\n"
             "\n"
             "Options:\n"
             "  --out DIR             output folder (created)\n"
-            "  --factors A,...       manifest covariates that are categorical though numeric (grade 1/2/3);\n"
-            "                        a column with a text value is categorical without it\n"
-            "  --metric NAME         the heterogeneity measure: the 'heterogeneous' flag (default) or any\n"
-            "                        score column (entropy, simpson, tile_cv, discordant_frac, morans_i, ...),\n"
-            "                        a continuous one entering the Cox model as it is\n"
-            "  --cut VALUE|optimal   groups low/high of a continuous --metric: at VALUE (pre-specified), or\n"
-            "                        at the maximally selected log-rank cutpoint with its corrected p-value\n"
-            "                        (Lausen & Schumacher 1992); the output says which\n"
-            "  --by COLUMN           groups by COLUMN instead (her2_class: null/ultralow/low/equivocal/positive)\n"
-            "  --adjust A,...        Cox covariates from the manifest\n"
-            "  --resume              continue a stopped run from DIR/checkpoint (same manifest and options)\n"
-            "  --restart             discard DIR's checkpoint and start over\n"
-            "  --completeness-column NAME  QuPath exports' stained-membrane fraction column\n"
-            "  -q, --quiet           no progress lines\n"
             "  -h, --help            show this help\n"
             "\n");
+    hs_run_opts_help(f);
+    fputc('\n', f);
     hs_score_opts_help(f);
     fprintf(f,
             "\n"
@@ -115,74 +105,45 @@ static char *command_line(int argc, char **argv)
     return s;
 }
 
-int main_run(int argc, char **argv)
+/* run and merge: the same options; merge is a resume that first checks that no shard still runs. */
+static int run_or_merge(int argc, char **argv, int merge)
 {
     static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'},      {"factors", required_argument, NULL, 'F'},
-        {"metric", required_argument, NULL, 'm'},   {"cut", required_argument, NULL, 'c'},
-        {"by", required_argument, NULL, 'b'},       {"adjust", required_argument, NULL, 'a'},
-        {"resume", no_argument, NULL, 'r'},         {"restart", no_argument, NULL, 'R'},
-        {"completeness-column", required_argument, NULL, 'C'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},           HS_SCORE_LONGOPTS,
-        {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'}, HS_RUN_LONGOPTS, {NULL, 0, NULL, 0},
     };
+    hs_run_opts ro;
+    hs_run_opts_default(&ro);
     hs_score_opts o;
-    hs_score_opts_default(&o);
-    o.score.threads = 0; /* each rank's share of its node unless --threads */
     hs_run_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.metric = "heterogeneous";
-    cfg.log = stderr;
-    const char *factors_arg = "", *adjust_arg = "";
-    int metric_given = 0, c;
     hs_error err;
+    int c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o': cfg.out = optarg; break;
-        case 'F': factors_arg = optarg; break;
-        case 'm': cfg.metric = optarg; metric_given = 1; break;
-        case 'b': cfg.by = optarg; break;
-        case 'a': adjust_arg = optarg; break;
-        case 'r': cfg.resume = 1; break;
-        case 'R': cfg.restart = 1; break;
-        case 'C': cfg.completeness_col = optarg; break;
-        case 'q': cfg.quiet = 1; break;
-        case 'c':
-            if (!strcmp(optarg, "optimal")) {
-                cfg.cut = HS_CUT_OPTIMAL;
-            } else if (hs_cli_double(optarg, &cfg.cut_value) == 0) {
-                cfg.cut = HS_CUT_VALUE;
-            } else {
-                return misuse("--cut must be a number or 'optimal', not '%s'", optarg);
-            }
-            break;
-        case 'h':
+        if (c == 'h') {
             if (launcher_rank() == 0)
                 usage(stdout);
             return HS_EXIT_OK;
-        default: {
-            int k = c == '?' ? 0 : hs_score_opts_parse(&o, c, optarg, &err);
-            if (k < 0)
-                return misuse("%s", err.msg);
-            if (k == 0)
-                return misuse("unknown or incomplete option '%s'", argv[optind - 1]);
         }
-        }
+        int k = c == '?' ? 0 : hs_run_opts_parse(&ro, c, optarg, &err);
+        if (k < 0)
+            return misuse("%s", err.msg);
+        if (k == 0)
+            return misuse("unknown or incomplete option '%s'", argv[optind - 1]);
     }
+    o = ro.score;
+    cfg = ro.cfg;
+    cfg.log = stderr;
+    cfg.name = merge ? "merge" : "run";
+    const char *factors_arg = ro.factors, *adjust_arg = ro.adjust;
     if (optind != argc - 1)
         return misuse("%s", optind == argc ? "no manifest given" : "exactly one manifest expected");
     if (!cfg.out)
         return misuse("%s", "--out DIR is required");
-    if (cfg.resume && cfg.restart)
-        return misuse("%s", "--resume and --restart exclude each other");
-    if (cfg.by && (cfg.cut != HS_CUT_NONE || metric_given))
-        return misuse("%s", "--by groups by a column: it excludes --metric and --cut");
-    if (cfg.cut != HS_CUT_NONE && !strcmp(cfg.metric, "heterogeneous"))
-        return misuse("%s", "--cut needs a continuous --metric (the heterogeneous flag is already two groups)");
-    if (o.calibration == HS_CALIB_CONTROLS && !o.controls)
-        return misuse("%s", "--calibration controls needs --controls FILE.csv");
+    if (hs_run_opts_check(&ro, merge, &err) != HS_OK)
+        return misuse("%s", err.msg);
+    if (merge)
+        cfg.resume = cfg.merge = 1;
     size_t nfactor = 0, nadjust = 0;
     char **factors = hs_cli_list(factors_arg, &nfactor), **adjust = hs_cli_list(adjust_arg, &nadjust);
     char *params = NULL, *cmdline = command_line(argc, argv);
@@ -220,4 +181,14 @@ int main_run(int argc, char **argv)
     hs_cli_list_free(factors);
     hs_cli_list_free(adjust);
     return status;
+}
+
+int main_run(int argc, char **argv)
+{
+    return run_or_merge(argc, argv, 0);
+}
+
+int main_merge(int argc, char **argv)
+{
+    return run_or_merge(argc, argv, 1);
 }

@@ -99,7 +99,7 @@ static int sweep(const char *ck, int all, hs_error *err)
         size_t len = strlen(n);
         if (n[0] == '.')
             continue;
-        int tmp = len > 4 && !strcmp(n + len - 4, ".tmp");
+        int tmp = (len > 4 && !strcmp(n + len - 4, ".tmp")) || strstr(n, ".tmp.") != NULL;
         static const char *const kinds[] = {".meta", ".cells", ".map"};
         int ours = tmp || !strcmp(n, "run.key");
         for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && !ours; k++)
@@ -115,14 +115,38 @@ static int sweep(const char *ck, int all, hs_error *err)
     return rc;
 }
 
+/* Writes the key under a name of this process's own (shards may write it at once), then renames it into place. */
 static int write_key(const char *path, const char *key, hs_error *err)
 {
-    char *tmp;
-    FILE *f = hs_atomic_open(path, "w", &tmp, err);
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
     if (!f)
-        return err->code;
+        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
     fputs(key, f);
-    return hs_atomic_commit(f, tmp, path, err);
+    char *t = strdup(tmp);
+    if (!t) {
+        hs_atomic_abort(f, NULL);
+        remove(tmp);
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    }
+    return hs_atomic_commit(f, t, path, err);
+}
+
+int hs_ckpt_prepare_shard(const char *dir, const char *key, hs_error *err)
+{
+    char ck[4096], kp[4200];
+    if (snprintf(ck, sizeof ck, "%s/checkpoint", dir) >= (int)sizeof ck)
+        return hs_error_set(err, HS_EINVAL, "%s: path too long", dir);
+    snprintf(kp, sizeof kp, "%s/run.key", ck);
+    if (mkdir(ck, 0777) != 0 && errno != EEXIST)
+        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", ck, strerror(errno));
+    char *was = slurp(kp);
+    if (!was && errno != ENOENT)
+        return hs_error_set(err, HS_EIO, "%s: %s", kp, strerror(errno));
+    int rc = was ? (strcmp(was, key) ? explain(was, key, kp, err) : HS_OK) : write_key(kp, key, err);
+    free(was);
+    return rc;
 }
 
 int hs_ckpt_prepare(const char *dir, const char *key, int resume, int restart, hs_error *err)
@@ -152,14 +176,17 @@ int hs_ckpt_prepare(const char *dir, const char *key, int resume, int restart, h
     return rc;
 }
 
-int hs_ckpt_lock(const char *dir, int *fd, int *warn, hs_error *err)
+int hs_ckpt_lock(const char *dir, int shard, int *fd, int *warn, hs_error *err)
 {
     char ck[4096], lp[4200];
     *fd = -1;
     *warn = 0;
     if (snprintf(ck, sizeof ck, "%s/checkpoint", dir) >= (int)sizeof ck)
         return hs_error_set(err, HS_EINVAL, "%s: path too long", dir);
-    snprintf(lp, sizeof lp, "%s/lock", ck);
+    if (shard >= 0)
+        snprintf(lp, sizeof lp, "%s/lock.shard%d", ck, shard);
+    else
+        snprintf(lp, sizeof lp, "%s/lock", ck);
     if (mkdir(ck, 0777) != 0 && errno != EEXIST)
         return hs_error_set(err, HS_EIO, "%s: cannot create: %s", ck, strerror(errno));
     int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
@@ -172,6 +199,8 @@ int hs_ckpt_lock(const char *dir, int *fd, int *warn, hs_error *err)
             *warn = 1;
             return HS_OK;
         }
+        if (e == EWOULDBLOCK && shard >= 0)
+            return hs_error_set(err, HS_EINVAL, "%s: shard %d is being measured by another hetsurv run", dir, shard);
         if (e == EWOULDBLOCK)
             return hs_error_set(err, HS_EINVAL, "%s is in use by another hetsurv run; wait for it to end", dir);
         return hs_error_set(err, HS_EIO, "%s: cannot lock: %s", lp, strerror(e));
@@ -184,4 +213,31 @@ void hs_ckpt_unlock(int fd)
 {
     if (fd >= 0)
         close(fd);
+}
+
+int hs_ckpt_shards_idle(const char *dir, hs_error *err)
+{
+    char ck[4096];
+    if (snprintf(ck, sizeof ck, "%s/checkpoint", dir) >= (int)sizeof ck)
+        return hs_error_set(err, HS_EINVAL, "%s: path too long", dir);
+    DIR *d = opendir(ck);
+    if (!d)
+        return HS_OK;
+    struct dirent *e;
+    int rc = HS_OK;
+    while (rc == HS_OK && (e = readdir(d))) {
+        if (strncmp(e->d_name, "lock.shard", 10))
+            continue;
+        char lp[4400];
+        snprintf(lp, sizeof lp, "%s/%s", ck, e->d_name);
+        int f = open(lp, O_RDWR | O_CLOEXEC);
+        if (f < 0)
+            continue;
+        if (flock(f, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+            rc = hs_error_set(err, HS_EINVAL, "%s: shard %s is still being measured; wait for it to end", dir,
+                              e->d_name + 10);
+        close(f);
+    }
+    closedir(d);
+    return rc;
 }

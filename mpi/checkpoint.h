@@ -35,13 +35,27 @@ int hs_ckpt_item_paths(const char *dir, size_t i, char *cells, char *meta, size_
 int hs_ckpt_prepare(const char *dir, const char *key, int resume, int restart, hs_error *err) HS_RESULT_USED;
 
 /*
- * Takes DIR/checkpoint/lock (flock, exclusive, not waiting) so that two runs
+ * Takes DIR/checkpoint/lock, or lock.shard<shard> when shard >= 0 (flock,
+ * exclusive, not waiting) so that two runs
  * never write one checkpoint: HS_EINVAL, saying so, when another process
  * holds it.  *fd keeps the lock until hs_ckpt_unlock or the process ends.
  * Where the file system cannot lock (ENOLCK), the run goes on unlocked
  * (*fd = -1) and *warn is set.
  */
-int hs_ckpt_lock(const char *dir, int *fd, int *warn, hs_error *err) HS_RESULT_USED;
+int hs_ckpt_lock(const char *dir, int shard, int *fd, int *warn, hs_error *err) HS_RESULT_USED;
 void hs_ckpt_unlock(int fd);
+
+/*
+ * Sharded runs (a Slurm job array): shard k measures its share of the items
+ * into the same checkpoint, under its own lock (hs_ckpt_lock with shard k,
+ * DIR/checkpoint/lock.shard<k>); the merge that follows takes the run's lock.
+ *
+ * hs_ckpt_prepare_shard: like a resume, the stored key must equal `key`
+ * (HS_EINVAL naming the changes), or is written when there is none; nothing
+ * is removed, since other shards may be writing.
+ * hs_ckpt_shards_idle: HS_EINVAL when a shard still holds its lock.
+ */
+int hs_ckpt_prepare_shard(const char *dir, const char *key, hs_error *err) HS_RESULT_USED;
+int hs_ckpt_shards_idle(const char *dir, hs_error *err) HS_RESULT_USED;
 
 #endif /* HS_CHECKPOINT_H */

@@ -312,6 +312,22 @@ static int by_size(const void *a, const void *b)
     return i < j ? -1 : i > j;
 }
 
+int hs_cohort_shards(const hs_cohort *c, int n, int *shard, size_t *order, hs_error *err)
+{
+    size_t *o = order ? order : malloc((c->n ? c->n : 1) * sizeof *o);
+    if (!o)
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->n; i++)
+        o[i] = i;
+    sort_cohort = c;
+    qsort(o, c->n, sizeof *o, by_size);
+    for (size_t p = 0; shard && p < c->n; p++)
+        shard[o[p]] = (int)(p % (size_t)(n > 0 ? n : 1));
+    if (!order)
+        free(o);
+    return HS_OK;
+}
+
 int hs_cohort_measure(const hs_cohort_run *r, const hs_cohort *c, hs_dispatch_stats *stats, hs_error *err)
 {
     int rank;
@@ -320,33 +336,36 @@ int hs_cohort_measure(const hs_cohort_run *r, const hs_cohort *c, hs_dispatch_st
     memset(&m, 0, sizeof m);
     m.r = r;
     m.c = c;
-    m.prog.total = c->n;
     m.prog.started = MPI_Wtime();
     size_t *order = NULL, n = 0;
-    int rc = HS_OK;
+    int *shard = NULL, rc = HS_OK;
     if (rank == 0) {
-        if (!(order = malloc((c->n ? c->n : 1) * sizeof *order)))
+        /* every item, largest first; those of this shard without a verdict are queued in that order */
+        if (!(order = malloc((c->n ? c->n : 1) * sizeof *order)) || !(shard = calloc(c->n ? c->n : 1, sizeof *shard)))
             rc = hs_error_set(err, HS_ENOMEM, "out of memory");
-        for (size_t i = 0; rc == HS_OK && i < c->n; i++) {
+        if (rc == HS_OK)
+            rc = hs_cohort_shards(c, r->shard_n, shard, order, err);
+        for (size_t p = 0; rc == HS_OK && p < c->n; p++) {
+            size_t i = order[p];
             char cells[4096], meta[4096];
+            if (r->shard_n > 0 && shard[i] != r->shard_k)
+                continue;
+            m.prog.total++;
             if ((rc = hs_ckpt_item_paths(r->dir, i, cells, meta, sizeof cells, err)) != HS_OK)
                 break;
             int v = hs_measured_verdict(meta);
             if (v < 0) {
-                order[n++] = i;
+                order[n++] = i; /* n <= p: the order is rewritten in place */
                 continue;
             }
             m.prog.done++;
             m.prog.resumed++;
             m.prog.failed += v == 0;
         }
-        if (rc == HS_OK) {
-            sort_cohort = c;
-            qsort(order, n, sizeof *order, by_size);
-            if (r->progress)
-                r->progress(r->progress_ctx, &m.prog);
-        }
+        if (rc == HS_OK && r->progress)
+            r->progress(r->progress_ctx, &m.prog);
     }
+    free(shard);
     if (rc == HS_OK)
         rc = hs_measurer_alloc(&m.job, r->score, &r->qupath, err);
     rc = hs_cohort_agree(r->comm, rc, err);

@@ -90,10 +90,20 @@ typedef struct hs_cohort_run {
     void (*progress)(void *ctx, const hs_cohort_progress *p);
     void *progress_ctx;
     double tick;
+    int shard_k, shard_n;           /* shard_n > 0: measure only shard k of n (hs_cohort_shard) */
 } hs_cohort_run;
 
 /*
- * Phase 1: measures every item without a verdict in the checkpoint.  HS_OK,
+ * Which of n shards item i belongs to: the items sorted largest file first
+ * (then by index) are dealt out in turn, so that every shard gets a like
+ * share of the work whatever the order of the manifest.  order (c->n
+ * entries, may be NULL) receives that sorted order.
+ */
+int hs_cohort_shards(const hs_cohort *c, int n, int *shard, size_t *order, hs_error *err) HS_RESULT_USED;
+
+/*
+ * Phase 1: measures every item without a verdict in the checkpoint (of its
+ * shard, with shards).  HS_OK,
  * HS_EINTR (stopped: the checkpoint holds every finished item), or an error
  * that stopped the run.  stats (rank 0, may be NULL): the dispatcher's counts.
  */

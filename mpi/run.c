@@ -67,7 +67,7 @@ static void say(const run *r, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fputs("hetsurv run: ", r->cfg->log);
+    fprintf(r->cfg->log, "hetsurv %s: ", r->cfg->name ? r->cfg->name : "run");
     vfprintf(r->cfg->log, fmt, ap);
     fputc('\n', r->cfg->log);
     fflush(r->cfg->log);
@@ -96,8 +96,8 @@ static void progress(void *ctx, const hs_cohort_progress *p)
     } else if (last) {
         snprintf(eta, sizeof eta, "done");
     }
-    fprintf(r->cfg->log, "%shetsurv run: %zu/%zu slides measured, %zu failed%s, %.1f slides/min, ETA %s%s",
-            r->tty ? "\r" : "", p->done, p->total, p->failed, p->resumed ? " (some from the checkpoint)" : "", rate,
+    fprintf(r->cfg->log, "%shetsurv %s: %zu/%zu slides measured, %zu failed%s, %.1f slides/min, ETA %s%s",
+            r->tty ? "\r" : "", r->cfg->name ? r->cfg->name : "run", p->done, p->total, p->failed, p->resumed ? " (some from the checkpoint)" : "", rate,
             eta, r->tty && !last ? "  " : "\n");
     fflush(r->cfg->log);
 }
@@ -177,7 +177,9 @@ static int setup(run *r, hs_error *err)
     if (c->controls && (rc = hs_sha256_file(c->controls, r->controls_sha, err)) != HS_OK)
         return rc;
     int warn = 0;
-    if ((rc = hs_ckpt_lock(c->out, &r->lock_fd, &warn, err)) != HS_OK)
+    if ((rc = hs_ckpt_lock(c->out, c->shard_n ? c->shard_k : -1, &r->lock_fd, &warn, err)) != HS_OK)
+        return rc;
+    if (c->merge && (rc = hs_ckpt_shards_idle(c->out, err)) != HS_OK)
         return rc;
     if (warn)
         say(r, "%s: the file system cannot lock files: make sure no other run uses this folder", c->out);
@@ -192,7 +194,7 @@ static int setup(run *r, hs_error *err)
         free(key);
         return hs_error_set(err, HS_ENOMEM, "out of memory");
     }
-    rc = hs_ckpt_prepare(c->out, key, c->resume, c->restart, err);
+    rc = c->shard_n ? hs_ckpt_prepare_shard(c->out, key, err) : hs_ckpt_prepare(c->out, key, c->resume, c->restart, err);
     free(key);
     return rc;
 }
@@ -557,15 +559,19 @@ static int stages(run *r, hs_error *err)
         sp.threads = rank_threads(r->comm, r->rank);
     hs_cohort_run cr = {r->comm,       c->out,   &sp,          {c->tile_um, c->score.mpp_override, c->completeness_col, &c->her2},
                         &c->her2,      c->tile_um, c->calibration, &stop_flag,
-                        progress,      r,        c->quiet ? 3600.0 : 1.0};
-    say(r, "%zu patients%s, %d rank%s, %d thread%s per slide; checkpoint in %s/checkpoint", r->cohort.npatient,
-        r->cohort.n > r->cohort.npatient ? " and their control slides" : "", r->size, r->size == 1 ? "" : "s",
+                        progress,      r,        c->quiet ? 3600.0 : 1.0,
+                        c->shard_k,    c->shard_n};
+    char shard[64] = "";
+    if (c->shard_n)
+        snprintf(shard, sizeof shard, " (this job: shard %d of %d)", c->shard_k, c->shard_n);
+    say(r, "%zu patients%s%s, %d rank%s, %d thread%s per slide; checkpoint in %s/checkpoint", r->cohort.npatient,
+        r->cohort.n > r->cohort.npatient ? " and their control slides" : "", shard, r->size, r->size == 1 ? "" : "s",
         sp.threads, sp.threads == 1 ? "" : "s", c->out);
     double t0 = MPI_Wtime();
     rc = hs_cohort_measure(&cr, &r->cohort, &r->dstats, err);
     r->t_measure = MPI_Wtime() - t0;
-    if (rc != HS_OK)
-        return rc;
+    if (rc != HS_OK || c->shard_n)
+        return rc; /* a shard only measures: the merge calibrates, classifies and writes */
     t0 = MPI_Wtime();
     rc = hs_cohort_calibrate(&cr, &r->cohort, &r->bc, err);
     r->t_calibrate = MPI_Wtime() - t0;
@@ -618,6 +624,11 @@ int hs_run(const hs_run_config *cfg)
     } else if (rc != HS_OK) {
         say(&r, "%s", err.msg);
         status = HS_RUN_ERROR;
+    } else if (cfg->shard_n) {
+        say(&r, "shard %d of %d measured in %.2f s; when every shard is done, `hetsurv merge` with the same manifest, "
+                "--out and options calibrates, classifies and analyses the cohort",
+            cfg->shard_k, cfg->shard_n, MPI_Wtime() - r.t_start);
+        status = HS_RUN_OK;
     } else {
         double total = MPI_Wtime() - r.t_start;
         say(&r, "results in %s: slides.csv, calibration.csv, dfs/, os/, results.h5", cfg->out);

@@ -56,8 +56,11 @@ typedef struct hs_run_config {
     size_t nadjust;
     /* the run */
     int resume, restart;
+    int shard_k, shard_n;            /* shard_n > 0: measure only shard k of n into the checkpoint, nothing else */
+    int merge;                       /* the merge of shards: a resume that first checks no shard still runs */
     int quiet;                       /* no progress lines */
     const char *command_line;
+    const char *name;                /* the command, in messages ("run", "merge") */
     FILE *log;                       /* rank 0's messages (stderr) */
 } hs_run_config;
 
