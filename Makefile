@@ -29,7 +29,7 @@ Q := @
 endif
 
 B := build
-LIB_SRC := $(sort $(wildcard util/*.c cohorts/*.c stats/*.c scoring/*.c mpi/*.c))
+LIB_SRC := $(sort $(wildcard util/*.c cohorts/*.c stats/*.c scoring/*.c mpi/*.c slurm/*.c))
 CLI_SRC := hetsurv.c $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))

@@ -33,6 +33,7 @@ static const cmd cmds[] = {
     {"survival", main_survival, "Kaplan-Meier, log-rank and Cox regression on a CSV table"},
     {"score", main_score, "score HER2 IHC slides: classes, H-score, ASCO/CAP call, heterogeneity"},
     {"run", main_run, "the cohort run across MPI ranks: slides to DFS and OS evidence, checkpointed"},
+    {"submit", main_submit, "submit the cohort run as a Slurm job (sized, requeued past its time limit, or sharded)"},
     {"merge", main_merge, "finish a cohort run measured in shards (a job array): calibrate, classify, analyse"},
     {"simulate", main_simulate, "write a synthetic cohort: slides with planted truth, manifest, truth table"},
     {"version", main_version, "print the versions of hetsurv and its libraries"},
