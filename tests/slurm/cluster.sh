@@ -9,8 +9,10 @@
 # Every client command (sinfo, sbatch, srun, squeue, scancel, scontrol) needs
 #   export SLURM_CONF=BASE_DIR/etc/slurm.conf
 # so use   eval "$(tests/slurm/cluster.sh up BASE_DIR)"   or   . BASE_DIR/env.sh   after `up`.
-# Nothing is written to /etc/slurm.  Each `up` starts slurmctld with -c: no job of an earlier `up`
-# comes back (job ids do go on counting).  Messages go to stderr; stdout carries only the export line.
+# Nothing is written to /etc/slurm: the config is BASE_DIR/etc/slurm.conf (plus an empty cgroup.conf),
+# and SLURM_EXTRA_CONF (lines), if set, is appended to it (a later line overrides an earlier one).  Each `up` starts slurmctld with -c: no
+# job of an earlier `up` comes back (job ids do go on counting).  Messages go to stderr; stdout
+# carries only the export line.
 # Needs root; installs slurmctld slurmd slurm-client munge with apt-get when missing (daemons are
 # kept from auto-starting by a temporary /usr/sbin/policy-rc.d if none exists).
 set -u
@@ -166,12 +168,19 @@ JobRequeue=1
 KillWait=10
 MinJobAge=300
 MailProg=/bin/true
+# Latency only (tests/slurm/FINDINGS.md): a submitted batch job starts at slurmctld's next 1 s tick,
+# not up to 3 s later (batch_sched_delay); a job whose BeginTime has passed (a requeued job) is started
+# within 2 s, not at the next 60 s full pass (sched_interval); a requeued job may start 11 s after it
+# ended, not 121 s (its BeginTime is the end + cred_expire + 1; credentials must be used within 10 s).
+SchedulerParameters=batch_sched_delay=0,sched_interval=2
+AuthInfo=cred_expire=10
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=$base/log/jobcomp.log
 $node
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
+  [ -z "${SLURM_EXTRA_CONF:-}" ] || printf '%s\n' "$SLURM_EXTRA_CONF" >> "$base/etc/slurm.conf"
   echo "export SLURM_CONF=$base/etc/slurm.conf" > "$base/env.sh"
 }
 
@@ -259,7 +268,9 @@ stop() {
 # marker in their environment, which they inherit from slurmd)
 our_stepds() {
   sd=$(daemon_pids slurmd)
-  for d in /proc/[0-9]*; do
+  # shellcheck disable=SC2013 # /proc paths have no white space
+  for d in $(grep -lx slurmstepd /proc/[0-9]*/comm 2> /dev/null); do
+    d=${d%/comm}
     p=${d#/proc/}
     ours slurmstepd "$p" || continue
     if { tr '\0' '\n' < "$d/environ"; } 2> /dev/null | grep -qxF "$MARK=$base"; then echo "$p"; continue; fi
