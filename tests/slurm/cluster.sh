@@ -117,6 +117,20 @@ wait_for() {
 }
 
 jobs_gone() { [ -z "$(timeout 5 squeue -h -t R,CG,S -o %A 2> /dev/null)" ]; }
+# wait_daemon NAME SECONDS COMMAND...: like wait_for, but give up as soon as the process started as
+# NAME (its pid in BASE/run/NAME.launched, a child of this shell) has died
+wait_daemon() {
+  name=$1 n=$(($2 * 5)); shift 2
+  lp=$(tr -dc '0-9' < "$base/run/$name.launched" 2> /dev/null)
+  while [ "$n" -gt 0 ]; do
+    "$@" > /dev/null 2>&1 && return 0
+    [ -n "$lp" ] && ! alive "$lp" && return 2
+    sleep 0.2
+    n=$((n - 1))
+  done
+  return 1
+}
+
 ctld_up() { timeout 5 scontrol ping 2> /dev/null | grep -q 'is UP'; }
 node_idle() { [ "$(timeout 5 sinfo -h -n localhost -o %T 2> /dev/null)" = idle ]; }
 
@@ -192,20 +206,21 @@ start() {
 }
 
 fail_up() {
+  trap '' PIPE   # a reader that went away must not stop the clean-up
+  do_down > /dev/null 2>&1
   say "up failed: $*"
   for f in slurmctld.log slurmd.log munged.log slurmctld.out slurmd.out munged.out; do
     [ -s "$base/log/$f" ] && { say "--- tail of $base/log/$f"; tail -n 5 "$base/log/$f" >&2; }
   done
-  do_down > /dev/null 2>&1
   exit 1
 }
 
 do_up() {
-  r=$(why_not)
-  [ -z "$r" ] || { say "cannot start: $r"; exit 1; }
   for d in munged slurmctld slurmd; do
     [ -z "$(daemon_pids $d)" ] || { say "$d from $base is already running (run down first)"; exit 1; }
   done
+  r=$(why_not)
+  [ -z "$r" ] || { say "cannot start: $r"; exit 1; }
   mkdir -p "$base/munge" "$base/state" "$base/spool" "$base/run" "$base/log" "$base/etc" || exit 1
   install_pkgs || exit 1
   chmod 700 "$base/munge" "$base/state" "$base/spool"
@@ -223,16 +238,17 @@ do_up() {
   chmod 755 /run/munge
   start munged munged -F --force --key-file="$key" --socket="$MUNGE_SOCKET" \
     --pid-file="$base/run/munged.pid" --log-file="$base/log/munged.log" --seed-file="$base/munge/munge.seed"
-  wait_for 10 sh -c "munge -n --socket='$MUNGE_SOCKET' | unmunge --socket='$MUNGE_SOCKET'" \
-    || fail_up "munged did not answer on $MUNGE_SOCKET"
+  wait_daemon munged 10 sh -c "munge -n --socket='$MUNGE_SOCKET' | unmunge --socket='$MUNGE_SOCKET'" \
+    || fail_up "munged did not answer on $MUNGE_SOCKET (or died)"
 
   write_conf || fail_up "cannot write $base/etc/slurm.conf"
   SLURM_CONF=$base/etc/slurm.conf
   export SLURM_CONF
   start slurmctld slurmctld -D -c -f "$SLURM_CONF"
-  wait_for 30 ctld_up || fail_up "slurmctld did not answer scontrol ping within 30 s"
+  wait_daemon slurmctld 30 ctld_up || fail_up "slurmctld died or did not answer scontrol ping within 30 s"
   start slurmd slurmd -D -N localhost -f "$SLURM_CONF"
-  wait_for 60 node_idle || fail_up "node localhost not idle within 60 s (sinfo: $(sinfo -h -n localhost -o %T 2>&1))"
+  wait_daemon slurmd 60 node_idle \
+    || fail_up "slurmd died or node localhost not idle within 60 s (sinfo: $(sinfo -h -n localhost -o %T 2>&1))"
   say "up: munged$(daemon_pids munged), slurmctld$(daemon_pids slurmctld), slurmd$(daemon_pids slurmd); logs in $base/log"
   cat "$base/env.sh"
 }
