@@ -10,9 +10,9 @@
 #   export SLURM_CONF=BASE_DIR/etc/slurm.conf
 # so use   eval "$(tests/slurm/cluster.sh up BASE_DIR)"   or   . BASE_DIR/env.sh   after `up`.
 # Nothing is written to /etc/slurm: the config is BASE_DIR/etc/slurm.conf (plus an empty cgroup.conf),
-# and SLURM_EXTRA_CONF (lines), if set, is appended to it (a later line overrides an earlier one).  Each `up` starts slurmctld with -c: no
-# job of an earlier `up` comes back (job ids do go on counting).  Messages go to stderr; stdout
-# carries only the export line.
+# and SLURM_EXTRA_CONF (lines), if set, is appended to it (a later line overrides an earlier one).
+# Each `up` starts slurmctld with -c: no job of an earlier `up` comes back (job ids do go on
+# counting).  Messages go to stderr; stdout carries only the export line.  Logs: BASE_DIR/log.
 # Needs root; installs slurmctld slurmd slurm-client munge with apt-get when missing (daemons are
 # kept from auto-starting by a temporary /usr/sbin/policy-rc.d if none exists).
 set -u
