@@ -37,6 +37,48 @@ static void close_ids(hid_t ds, hid_t fs, hid_t ms)
         H5Sclose(fs);
 }
 
+/*
+ * A creation property list of `cls` (H5P_DATASET_CREATE, H5P_GROUP_CREATE, H5P_FILE_CREATE) without
+ * modification times, so that the same results give the same bytes; -1 on failure (then HDF5's default is
+ * used, which only costs the byte-identity).
+ */
+static hid_t untimed(hid_t cls)
+{
+    hid_t p = H5Pcreate(cls);
+    if (p >= 0 && H5Pset_obj_track_times(p, 0) < 0) {
+        H5Pclose(p);
+        p = -1;
+    }
+    return p;
+}
+
+static void close_plist(hid_t p)
+{
+    if (p >= 0)
+        H5Pclose(p);
+}
+
+/* Creates every missing group on the way to path (its last component excluded), without times. */
+static int make_groups(hid_t file, const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    hid_t gcpl = untimed(H5P_GROUP_CREATE);
+    int ok = 1;
+    for (char *p = strchr(buf + 1, '/'); p && ok; p = strchr(p + 1, '/')) {
+        *p = '\0';
+        if (H5Lexists(file, buf, H5P_DEFAULT) <= 0) {
+            hid_t g = H5Gcreate2(file, buf, H5P_DEFAULT, gcpl >= 0 ? gcpl : H5P_DEFAULT, H5P_DEFAULT);
+            ok = g >= 0;
+            if (ok)
+                H5Gclose(g);
+        }
+        *p = '/';
+    }
+    close_plist(gcpl);
+    return ok ? 0 : -1;
+}
+
 /* HDF5 prints its own error stacks unless told not to; hetsurv reports errors itself. */
 static void quiet(void)
 {
@@ -146,7 +188,11 @@ static int write_slides(hid_t file, hid_t dxpl, MPI_Comm comm, const hs_cohort *
         return -1;
     hsize_t dim = c->npatient;
     hid_t fs = H5Screate_simple(1, &dim, NULL);
-    hid_t ds = fs >= 0 ? H5Dcreate2(file, "/slides", L.type, fs, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    hid_t dcpl = untimed(H5P_DATASET_CREATE);
+    hid_t ds = fs >= 0 ? H5Dcreate2(file, "/slides", L.type, fs, H5P_DEFAULT, dcpl >= 0 ? dcpl : H5P_DEFAULT,
+                                    H5P_DEFAULT)
+                       : -1;
+    close_plist(dcpl);
     hsize_t n = nown ? nown : 1;
     hid_t ms = H5Screate_simple(1, &n, NULL);
     unsigned char *b = pack_rows(&L, c, own, nown, rank, size);
@@ -226,7 +272,9 @@ static uint32_t *read_map(const char *dir, size_t i, size_t n, hs_error *err)
 static int write_maps(hid_t file, hid_t dxpl, MPI_Comm comm, const hs_cohort *c, const unsigned long long *dims,
                       const char *dir, double tile_um, int rank, int size, hs_error *err)
 {
-    hid_t g = H5Gcreate2(file, "/maps", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t gcpl = untimed(H5P_GROUP_CREATE), dcpl = untimed(H5P_DATASET_CREATE);
+    hid_t g = H5Gcreate2(file, "/maps", H5P_DEFAULT, gcpl >= 0 ? gcpl : H5P_DEFAULT, H5P_DEFAULT);
+    close_plist(gcpl);
     int ok = g >= 0 && put_attr_double(g, "tile_um", tile_um) == 0 &&
              put_attr_string(g, "layout", "[iy][ix][k]: tumour cells of class k = 0, 1+, 2+, 3+ on tile (ix, iy); "
                                           "tile (ix, iy) covers x in [ix, ix+1) * tile_um, y in [iy, iy+1) * tile_um "
@@ -242,7 +290,9 @@ static int write_maps(hid_t file, hid_t dxpl, MPI_Comm comm, const hs_cohort *c,
         hs_h5_map_name(c->item[i].patient, name, sizeof name);
         hsize_t d[3] = {dims[2 * i + 1], dims[2 * i], HS_NCLASS};
         hid_t fs = H5Screate_simple(3, d, NULL);
-        hid_t ds = fs >= 0 ? H5Dcreate2(g, name, H5T_STD_U32LE, fs, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+        hid_t ds =
+            fs >= 0 ? H5Dcreate2(g, name, H5T_STD_U32LE, fs, H5P_DEFAULT, dcpl >= 0 ? dcpl : H5P_DEFAULT, H5P_DEFAULT)
+                    : -1;
         int mine = (int)(i % (size_t)size) == rank;
         uint32_t *m = mine ? read_map(dir, i, (size_t)(d[0] * d[1] * d[2]), err) : NULL;
         hid_t ms = H5Screate_simple(3, d, NULL);
@@ -264,6 +314,7 @@ static int write_maps(hid_t file, hid_t dxpl, MPI_Comm comm, const hs_cohort *c,
     }
     if (rc == HS_OK)
         rc = hs_cohort_agree(comm, local, err);
+    close_plist(dcpl);
     if (g >= 0)
         H5Gclose(g);
     return rc;
@@ -281,7 +332,9 @@ int hs_h5_write_cohort(const char *path, MPI_Comm comm, const hs_cohort *c, cons
     int ok = fapl >= 0 && dxpl >= 0 && H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) >= 0 &&
              H5Pset_all_coll_metadata_ops(fapl, 1) >= 0 && H5Pset_coll_metadata_write(fapl, 1) >= 0 &&
              H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) >= 0;
-    hid_t file = ok ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    hid_t fcpl = untimed(H5P_FILE_CREATE);
+    hid_t file = ok ? H5Fcreate(path, H5F_ACC_TRUNC, fcpl >= 0 ? fcpl : H5P_DEFAULT, fapl) : -1;
+    close_plist(fcpl);
     int rc = file >= 0 ? HS_OK : hs_error_set(err, HS_EIO, "%s: cannot create the HDF5 file", path);
     rc = hs_cohort_agree(comm, rc, err);
     if (rc == HS_OK) {
@@ -335,27 +388,15 @@ int hs_h5_close(hs_h5file *f, hs_error *err)
     return rc;
 }
 
-/* A link-creation list that makes missing groups. */
-static hid_t make_parents(void)
-{
-    hid_t l = H5Pcreate(H5P_LINK_CREATE);
-    if (l >= 0 && H5Pset_create_intermediate_group(l, 1) < 0) {
-        H5Pclose(l);
-        return -1;
-    }
-    return l;
-}
-
 int hs_h5_set_attr(hs_h5file *f, const char *object, const char *attr, const char *value, hs_error *err)
 {
     hid_t o = -1;
-    if (H5Lexists(f->file, object, H5P_DEFAULT) > 0 || !strcmp(object, "/")) {
+    if (!strcmp(object, "/") || H5Lexists(f->file, object, H5P_DEFAULT) > 0) {
         o = H5Oopen(f->file, object, H5P_DEFAULT);
-    } else {
-        hid_t l = make_parents();
-        o = l >= 0 ? H5Gcreate2(f->file, object, l, H5P_DEFAULT, H5P_DEFAULT) : -1;
-        if (l >= 0)
-            H5Pclose(l);
+    } else if (make_groups(f->file, object) == 0) {
+        hid_t gcpl = untimed(H5P_GROUP_CREATE);
+        o = H5Gcreate2(f->file, object, H5P_DEFAULT, gcpl >= 0 ? gcpl : H5P_DEFAULT, H5P_DEFAULT);
+        close_plist(gcpl);
     }
     int ok = o >= 0;
     if (ok && H5Aexists(o, attr) > 0)
@@ -474,14 +515,15 @@ int hs_h5_add_csv(hs_h5file *f, const char *name, const char *csv_path, const ch
     if (rc == HS_OK) {
         hsize_t n = t.nrow;
         hid_t s = H5Screate_simple(1, &n, NULL);
-        hid_t l = make_parents();
-        hid_t d = s >= 0 && l >= 0 ? H5Dcreate2(f->file, name, type, s, l, H5P_DEFAULT, H5P_DEFAULT) : -1;
+        hid_t dcpl = untimed(H5P_DATASET_CREATE);
+        hid_t d = s >= 0 && make_groups(f->file, name) == 0
+                      ? H5Dcreate2(f->file, name, type, s, H5P_DEFAULT, dcpl >= 0 ? dcpl : H5P_DEFAULT, H5P_DEFAULT)
+                      : -1;
+        close_plist(dcpl);
         if (d < 0 || (t.nrow && H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, b) < 0))
             rc = hs_error_set(err, HS_EIO, "%s: cannot write %s", f->path, name);
         if (d >= 0)
             H5Dclose(d);
-        if (l >= 0)
-            H5Pclose(l);
         if (s >= 0)
             H5Sclose(s);
     }

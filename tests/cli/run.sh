@@ -312,5 +312,21 @@ done
 equal simulate-vary-controls-rows "$(wc -l < "$tmp/varya/controls.csv")" 9
 contains simulate-vary-manifest-batch '^P003,.*,B02$' "$tmp/varya/manifest.csv"
 
+# submit --dry-run: the job script is written, its body is the template's (slurm/hetsurv.sbatch), nothing runs
+check submit-dry-run 0 "" "$bin" submit good.csv --out "$tmp/sub" --ntasks 2 --time 10:00 --adjust age --dry-run
+contains submit-dry-run-says '^  sbatch --parsable ' "$tmp/out"
+sed -n '/^# ---- hetsurv job body/,$p' "$tmp/sub/hetsurv.sbatch" > "$tmp/body.gen"
+sed -n '/^# ---- hetsurv job body/,$p' "$here/../../slurm/hetsurv.sbatch" > "$tmp/body.tpl"
+same submit-body-is-the-template "$tmp/body.gen" "$tmp/body.tpl"
+contains submit-ntasks '^#SBATCH --ntasks=2$' "$tmp/sub/hetsurv.sbatch"
+contains submit-time '^#SBATCH --time=00:10:00$' "$tmp/sub/hetsurv.sbatch"
+contains submit-args "^set -- '.*/good.csv' '.*/sub' '--adjust' \\\\$" "$tmp/sub/hetsurv.sbatch"
+check submit-no-resume 1 "" "$bin" submit good.csv --out "$tmp/sub2" --resume --dry-run
+contains submit-no-resume-says 'resumes from its checkpoint by itself' "$tmp/out"
+check submit-bad-partition 1 "" "$bin" submit good.csv --out "$tmp/sub3" --ntasks 1 --time 5 --partition 'a b' --dry-run
+contains submit-bad-partition-says "partition 'a b'" "$tmp/out"
+check submit-bad-manifest 1 "" "$bin" submit bad.csv --out "$tmp/sub4" --dry-run
+contains submit-bad-manifest-says 'invalid manifest .*nothing submitted' "$tmp/out"
+
 echo "cli $pass $fail" >> "$tally"
 echo "cli: $pass passed, $fail failed"
