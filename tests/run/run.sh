@@ -131,7 +131,10 @@ run_np 2 bigref big/manifest.csv
 expect "big clean exit" 0 "$rc"
 mpirun -np 2 "$bin" run big/manifest.csv --out bigt > bigt.log 2>&1 &
 mp=$!
-sleep 2
+# the signal goes in once the ranks have checkpointed a slide (not after a fixed sleep: a fast machine
+# finishes 40 slides in 4 s, a slow mpirun start takes 2)
+n=0
+while [ "$(ls bigt/checkpoint 2> /dev/null | grep -c '\.meta$')" -lt 1 ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
 pkill -TERM -f "^$bin run big/manifest.csv --out bigt" ; wait $mp; rc=$?
 expect "SIGTERM exit" 3 "$rc"
 has "SIGTERM: says resume" 'rerun with --resume to finish' bigt.log

@@ -182,6 +182,10 @@ JobRequeue=1
 KillWait=10
 MinJobAge=300
 MailProg=/bin/true
+# The pmix plugin's per-step folders (spmix_appdir_UID_JOB.STEP) go under TmpFS, /tmp by default: a folder
+# left there by a cluster that was killed would make the step of a later cluster's job with that id fail
+# to launch ("task 0 launch failed"), since every test cluster numbers its jobs from 1.
+TmpFS=$base/tmp
 # Latency only (tests/slurm/FINDINGS.md): a submitted batch job starts at slurmctld's next 1 s tick,
 # not up to 3 s later (batch_sched_delay); a job whose BeginTime has passed (a requeued job) is started
 # within 2 s, not at the next 60 s full pass (sched_interval); a requeued job may start 11 s after it
@@ -221,7 +225,7 @@ do_up() {
   done
   r=$(why_not)
   [ -z "$r" ] || { say "cannot start: $r"; exit 1; }
-  mkdir -p "$base/munge" "$base/state" "$base/spool" "$base/run" "$base/log" "$base/etc" || exit 1
+  mkdir -p "$base/munge" "$base/state" "$base/spool" "$base/run" "$base/log" "$base/etc" "$base/tmp" || exit 1
   install_pkgs || exit 1
   chmod 700 "$base/munge" "$base/state" "$base/spool"
   chmod 755 "$base" "$base/run" "$base/log" "$base/etc"
