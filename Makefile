@@ -115,6 +115,7 @@ bench: deps
 	@bench/run.sh $(B)
 	@bench/score.sh $(B)
 	@bench/cohort.sh $(B)
+	@bench/slurm.sh $(B)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -49,11 +49,13 @@ job_wall() {
   o=$1; shift
   t0=$(now)
   "$hetsurv" submit "$m" --out "$work/$o" "$@" > "$work/$o.sub" 2>&1
-  for id in $(sed -n 's/^hetsurv submit: submitted \(array \)\{0,1\}job \([0-9]*\).*/\2/p; s/.* and merge job \([0-9]*\).*/\1/p' "$work/$o.sub"); do
+  ids="$(sed -n 's/^hetsurv submit: submitted \(array \)\{0,1\}job \([0-9]*\).*/\2/p' "$work/$o.sub")
+       $(sed -n 's/.* and merge job \([0-9]*\).*/\1/p' "$work/$o.sub")"
+  for id in $ids; do
     while [ -n "$(squeue -h -j "$id" 2> /dev/null)" ]; do sleep 0.2; done
   done
   t1=$(now)
-  [ -s "$work/$o/dfs/cox.csv" ] || { echo "  $o: no results (see $work/$o)"; }
+  [ -s "$work/$o/dfs/cox.csv" ] || echo "  $o: no results (see $work/$o)" >&2
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", b - a }'
 }
 t0=$(now)

@@ -229,7 +229,7 @@ static int size_request(submit *s, const char *manifest, hs_error *err)
     hs_estimate_time_text(s->time_s, t, sizeof t);
     fprintf(stderr,
             "hetsurv " CMD ": %zu slides, %.0f megapixels to score (%s%zu slide headers read, %zu unreadable), about "
-            "%.0f CPU-seconds at %.3f CPU-s per megapixel; the largest slide about %.0f s\n",
+            "%.0f CPU-seconds at %.3f CPU-s per megapixel; the largest slide about %.2g s\n",
             e.nslides, e.mpx_total, e.nread < e.nslides ? "estimated from " : "", e.nread, e.nunreadable, e.cpu_s,
             HS_EST_CPU_S_PER_MPX, e.cpu_s_max);
     fprintf(stderr, "hetsurv " CMD ": request%s: %d task%s (%s), time %s (%s)\n", s->array > 1 ? " per shard" : "",
@@ -424,6 +424,7 @@ int main_submit(int argc, char **argv)
         if (s.array) {
             printf("and then, with JOBID the array's job id:\n  ");
             push(&mcmd, "--dependency=afterok:JOBID");
+            push(&mcmd, "--kill-on-invalid-dep=yes");
             push(&mcmd, merge_script);
             print_command(stdout, mcmd.v);
         }
@@ -434,13 +435,14 @@ int main_submit(int argc, char **argv)
             if (s.array) {
                 char dep[128];
                 snprintf(dep, sizeof dep, "--dependency=afterok:%s", id);
-                if (push(&mcmd, dep) || push(&mcmd, merge_script))
+                /* a shard that fails would leave the merge job pending forever: Slurm cancels it instead */
+                if (push(&mcmd, dep) || push(&mcmd, "--kill-on-invalid-dep=yes") || push(&mcmd, merge_script))
                     rc = hs_error_set(&err, HS_ENOMEM, "out of memory");
                 if (rc == HS_OK)
                     rc = sbatch(mcmd.v, mid, sizeof mid, &err);
                 if (rc == HS_OK)
                     printf("hetsurv " CMD ": submitted array job %s (%d shards of %d task%s, %s each) and merge job %s "
-                           "(after every shard succeeds)\n  follow: squeue -j %s,%s; logs: %s/slurm-%s_*.out and "
+                           "(after every shard succeeds; cancelled if one fails)\n  follow: squeue -j %s,%s; logs: %s/slurm-%s_*.out and "
                            "%s/slurm-%s.out\n  cancel: scancel %s %s (the checkpoint stays: resubmit the scripts "
                            "in %s to finish)\n  results: %s\n",
                            id, s.array, s.ntasks, s.ntasks == 1 ? "" : "s", time, mid, id, mid, out, id, out, mid, id,

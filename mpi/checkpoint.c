@@ -133,34 +133,38 @@ static int write_key(const char *path, const char *key, hs_error *err)
     return hs_atomic_commit(f, t, path, err);
 }
 
-int hs_ckpt_prepare_shard(const char *dir, const char *key, hs_error *err)
+/* open_key: DIR/checkpoint created if missing, its path in ck and run.key's in kp; *was the key an earlier run
+ * wrote (NULL when there is none) */
+static int open_key(const char *dir, char *ck, size_t nck, char *kp, size_t nkp, char **was, hs_error *err)
 {
-    char ck[4096], kp[4200];
-    if (snprintf(ck, sizeof ck, "%s/checkpoint", dir) >= (int)sizeof ck)
+    *was = NULL;
+    if (snprintf(ck, nck, "%s/checkpoint", dir) >= (int)nck || snprintf(kp, nkp, "%s/run.key", ck) >= (int)nkp)
         return hs_error_set(err, HS_EINVAL, "%s: path too long", dir);
-    snprintf(kp, sizeof kp, "%s/run.key", ck);
     if (mkdir(ck, 0777) != 0 && errno != EEXIST)
         return hs_error_set(err, HS_EIO, "%s: cannot create: %s", ck, strerror(errno));
-    char *was = slurp(kp);
-    if (!was && errno != ENOENT)
+    *was = slurp(kp);
+    if (!*was && errno != ENOENT)
         return hs_error_set(err, HS_EIO, "%s: %s", kp, strerror(errno));
-    int rc = was ? (strcmp(was, key) ? explain(was, key, kp, err) : HS_OK) : write_key(kp, key, err);
+    return HS_OK;
+}
+
+int hs_ckpt_prepare_shard(const char *dir, const char *key, hs_error *err)
+{
+    char ck[4096], kp[4200], *was;
+    int rc = open_key(dir, ck, sizeof ck, kp, sizeof kp, &was, err);
+    if (rc != HS_OK)
+        return rc;
+    rc = was ? (strcmp(was, key) ? explain(was, key, kp, err) : HS_OK) : write_key(kp, key, err);
     free(was);
     return rc;
 }
 
 int hs_ckpt_prepare(const char *dir, const char *key, int resume, int restart, hs_error *err)
 {
-    char ck[4096], kp[4200];
-    if (snprintf(ck, sizeof ck, "%s/checkpoint", dir) >= (int)sizeof ck)
-        return hs_error_set(err, HS_EINVAL, "%s: path too long", dir);
-    snprintf(kp, sizeof kp, "%s/run.key", ck);
-    if (mkdir(ck, 0777) != 0 && errno != EEXIST)
-        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", ck, strerror(errno));
-    char *was = slurp(kp);
-    if (!was && errno != ENOENT)
-        return hs_error_set(err, HS_EIO, "%s: %s", kp, strerror(errno));
-    int rc = HS_OK;
+    char ck[4096], kp[4200], *was;
+    int rc = open_key(dir, ck, sizeof ck, kp, sizeof kp, &was, err);
+    if (rc != HS_OK)
+        return rc;
     if (was && !resume && !restart)
         rc = hs_error_set(err, HS_EINVAL,
                           "%s holds the checkpoint of an earlier run: add --resume to continue it, or --restart to "

@@ -8,25 +8,10 @@ bin=$(cd "$1" && pwd)/hetsurv
 tally=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
+suite=run pass=0 fail=0
+. "$here/../cohort_checks.sh"
 # mpirun as root (CI) and more ranks than cores
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-
-ok() { pass=$((pass + 1)); }
-no() { echo "FAIL run:$1"; fail=$((fail + 1)); }
-# expect NAME WANT GOT
-expect() { if [ "$2" = "$3" ]; then ok; else no "$1: got '$3', expected '$2'"; fi; }
-# has NAME PATTERN FILE
-has() { if grep -Eq -- "$2" "$3"; then ok; else no "$1: no line matches '$2' in $(basename "$3")"; sed 's/^/    /' "$3" | head -20; fi; }
-# same_outputs NAME DIR_A DIR_B: slides.csv, calibration.csv and every survival file byte-identical
-same_outputs() {
-  d=""
-  for f in slides.csv calibration.csv dfs/km.csv dfs/median.csv dfs/cox.csv dfs/fit.csv dfs/tests.csv \
-           os/km.csv os/median.csv os/cox.csv os/fit.csv os/tests.csv; do
-    cmp -s "$2/$f" "$3/$f" || d="$d $f"
-  done
-  if [ -z "$d" ]; then ok; else no "$1: differ:$d"; fi
-}
 # run_np NP OUT ARGS...: hetsurv run on NP ranks (NP=0: no mpirun); stderr in OUT.log, exit in $rc
 run_np() {
   np=$1 out=$2; shift 2

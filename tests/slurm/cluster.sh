@@ -262,26 +262,24 @@ stop() {
   name=$1 grace=$2; shift 2
   [ $# -gt 0 ] || return 0
   for p in "$@"; do ours "$name" "$p" && kill -TERM "$p" 2> /dev/null; done
-  n=$((grace * 5))
-  while [ "$n" -gt 0 ]; do
-    left=""
-    for p in "$@"; do ours "$name" "$p" && left="$left $p"; done
-    [ -z "$left" ] && return 0
-    sleep 0.2
-    n=$((n - 1))
-  done
+  gone "$name" "$grace" "$@" && return 0
   say "$name$left still running after $grace s: SIGKILL"
   for p in $left; do ours "$name" "$p" && kill -KILL "$p" 2> /dev/null; done
-  n=50
-  while [ "$n" -gt 0 ]; do
+  gone "$name" 10 "$@" && return 0
+  say "$name$left survived SIGKILL"
+  return 1
+}
+# gone NAME SECONDS PID...: 0 once none of the pids is NAME any more; 1 after SECONDS, with the rest in $left
+gone() {
+  name=$1 n=$(($2 * 5)); shift 2
+  while :; do
     left=""
     for p in "$@"; do ours "$name" "$p" && left="$left $p"; done
     [ -z "$left" ] && return 0
+    [ "$n" -gt 0 ] || return 1
     sleep 0.2
     n=$((n - 1))
   done
-  say "$name$left survived SIGKILL"
-  return 1
 }
 
 # our_stepds: slurmstepd processes started by our slurmd (its pid in their parent chain, or our

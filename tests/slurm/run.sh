@@ -14,19 +14,8 @@ tally=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 cl=$here/cluster.sh
 base=$(mktemp -d /tmp/hetsurv-slurm-XXXXXX)
 tmp=$(mktemp -d)
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-no() { echo "FAIL slurm:$1"; fail=$((fail + 1)); }
-expect() { if [ "$2" = "$3" ]; then ok; else no "$1: got '$3', expected '$2'"; fi; }
-has() { if grep -Eq -- "$2" "$3"; then ok; else no "$1: no line matches '$2' in $(basename "$3")"; sed 's/^/    /' "$3" | tail -20; fi; }
-same_outputs() {
-  d=""
-  for f in slides.csv calibration.csv dfs/km.csv dfs/median.csv dfs/cox.csv dfs/fit.csv dfs/tests.csv \
-           os/km.csv os/median.csv os/cox.csv os/fit.csv os/tests.csv; do
-    cmp -s "$2/$f" "$3/$f" || d="$d $f"
-  done
-  if [ -z "$d" ]; then ok; else no "$1: differ:$d"; fi
-}
+suite=slurm pass=0 fail=0
+. "$here/../cohort_checks.sh"
 # wait_gone ID SECONDS: until the job (and every task of an array) has left the queue; 1 on timeout
 wait_gone() {
   n=$(($2 * 5))
