@@ -4,6 +4,7 @@
  * maps and cohort plots join the table later).  Each reads the files a
  * survival run wrote into RESULTS_DIR (README.md, "Figures").
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -52,7 +53,8 @@ static void usage_km(FILE *f)
                "median lines, the log-rank p (tests.csv) and for two groups the Cox HR (cox.csv), and\n"
                "the number at risk at each x tick (R's summary(fit, times = tick, extend = TRUE)).\n\n"
                "Options:\n"
-               "  --out BASE         write BASE.png, BASE.pdf, BASE.svg (default RESULTS_DIR/km)\n"
+               "  --out BASE         write BASE.png, BASE.pdf, BASE.svg (default RESULTS_DIR/km; BASE's\n"
+               "                     folder is created)\n"
                "  --format LIST      formats to write: png (300 dpi), pdf, svg (default all three)\n"
                "  --title T          title above the plot\n"
                "  --time-unit U      x-axis unit (default months)\n"
@@ -142,6 +144,16 @@ static int parse(int argc, char **argv, int km, const char *name, void (*use)(FI
         }
         snprintf(o->base, n, "%s/%s", o->dir, name);
         o->out = o->base;
+    }
+    const char *slash = strrchr(o->out, '/');
+    if (slash && slash != o->out) {
+        char *parent = strndup(o->out, (size_t)(slash - o->out));
+        int bad = !parent || hs_cli_mkdirs(parent) != 0;
+        if (bad)
+            hs_cli_error(cmd, "%s: cannot create the output folder: %s", parent ? parent : o->out, strerror(errno));
+        free(parent);
+        if (bad)
+            return HS_EXIT_FAIL;
     }
     return -1;
 }

@@ -17,6 +17,7 @@
 #include <cairo-svg.h>
 
 #include "util/hs_atomic.h"
+#include "util/hs_mem.h"
 
 /* Largest side accepted: 200 inches, far beyond any page, small enough for a PNG at 300 dpi to fit an int. */
 #define MAX_SIDE_PT 14400.0
@@ -184,6 +185,55 @@ cairo_t *hs_canvas_cr(hs_canvas *c)
     return c ? c->cr : NULL;
 }
 
+/*
+ * cairo's SVG writer names each surface "surfaceN" after a counter global to
+ * the process, so the same figure drawn after others would get other ids.
+ * Renumbers them 1, 2, ... in order of first appearance, into a new buffer
+ * (a new id is at most 27 bytes where the old one had at least 8).
+ */
+static int svg_renumber(membuf *b)
+{
+    static const char key[] = "surface";
+    const size_t klen = sizeof key - 1;
+    unsigned long *from = NULL;
+    size_t nmap = 0, cap = 0, w = 0;
+    unsigned char *out = malloc(4 * b->n + 64);
+    if (!out)
+        return HS_ENOMEM;
+    for (size_t r = 0; r < b->n;) {
+        if (r + klen < b->n && memcmp(b->p + r, key, klen) == 0 && b->p[r + klen] >= '0' && b->p[r + klen] <= '9') {
+            size_t e = r + klen;
+            unsigned long v = 0;
+            while (e < b->n && b->p[e] >= '0' && b->p[e] <= '9' && v < 100000000UL)
+                v = v * 10 + (unsigned long)(b->p[e++] - '0');
+            size_t k = 0;
+            while (k < nmap && from[k] != v)
+                k++;
+            if (k == nmap) {
+                if (hs_reserve((void **)&from, &cap, nmap + 1, sizeof *from, 16) != HS_OK) {
+                    free(from);
+                    free(out);
+                    return HS_ENOMEM;
+                }
+                from[nmap++] = v;
+            }
+            char num[32];
+            int len = snprintf(num, sizeof num, "%s%zu", key, k + 1);
+            memcpy(out + w, num, (size_t)len);
+            w += (size_t)len;
+            r = e;
+        } else {
+            out[w++] = b->p[r++];
+        }
+    }
+    free(b->p);
+    b->p = out;
+    b->n = w;
+    b->cap = w;
+    free(from);
+    return HS_OK;
+}
+
 /* Finishes the surface once; the file's bytes are then in c->out. */
 static int finish(hs_canvas *c, hs_error *err)
 {
@@ -200,6 +250,8 @@ static int finish(hs_canvas *c, hs_error *err)
         st = cairo_surface_status(c->surface);
     }
     if (c->out.oom)
+        st = CAIRO_STATUS_NO_MEMORY;
+    if (st == CAIRO_STATUS_SUCCESS && c->format == HS_FIG_SVG && svg_renumber(&c->out) != HS_OK)
         st = CAIRO_STATUS_NO_MEMORY;
     if (st != CAIRO_STATUS_SUCCESS)
         return cairo_fail(err, st, "cannot finish the figure");
