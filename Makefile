@@ -11,7 +11,7 @@ ifeq ($(origin CC),default)
 CC := mpicc
 endif
 
-PKGS := gsl cunit hdf5-openmpi openslide libtiff-4 libpng libgcrypt
+PKGS := gsl cunit hdf5-openmpi openslide libtiff-4 libpng libgcrypt cairo
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -29,7 +29,7 @@ Q := @
 endif
 
 B := build
-LIB_SRC := $(sort $(wildcard util/*.c cohorts/*.c stats/*.c scoring/*.c mpi/*.c slurm/*.c))
+LIB_SRC := $(sort $(wildcard util/*.c cohorts/*.c stats/*.c scoring/*.c mpi/*.c slurm/*.c figures/*.c))
 CLI_SRC := hetsurv.c $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
@@ -82,7 +82,8 @@ $(B)/%: tests/tools/%.c $(B)/libhetsurv.a
 # Debian packages the build, the tests and the R oracle need.  Installs only what is missing.
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libgsl-dev \
             libcsv-dev libcunit1-dev libopenslide-dev libtiff-dev libpng-dev libgcrypt20-dev hdf5-tools \
-            r-base-core r-cran-survival r-cran-maxstat python3-skimage time
+            r-base-core r-cran-survival r-cran-maxstat python3-skimage time \
+            libcairo2-dev fonts-dejavu-core poppler-utils libxml2-utils
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	  grep -q '^install ok installed$$' || echo $$p; done); \
@@ -100,6 +101,7 @@ check: deps
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run_unit.sh $(B)/test_unit_san unit-asan $(B)/tally
 	@tests/oracle/run.sh $(B) $(B)/tally
 	@tests/cli/run.sh $(B) $(B)/tally
+	@tests/figures/run.sh $(B) $(B)/tally
 	@tests/scoring/run.sh $(B) $(B)/tally
 	@tests/run/run.sh $(B) $(B)/tally
 	@tests/slurm/run.sh $(B) $(B)/tally

@@ -35,6 +35,7 @@ static const cmd cmds[] = {
     {"run", main_run, "the cohort run across MPI ranks: slides to DFS and OS evidence, checkpointed"},
     {"submit", main_submit, "submit the cohort run as a Slurm job (sized, requeued past its time limit, or sharded)"},
     {"merge", main_merge, "finish a cohort run measured in shards (a job array): calibrate, classify, analyse"},
+    {"plot", main_plot, "redraw a figure (km, forest) from saved results, without recomputing"},
     {"simulate", main_simulate, "write a synthetic cohort: slides with planted truth, manifest, truth table"},
     {"version", main_version, "print the versions of hetsurv and its libraries"},
     {"help", main_help, "list the commands, or show one command's usage"},

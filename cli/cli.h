@@ -39,5 +39,6 @@ int main_simulate(int argc, char **argv);
 int main_run(int argc, char **argv);
 int main_merge(int argc, char **argv);
 int main_submit(int argc, char **argv);
+int main_plot(int argc, char **argv);
 
 #endif /* HS_CLI_H */

@@ -16,6 +16,8 @@
 
 #include "cli/cli.h"
 #include "cohorts/table.h"
+#include "figures/canvas.h"
+#include "figures/survfig.h"
 #include "stats/survival.h"
 
 #define CMD "survival"
@@ -32,6 +34,9 @@ typedef struct opts {
     char *cut_column;  /* --cut COLUMN:..., or NULL */
     hs_cut_kind cut;
     double cut_value;
+    unsigned figures;  /* formats of km.* and forest.*; 0: --no-plots */
+    int no_plots, format_given;
+    const char *time_unit, *title;
 } opts;
 
 static void usage(FILE *f)
@@ -40,7 +45,8 @@ static void usage(FILE *f)
             "Usage: hetsurv survival --data FILE.csv --time COL --event COL [--group COL]\n"
             "                        [--covariates A,B,...] [--factors A,...] [--strata COL]\n"
             "                        [--ties efron|breslow] [--conf-type log|log-log|plain]\n"
-            "                        [--rho R] [--tau T] [--cut COL:VALUE|COL:optimal] --out DIR\n"
+            "                        [--rho R] [--tau T] [--cut COL:VALUE|COL:optimal]\n"
+            "                        [--format png,pdf,svg] [--time-unit U] [--title T] [--no-plots] --out DIR\n"
             "\n"
             "Kaplan-Meier curves (per --group value), the G-rho log-rank test (with --group)\n"
             "and a Cox model (with --covariates, the group added as a factor) on any CSV table,\n"
@@ -66,7 +72,12 @@ static void usage(FILE *f)
             "  --cut COL:optimal  the same at the cutpoint chosen from the data (largest log-rank statistic\n"
             "                     between the 10%% and 90%% quantiles); tests.csv row maxstat holds the\n"
             "                     p-value corrected for the cutpoints tried (Lausen & Schumacher 1992)\n"
-            "  --out DIR          output folder (created): km.csv median.csv cox.csv fit.csv tests.csv\n"
+            "  --out DIR          output folder (created): km.csv median.csv cox.csv fit.csv tests.csv,\n"
+            "                     and the figures km.* (Kaplan-Meier with risk table) and forest.* (Cox)\n"
+            "  --format LIST      figure formats: png (300 dpi), pdf, svg (default all three)\n"
+            "  --time-unit U      the Kaplan-Meier figure's time unit (default months)\n"
+            "  --title T          the figures' title\n"
+            "  --no-plots         draw no figures\n"
             "  -h, --help         show this help\n");
 }
 
@@ -89,6 +100,8 @@ static int parse_args(int argc, char **argv, opts *o)
         {"conf-type", required_argument, NULL, 'C'}, {"rho", required_argument, NULL, 'r'},
         {"tau", required_argument, NULL, 'u'},    {"out", required_argument, NULL, 'o'},
         {"cut", required_argument, NULL, 'x'},
+        {"format", required_argument, NULL, 'F'}, {"time-unit", required_argument, NULL, 'U'},
+        {"title", required_argument, NULL, 'L'},  {"no-plots", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *cov = "", *fac = "", *cut = NULL;
@@ -106,6 +119,16 @@ static int parse_args(int argc, char **argv, opts *o)
         case 's': o->strata = optarg; break;
         case 'o': o->out = optarg; break;
         case 'x': cut = optarg; break;
+        case 'U': o->time_unit = optarg; break;
+        case 'L': o->title = optarg; break;
+        case 'P': o->no_plots = 1; break;
+        case 'F': {
+            hs_error ferr;
+            if (hs_fig_formats_parse(optarg, &o->figures, &ferr) != HS_OK)
+                return hs_cli_misuse(CMD, usage, "--format: %s", ferr.msg);
+            o->format_given = 1;
+            break;
+        }
         case 'T':
             if (strcmp(optarg, "efron") == 0)
                 o->ties = HS_TIES_EFRON;
@@ -140,6 +163,10 @@ static int parse_args(int argc, char **argv, opts *o)
         return hs_cli_misuse(CMD, usage, "unexpected argument '%s'", argv[optind]);
     if (!o->data || !o->time || !o->event || !o->out)
         return hs_cli_misuse(CMD, usage, "%s", "--data, --time, --event and --out are required");
+    if (o->no_plots && o->format_given)
+        return hs_cli_misuse(CMD, usage, "%s", "--no-plots and --format exclude each other");
+    if (o->no_plots)
+        o->figures = 0;
     if (cut) {
         const char *colon = strrchr(cut, ':');
         if (!colon || colon == cut || !colon[1])
@@ -211,7 +238,7 @@ static int load(const opts *o, hs_table **tab, hs_error *err)
 
 int main_survival(int argc, char **argv)
 {
-    opts o = {.ties = HS_TIES_EFRON, .conf = HS_CONF_LOG, .rho = 0, .tau = NAN, .cut = HS_CUT_NONE, .cut_value = NAN};
+    opts o = {.figures = HS_FIG_ALL, .ties = HS_TIES_EFRON, .conf = HS_CONF_LOG, .rho = 0, .tau = NAN, .cut = HS_CUT_NONE, .cut_value = NAN};
     hs_table *tab = NULL;
     hs_survival_result *res = NULL;
     int *is_factor = NULL;
@@ -262,6 +289,14 @@ int main_survival(int argc, char **argv)
     }
     if (hs_survival_write(res, o.out, &err) != HS_OK)
         goto fail;
+    if (o.figures) {
+        hs_kmplot_opts ko;
+        hs_kmplot_opts_default(&ko);
+        if (o.time_unit)
+            ko.time_unit = o.time_unit;
+        if (hs_survfig_write(res, o.out, o.figures, &ko, o.title, &err) != HS_OK)
+            goto fail;
+    }
     printf("\nResults written to %s/\n", o.out);
     status = HS_EXIT_OK;
     goto done;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "figures/canvas.h"
 
 void hs_run_opts_default(hs_run_opts *o)
 {
@@ -14,6 +15,7 @@ void hs_run_opts_default(hs_run_opts *o)
     hs_score_opts_default(&o->score);
     o->score.score.threads = 0;
     o->cfg.metric = "heterogeneous";
+    o->cfg.figures = HS_FIG_ALL;
     o->factors = o->adjust = "";
 }
 
@@ -47,6 +49,16 @@ int hs_run_opts_parse(hs_run_opts *o, int c, const char *arg, hs_error *err)
     case HS_ROPT_COMPLETENESS: cfg->completeness_col = arg; return 1;
     case 'q':
     case HS_ROPT_QUIET: cfg->quiet = 1; return 1;
+    case HS_ROPT_NO_PLOTS: o->no_plots = 1; cfg->figures = 0; return 1;
+    case HS_ROPT_FORMAT:
+        if (hs_fig_formats_parse(arg, &o->formats, NULL) != HS_OK) {
+            hs_error_set(err, HS_EINVAL, "--format must list png, pdf or svg (comma-separated), not '%s'", arg);
+            return -1;
+        }
+        if (!o->no_plots)
+            cfg->figures = o->formats;
+        return 1;
+    case HS_ROPT_TIME_UNIT: cfg->time_unit = arg; return 1;
     case HS_ROPT_SHARD:
         if (parse_shard(arg, &cfg->shard_k, &cfg->shard_n) != 0) {
             hs_error_set(err, HS_EINVAL, "--shard must be K/N with 0 <= K < N, not '%s'", arg);
@@ -70,6 +82,8 @@ int hs_run_opts_parse(hs_run_opts *o, int c, const char *arg, hs_error *err)
 int hs_run_opts_check(const hs_run_opts *o, int merge, hs_error *err)
 {
     const hs_run_config *cfg = &o->cfg;
+    if (o->no_plots && o->formats)
+        return hs_error_set(err, HS_EINVAL, "--no-plots and --format exclude each other");
     if (cfg->resume && cfg->restart)
         return hs_error_set(err, HS_EINVAL, "--resume and --restart exclude each other");
     if (cfg->shard_n && cfg->restart)
@@ -110,5 +124,10 @@ void hs_run_opts_help(FILE *f)
             "  --restart             discard DIR's checkpoint and start over\n"
             "  --shard K/N           measure only shard K of N (0 <= K < N) into DIR's checkpoint and stop: the\n"
             "                        tasks of a job array; `hetsurv merge` with the same arguments finishes\n"
-            "  -q, --quiet           no progress lines\n");
+            "  -q, --quiet           no progress lines\n"
+            "\n"
+            "Figure options (DIR/dfs and DIR/os: km.* Kaplan-Meier with risk table, forest.* Cox model):\n"
+            "  --format LIST         figure formats: png (300 dpi), pdf, svg (default all three)\n"
+            "  --time-unit U         the figures' time unit (default months)\n"
+            "  --no-plots            draw no figures\n");
 }

@@ -17,7 +17,8 @@
 /* Option codes, above the scoring options' and every character a subcommand uses. */
 enum {
     HS_ROPT_OUT = 0x1100, HS_ROPT_FACTORS, HS_ROPT_METRIC, HS_ROPT_CUT, HS_ROPT_BY, HS_ROPT_ADJUST, HS_ROPT_RESUME,
-    HS_ROPT_RESTART, HS_ROPT_COMPLETENESS, HS_ROPT_QUIET, HS_ROPT_SHARD
+    HS_ROPT_RESTART, HS_ROPT_COMPLETENESS, HS_ROPT_QUIET, HS_ROPT_SHARD, HS_ROPT_NO_PLOTS, HS_ROPT_FORMAT,
+    HS_ROPT_TIME_UNIT
 };
 
 #define HS_RUN_LONGOPTS                                                                                              \
@@ -27,7 +28,8 @@ enum {
         {"resume", no_argument, NULL, HS_ROPT_RESUME}, {"restart", no_argument, NULL, HS_ROPT_RESTART},              \
         {"completeness-column", required_argument, NULL, HS_ROPT_COMPLETENESS},                                      \
         {"quiet", no_argument, NULL, HS_ROPT_QUIET}, {"shard", required_argument, NULL, HS_ROPT_SHARD},              \
-        HS_SCORE_LONGOPTS
+        {"no-plots", no_argument, NULL, HS_ROPT_NO_PLOTS}, {"format", required_argument, NULL, HS_ROPT_FORMAT},      \
+        {"time-unit", required_argument, NULL, HS_ROPT_TIME_UNIT}, HS_SCORE_LONGOPTS
 
 typedef struct hs_run_opts {
     hs_score_opts score;
@@ -35,6 +37,8 @@ typedef struct hs_run_opts {
     const char *factors;        /* --factors and --adjust as given */
     const char *adjust;
     int metric_given;
+    int no_plots;               /* --no-plots */
+    unsigned formats;           /* --format, 0 when not given */
 } hs_run_opts;
 
 /* Defaults: the scoring defaults with threads 0 (each rank's share of its node), metric heterogeneous. */

@@ -19,6 +19,7 @@
 #include "cohorts/cohorttable.h"
 #include "cohorts/manifest.h"
 #include "cohorts/table.h"
+#include "figures/survfig.h"
 #include "mpi/checkpoint.h"
 #include "mpi/cohort.h"
 #include "mpi/h5out.h"
@@ -415,6 +416,15 @@ static int analyse(run *r, const char *name, const char *time, const char *event
         rc = hs_error_set(err, HS_EIO, "%s: cannot create: %s", dir, strerror(errno));
     if (rc == HS_OK)
         rc = hs_survival_write(res, dir, err);
+    if (rc == HS_OK && c->figures) {
+        hs_kmplot_opts ko;
+        hs_kmplot_opts_default(&ko);
+        if (c->time_unit)
+            ko.time_unit = c->time_unit;
+        int dfs = !strcmp(name, "dfs");
+        ko.ylabel = dfs ? "Disease-free survival probability" : "Overall survival probability";
+        rc = hs_survfig_write(res, dir, c->figures, &ko, dfs ? "Disease-free survival" : "Overall survival", err);
+    }
     if (rc == HS_OK) {
         /* the headline: the heterogeneity term (the last coefficient) and the log-rank test */
         double lr = NAN;

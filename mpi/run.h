@@ -59,6 +59,8 @@ typedef struct hs_run_config {
     int shard_k, shard_n;            /* shard_n > 0: measure only shard k of n into the checkpoint, nothing else */
     int merge;                       /* the merge of shards: a resume that first checks no shard still runs */
     int quiet;                       /* no progress lines */
+    unsigned figures;                /* formats (figures/canvas.h HS_FIG_*) of DIR/dfs|os/km.* and forest.*; 0: none */
+    const char *time_unit;           /* the figures' time unit (NULL: months) */
     const char *command_line;
     const char *name;                /* the command, in messages ("run", "merge") */
     FILE *log;                       /* rank 0's messages (stderr) */

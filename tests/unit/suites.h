@@ -36,6 +36,7 @@ int hs_suite_controls(void);
 int hs_suite_ckpt(void);
 int hs_suite_slurm(void);
 int hs_suite_thumb(void);
+int hs_suite_figures(void);
 
 /* Relative-or-absolute closeness: |a-b| <= tol * max(1, |b|). */
 #define HS_ASSERT_CLOSE(a, b, tol) \
