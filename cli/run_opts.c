@@ -47,6 +47,7 @@ int hs_run_opts_parse(hs_run_opts *o, int c, const char *arg, hs_error *err)
     case HS_ROPT_COMPLETENESS: cfg->completeness_col = arg; return 1;
     case 'q':
     case HS_ROPT_QUIET: cfg->quiet = 1; return 1;
+    case HS_ROPT_NO_REPORT: cfg->no_report = 1; return 1;
     case HS_ROPT_SHARD:
         if (parse_shard(arg, &cfg->shard_k, &cfg->shard_n) != 0) {
             hs_error_set(err, HS_EINVAL, "--shard must be K/N with 0 <= K < N, not '%s'", arg);
@@ -110,5 +111,6 @@ void hs_run_opts_help(FILE *f)
             "  --restart             discard DIR's checkpoint and start over\n"
             "  --shard K/N           measure only shard K of N (0 <= K < N) into DIR's checkpoint and stop: the\n"
             "                        tasks of a job array; `hetsurv merge` with the same arguments finishes\n"
+            "  --no-report           do not write DIR/report.html (the run's results as one HTML page)\n"
             "  -q, --quiet           no progress lines\n");
 }

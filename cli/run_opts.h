@@ -17,7 +17,7 @@
 /* Option codes, above the scoring options' and every character a subcommand uses. */
 enum {
     HS_ROPT_OUT = 0x1100, HS_ROPT_FACTORS, HS_ROPT_METRIC, HS_ROPT_CUT, HS_ROPT_BY, HS_ROPT_ADJUST, HS_ROPT_RESUME,
-    HS_ROPT_RESTART, HS_ROPT_COMPLETENESS, HS_ROPT_QUIET, HS_ROPT_SHARD
+    HS_ROPT_RESTART, HS_ROPT_COMPLETENESS, HS_ROPT_QUIET, HS_ROPT_SHARD, HS_ROPT_NO_REPORT
 };
 
 #define HS_RUN_LONGOPTS                                                                                              \
@@ -27,7 +27,7 @@ enum {
         {"resume", no_argument, NULL, HS_ROPT_RESUME}, {"restart", no_argument, NULL, HS_ROPT_RESTART},              \
         {"completeness-column", required_argument, NULL, HS_ROPT_COMPLETENESS},                                      \
         {"quiet", no_argument, NULL, HS_ROPT_QUIET}, {"shard", required_argument, NULL, HS_ROPT_SHARD},              \
-        HS_SCORE_LONGOPTS
+        {"no-report", no_argument, NULL, HS_ROPT_NO_REPORT}, HS_SCORE_LONGOPTS
 
 typedef struct hs_run_opts {
     hs_score_opts score;

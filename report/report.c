@@ -411,11 +411,14 @@ static int cohort(FILE *f, const hs_report_input *in, size_t nfailed)
     fputs("</tr></table>\n<h3>Heterogeneity pattern</h3>\n<table><tr>", f);
     for (int p = 0; p < 4; p++)
         fprintf(f, "<th>%s</th>", hs_her2_pattern_name((hs_pattern)p));
-    fputs("<th>NA</th><th>heterogeneous</th><th>homogeneous</th></tr>\n<tr>", f);
+    fputs("<th>NA</th></tr>\n<tr>", f);
     for (int p = 0; p < 5; p++)
         td_count(f, pat[p], scored);
+    fputs("</tr></table>\n<h3>Heterogeneous flag (pattern not homogeneous)</h3>\n<table><tr><th>heterogeneous</th>"
+          "<th>homogeneous</th><th>NA</th></tr>\n<tr>", f);
     td_count(f, het[1], scored);
     td_count(f, het[0], scored);
+    td_count(f, het[2], scored);
     fputs("</tr></table>\n", f);
 
     fputs("<h3>Heterogeneity metrics</h3>\n<p class=\"note\">Over the scored slides with a value; sd with n&minus;1, "
@@ -432,7 +435,9 @@ static int cohort(FILE *f, const hs_report_input *in, size_t nfailed)
         metric_shown |= j == metric;
         metric_row(f, in, j, j == metric, x);
     }
-    if (metric >= 0 && !metric_shown && hs_score_col_kind[metric] == HS_SCOL_NUMBER)
+    /* the 0/1 flag is counted above; any other analysed number column gets its row */
+    if (metric >= 0 && !metric_shown && hs_score_col_kind[metric] == HS_SCOL_NUMBER &&
+        strcmp(in->metric, "heterogeneous"))
         metric_row(f, in, metric, 1, x);
     free(x);
     fputs("</table>\n", f);
@@ -489,8 +494,11 @@ static void survival_tables(FILE *f, const hs_survival_result *r)
         fputs("<h3>Log-rank: observed and expected events</h3>\n<table><tr><th>group</th><th>observed</th>"
               "<th>expected</th></tr>\n", f);
         for (size_t k = 0; k < r->logrank->ngroup && k < r->nlevel; k++) {
-            fputs("<tr>", f);
-            td_text(f, r->level[k]);
+            fputs("<tr><td>", f);
+            hs_report_escape(f, r->group);
+            fputc('=', f);
+            hs_report_escape(f, r->level[k]);
+            fputs("</td>", f);
             td_num(f, r->logrank->obs[k]);
             td_num(f, r->logrank->exp[k]);
             fputs("</tr>\n", f);
