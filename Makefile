@@ -103,6 +103,7 @@ check: deps
 	@tests/cli/run.sh $(B) $(B)/tally
 	@tests/scoring/run.sh $(B) $(B)/tally
 	@tests/run/run.sh $(B) $(B)/tally
+	@tests/report/run.sh $(B) $(B)/tally
 	@tests/slurm/run.sh $(B) $(B)/tally
 	@tests/summary.sh $(B)/tally
 
