@@ -29,7 +29,7 @@ Q := @
 endif
 
 B := build
-LIB_SRC := $(sort $(wildcard util/*.c cohorts/*.c stats/*.c scoring/*.c mpi/*.c slurm/*.c figures/*.c))
+LIB_SRC := $(sort $(wildcard util/*.c cohorts/*.c stats/*.c scoring/*.c mpi/*.c slurm/*.c figures/*.c report/*.c))
 CLI_SRC := hetsurv.c $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
@@ -83,7 +83,8 @@ $(B)/%: tests/tools/%.c $(B)/libhetsurv.a
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libgsl-dev \
             libcsv-dev libcunit1-dev libopenslide-dev libtiff-dev libpng-dev libgcrypt20-dev hdf5-tools \
             r-base-core r-cran-survival r-cran-maxstat python3-skimage time \
-            libcairo2-dev fonts-dejavu-core poppler-utils libxml2-utils
+            libcairo2-dev fonts-dejavu-core poppler-utils libxml2-utils \
+            chromium python3-pil
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	  grep -q '^install ok installed$$' || echo $$p; done); \
@@ -104,6 +105,7 @@ check: deps
 	@tests/figures/run.sh $(B) $(B)/tally
 	@tests/scoring/run.sh $(B) $(B)/tally
 	@tests/run/run.sh $(B) $(B)/tally
+	@tests/report/run.sh $(B) $(B)/tally
 	@tests/slurm/run.sh $(B) $(B)/tally
 	@tests/summary.sh $(B)/tally
 

@@ -59,6 +59,7 @@ int hs_run_opts_parse(hs_run_opts *o, int c, const char *arg, hs_error *err)
             cfg->figures = o->formats;
         return 1;
     case HS_ROPT_TIME_UNIT: cfg->time_unit = arg; return 1;
+    case HS_ROPT_NO_REPORT: cfg->no_report = 1; return 1;
     case HS_ROPT_SHARD:
         if (parse_shard(arg, &cfg->shard_k, &cfg->shard_n) != 0) {
             hs_error_set(err, HS_EINVAL, "--shard must be K/N with 0 <= K < N, not '%s'", arg);
@@ -124,6 +125,7 @@ void hs_run_opts_help(FILE *f)
             "  --restart             discard DIR's checkpoint and start over\n"
             "  --shard K/N           measure only shard K of N (0 <= K < N) into DIR's checkpoint and stop: the\n"
             "                        tasks of a job array; `hetsurv merge` with the same arguments finishes\n"
+            "  --no-report           do not write DIR/report.html (the run's results as one HTML page)\n"
             "  -q, --quiet           no progress lines\n"
             "\n"
             "Figure options (DIR/dfs and DIR/os: km.* Kaplan-Meier with risk table, forest.* Cox model):\n"

@@ -19,10 +19,12 @@
 #include "cohorts/cohorttable.h"
 #include "cohorts/manifest.h"
 #include "cohorts/table.h"
+#include "figures/canvas.h"
 #include "figures/survfig.h"
 #include "mpi/checkpoint.h"
 #include "mpi/cohort.h"
 #include "mpi/h5out.h"
+#include "report/report.h"
 #include "scoring/controls.h"
 #include "scoring/scorerow.h"
 #include "util/hs_atomic.h"
@@ -50,6 +52,7 @@ typedef struct run {
     size_t nown;
     unsigned long long *dims;
     char manifest_sha[HS_SHA256_HEX], controls_sha[HS_SHA256_HEX];
+    hs_survival_result *result[2];  /* rank 0: the DFS and OS analyses, kept for the report */
     double t_start, t_measure, t_calibrate, t_classify, t_h5, t_analysis;
     hs_dispatch_stats dstats;
     size_t nfailed;
@@ -361,8 +364,9 @@ static int rename_flag_term(hs_survival_result *res, const char *flag, hs_error 
     return HS_OK;
 }
 
-/* Analyses one endpoint into DIR/<name>/ and says its headline. */
-static int analyse(run *r, const char *name, const char *time, const char *event, hs_error *err)
+/* Analyses one endpoint into DIR/<name>/ and says its headline; *keep receives the result (the caller frees it). */
+static int analyse(run *r, const char *name, const char *time, const char *event, hs_survival_result **keep,
+                   hs_error *err)
 {
     const hs_run_config *c = r->cfg;
     analysis_cols a = {.n = 0};
@@ -451,7 +455,10 @@ static int analyse(run *r, const char *name, const char *time, const char *event
             say(r, "%s: no Cox model could be fitted; %zu patients, %zu events", name, res->km_n, events);
         }
     }
-    hs_survival_result_free(res);
+    if (rc == HS_OK)
+        *keep = res;
+    else
+        hs_survival_result_free(res);
     hs_table_free(t);
     return rc;
 }
@@ -501,6 +508,100 @@ static int h5_finish(const run *r, const char *tmp, hs_error *err)
     return rc == HS_OK ? k : rc;
 }
 
+/* ---- report.html (rank 0) ---------------------------------------------------------------------------------- */
+
+/* A list as "a, b, c" (or `none`) into buf. */
+static const char *join(const char *const *v, size_t n, const char *none, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t k = 0; k < n && used < size; k++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", k ? ", " : "", v[k]);
+    return n ? buf : none;
+}
+
+/*
+ * DIR/report.html from the numbers of this run.  The figures are the files
+ * the run drew into DIR/dfs and DIR/os (PNG, else SVG), embedded; stated
+ * absent when not drawn.
+ */
+static int write_report(const run *r, hs_error *err)
+{
+    const hs_run_config *c = r->cfg;
+    const hs_manifest *m = r->manifest;
+    size_t n = r->cohort.npatient;
+    const char **id = malloc((n ? n : 1) * sizeof *id), **slide = malloc((n ? n : 1) * sizeof *slide);
+    if (!id || !slide) {
+        free(id);
+        free(slide);
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        id[i] = m->patient[i].patient_id;
+        slide[i] = m->patient[i].slide;
+    }
+    char groups[256], adjust[1024], factors[1024], cut[64], date[64];
+    if (c->by)
+        snprintf(groups, sizeof groups, "by %s", c->by);
+    else if (c->cut == HS_CUT_OPTIMAL)
+        snprintf(groups, sizeof groups, "%s cut low/high at the optimal cutpoint (maxstat, corrected p)", c->metric);
+    else if (c->cut == HS_CUT_VALUE)
+        snprintf(groups, sizeof groups, "%s cut low/high at %s", c->metric,
+                 (snprintf(cut, sizeof cut, "%.17g", c->cut_value), cut));
+    else if (!strcmp(c->metric, "heterogeneous"))
+        snprintf(groups, sizeof groups, "heterogeneous vs homogeneous slides");
+    else
+        snprintf(groups, sizeof groups, "none (%s enters the Cox model as a continuous covariate)", c->metric);
+    hs_report_param param[] = {
+        {"heterogeneity metric", c->metric},
+        {"groups", groups},
+        {"Cox model adjusted for", join(c->adjust, c->nadjust, "nothing", adjust, sizeof adjust)},
+        {"categorical numeric covariates (--factors)", join(c->factors, c->nfactor, "none", factors, sizeof factors)},
+    };
+    /* a date only when the run fixes one (reproducible builds' SOURCE_DATE_EPOCH): same input, same page */
+    const char *epoch = getenv("SOURCE_DATE_EPOCH"), *when = NULL;
+    char *end;
+    long long sec = epoch && *epoch ? strtoll(epoch, &end, 10) : -1;
+    time_t tt = (time_t)sec;
+    struct tm tm;
+    if (epoch && *epoch && !*end && sec >= 0 && gmtime_r(&tt, &tm) &&
+        strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", &tm))
+        when = date;
+    static const char *const ep_id[2] = {"dfs", "os"}, *const ep_name[2] = {"DFS", "OS"};
+    char km_path[2][4200], forest_path[2][4200], km_title[2][64], forest_title[2][64];
+    hs_report_endpoint ep[2];
+    memset(ep, 0, sizeof ep);
+    /* the page embeds the PNG figures, or the SVG ones when no PNG was asked for; PDF cannot be embedded */
+    const char *ext = c->figures & HS_FIG_PNG ? "png" : c->figures & HS_FIG_SVG ? "svg" : NULL;
+    const char *absent = !c->figures ? "not drawn (--no-plots)" : !ext ? "drawn as PDF only (--format pdf): see the "
+                                                                          "files beside this page" : NULL;
+    for (int e = 0; e < 2; e++) {
+        snprintf(km_path[e], sizeof km_path[e], "%s/%s/km.%s", c->out, ep_id[e], ext ? ext : "png");
+        snprintf(forest_path[e], sizeof forest_path[e], "%s/%s/forest.%s", c->out, ep_id[e], ext ? ext : "png");
+        snprintf(km_title[e], sizeof km_title[e], "Kaplan-Meier, %s", ep_name[e]);
+        snprintf(forest_title[e], sizeof forest_title[e], "Forest plot of the Cox model, %s", ep_name[e]);
+        ep[e].name = ep_name[e];
+        ep[e].id = ep_id[e];
+        ep[e].result = r->result[e];
+        ep[e].km = (hs_report_figure){.title = km_title[e], .path = ext ? km_path[e] : NULL, .absent_note = absent};
+        ep[e].forest = (hs_report_figure){.title = forest_title[e], .path = ext ? forest_path[e] : NULL,
+                                          .absent_note = absent};
+    }
+    hs_report_input in = {
+        .version = HS_VERSION, .command_line = c->command_line, .manifest = c->manifest,
+        .manifest_sha256 = r->manifest_sha, .controls = c->controls, .controls_sha256 = r->controls_sha,
+        .date = when, .param = param, .nparam = sizeof param / sizeof param[0], .params_text = c->params_text,
+        .metric = c->metric, .npatient = n, .patient_id = id, .slide = slide, .row = r->rows,
+        .nendpoint = 2, .endpoint = ep, .nmap = 0, .map = NULL,
+    };
+    char path[4200];
+    snprintf(path, sizeof path, "%s/report.html", c->out);
+    int rc = hs_report_write(&in, path, err);
+    free(id);
+    free(slide);
+    return rc;
+}
+
 /* ---- the run ------------------------------------------------------------------------------------------------ */
 
 /* Removes this rank's saved maps (they live in results.h5 now). */
@@ -541,9 +642,9 @@ static int outputs(run *r, hs_error *err)
         remove_maps(r);
     if (rc == HS_OK && r->rank == 0) {
         t0 = MPI_Wtime();
-        rc = analyse(r, "dfs", "dfs_time", "dfs_event", err);
+        rc = analyse(r, "dfs", "dfs_time", "dfs_event", &r->result[0], err);
         if (rc == HS_OK)
-            rc = analyse(r, "os", "os_time", "os_event", err);
+            rc = analyse(r, "os", "os_time", "os_event", &r->result[1], err);
         r->t_analysis = MPI_Wtime() - t0;
         t0 = MPI_Wtime();
         if (rc == HS_OK)
@@ -551,6 +652,8 @@ static int outputs(run *r, hs_error *err)
         if (rc == HS_OK && rename(tmp, h5) != 0)
             rc = hs_error_set(err, HS_EIO, "%s: cannot rename into place: %s", h5, strerror(errno));
         r->t_h5 += MPI_Wtime() - t0;
+        if (rc == HS_OK && !c->no_report)
+            rc = write_report(r, err);
     }
     return hs_cohort_agree(r->comm, rc, err);
 }
@@ -641,7 +744,8 @@ int hs_run(const hs_run_config *cfg)
         status = HS_RUN_OK;
     } else {
         double total = MPI_Wtime() - r.t_start;
-        say(&r, "results in %s: slides.csv, calibration.csv, dfs/, os/, results.h5", cfg->out);
+        say(&r, "results in %s: slides.csv, calibration.csv, dfs/, os/, results.h5%s", cfg->out,
+            cfg->no_report ? "" : ", report.html");
         say(&r, "done in %.2f s (measure %.2f, calibrate %.2f, classify %.2f, results.h5 %.2f, survival %.2f); "
                 "dispatcher: %zu requests, %.3f ms wait per request",
             total, r.t_measure, r.t_calibrate, r.t_classify, r.t_h5, r.t_analysis, r.dstats.requests,
@@ -652,6 +756,8 @@ int hs_run(const hs_run_config *cfg)
     hs_batchcal_free(r.bc);
     hs_cohort_free(&r.cohort);
     hs_manifest_free(r.manifest);
+    hs_survival_result_free(r.result[0]);
+    hs_survival_result_free(r.result[1]);
     free(r.rows);
     free(r.own);
     free(r.dims);

@@ -9,7 +9,7 @@
  * batch on summed histograms, classify (mpi/cohort.h) and write results.h5
  * together (mpi/h5out.h); rank 0 writes slides.csv and calibration.csv and
  * analyses DFS and OS (stats/survival.h) into DIR/dfs and DIR/os, and adds
- * them to results.h5.  Every output is written under a temporary name and
+ * them to results.h5, and writes DIR/report.html (report/report.h).  Every output is written under a temporary name and
  * renamed when complete.
  *
  * hs_run initialises and finalises MPI itself, so only this command pays
@@ -61,6 +61,7 @@ typedef struct hs_run_config {
     int quiet;                       /* no progress lines */
     unsigned figures;                /* formats (figures/canvas.h HS_FIG_*) of DIR/dfs|os/km.* and forest.*; 0: none */
     const char *time_unit;           /* the figures' time unit (NULL: months) */
+    int no_report;                   /* no DIR/report.html */
     const char *command_line;
     const char *name;                /* the command, in messages ("run", "merge") */
     FILE *log;                       /* rank 0's messages (stderr) */
