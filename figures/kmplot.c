@@ -101,9 +101,17 @@ static int find_hr(hs_kmplot_data *d, size_t nterm, const char *const *term, con
     for (size_t j = 0; j < nterm; j++)
         if (strncmp(term[j], a, plen) == 0)
             ngroup++, at = j;
-    if (ngroup != 1 || strcmp(term[at], b) != 0)
+    if (ngroup == 0 && !strcmp(eq + 1, "0") && !strcmp(b + plen, "1")) {
+        /* a 0/1 flag whose term the cohort run names by the variable alone ("heterogeneous") */
+        for (size_t j = 0; j < nterm; j++)
+            if (strlen(term[j]) == plen - 1 && !strncmp(term[j], a, plen - 1))
+                ngroup++, at = j;
+    } else if (ngroup != 1 || strcmp(term[at], b) != 0) {
         return HS_OK; /* the reference is not the first curve, or the group has more levels in the model */
-    if (!(d->hr_term = strdup(term[at])))
+    }
+    if (ngroup != 1)
+        return HS_OK;
+    if (!(d->hr_term = strdup(b))) /* the term, as its curve is named */
         return HS_ENOMEM;
     d->have_hr = 1;
     d->hr_adjusted = nterm > 1;
