@@ -40,5 +40,7 @@ int main_run(int argc, char **argv);
 int main_merge(int argc, char **argv);
 int main_submit(int argc, char **argv);
 int main_plot(int argc, char **argv);
+/* `hetsurv plot map` (cli/plot_map.c), a subcommand of plot. */
+int hs_plot_map_main(int argc, char **argv);
 
 #endif /* HS_CLI_H */

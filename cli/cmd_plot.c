@@ -30,14 +30,16 @@ static int plot_forest(int argc, char **argv);
 static const sub subs[] = {
     {"km", plot_km, "Kaplan-Meier curves with the number-at-risk table (km.csv, median.csv, tests.csv, cox.csv)"},
     {"forest", plot_forest, "forest plot of the Cox model (cox.csv, with km.csv and fit.csv when present)"},
+    {"map", hs_plot_map_main, "a slide's tile calls over its thumbnail (a .tiles.csv of score --map or run)"},
 };
 enum { NSUB = sizeof subs / sizeof subs[0] };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: hetsurv plot FIGURE RESULTS_DIR [options]\n\n"
-               "Redraws a figure from the results a survival analysis saved in RESULTS_DIR\n"
-               "(hetsurv survival --out, or DIR/dfs and DIR/os of hetsurv run), without recomputing.\n\n"
+    fprintf(f, "Usage: hetsurv plot FIGURE INPUT [options]\n\n"
+               "Redraws a figure from saved results, without recomputing: km and forest from the\n"
+               "RESULTS_DIR a survival analysis saved (hetsurv survival --out, or DIR/dfs and DIR/os of\n"
+               "hetsurv run), map from a slide's TILES.csv (score --map, or DIR/maps of hetsurv run).\n\n"
                "Figures:\n");
     for (size_t i = 0; i < NSUB; i++)
         fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].summary);
@@ -200,7 +202,7 @@ static int plot_forest(int argc, char **argv)
 int main_plot(int argc, char **argv)
 {
     if (argc < 2) {
-        hs_cli_error(CMD, "which figure? km or forest");
+        hs_cli_error(CMD, "which figure? km, forest or map");
         usage(stderr);
         return HS_EXIT_USAGE;
     }

@@ -22,6 +22,7 @@
 #include "scoring/controls.h"
 #include "scoring/qupath.h"
 #include "scoring/score.h"
+#include "scoring/tilecsv.h"
 #include "scoring/scorerow.h"
 #include "util/hs_parse.h"
 
@@ -82,20 +83,7 @@ static int write_map(const char *dir, const char *slide, const hs_tilemap *map, 
     FILE *f = open_named(dir, slide, ".tiles.csv", path, sizeof path, err);
     if (!f)
         return HS_EIO;
-    fprintf(f, "ix,iy,x_um,y_um,n_cells,n0,n1,n2,n3,hscore,ihc_score,tumour\n");
-    for (size_t iy = 0; iy < map->ny; iy++)
-        for (size_t ix = 0; ix < map->nx; ix++) {
-            const unsigned long *c = map->count + (iy * map->nx + ix) * HS_NCLASS;
-            unsigned long n = c[0] + c[1] + c[2] + c[3];
-            if (!n)
-                continue;
-            double fr[HS_NCLASS];
-            for (int k = 0; k < HS_NCLASS; k++)
-                fr[k] = (double)c[k] / n;
-            fprintf(f, "%zu,%zu,%.17g,%.17g,%lu,%lu,%lu,%lu,%lu,%.17g,%s,%d\n", ix, iy, ix * map->tile_um,
-                    iy * map->tile_um, n, c[0], c[1], c[2], c[3], hs_her2_hscore(fr),
-                    hs_her2_call_name(hs_her2_call(hp, fr, n)), n >= hp->tile_min_cells);
-        }
+    hs_tilecsv_write(f, map, hp);
     if (ferror(f) | (fclose(f) != 0))
         return hs_error_set(err, HS_EIO, "%s: write error", path);
     return HS_OK;

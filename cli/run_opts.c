@@ -60,6 +60,18 @@ int hs_run_opts_parse(hs_run_opts *o, int c, const char *arg, hs_error *err)
         return 1;
     case HS_ROPT_TIME_UNIT: cfg->time_unit = arg; return 1;
     case HS_ROPT_NO_REPORT: cfg->no_report = 1; return 1;
+    case HS_ROPT_MAPS:
+        if (!strcmp(arg, "gallery"))
+            cfg->maps = HS_RUN_MAPS_GALLERY;
+        else if (!strcmp(arg, "all"))
+            cfg->maps = HS_RUN_MAPS_ALL;
+        else if (!strcmp(arg, "none"))
+            cfg->maps = HS_RUN_MAPS_NONE;
+        else {
+            hs_error_set(err, HS_EINVAL, "--maps must be gallery, all or none, not '%s'", arg);
+            return -1;
+        }
+        return 1;
     case HS_ROPT_SHARD:
         if (parse_shard(arg, &cfg->shard_k, &cfg->shard_n) != 0) {
             hs_error_set(err, HS_EINVAL, "--shard must be K/N with 0 <= K < N, not '%s'", arg);
@@ -131,5 +143,8 @@ void hs_run_opts_help(FILE *f)
             "Figure options (DIR/dfs and DIR/os: km.* Kaplan-Meier with risk table, forest.* Cox model):\n"
             "  --format LIST         figure formats: png (300 dpi), pdf, svg (default all three)\n"
             "  --time-unit U         the figures' time unit (default months)\n"
-            "  --no-plots            draw no figures\n");
+            "  --no-plots            draw no figures\n"
+            "  --maps WHICH          slide maps in DIR/maps (every slide's tile table <id>.tiles.csv, and\n"
+            "                        figures): gallery (default: the figures of the first 24 slides, shown\n"
+            "                        in report.html), all (every slide's figure), none (no maps at all)\n");
 }

@@ -18,7 +18,7 @@
 enum {
     HS_ROPT_OUT = 0x1100, HS_ROPT_FACTORS, HS_ROPT_METRIC, HS_ROPT_CUT, HS_ROPT_BY, HS_ROPT_ADJUST, HS_ROPT_RESUME,
     HS_ROPT_RESTART, HS_ROPT_COMPLETENESS, HS_ROPT_QUIET, HS_ROPT_SHARD, HS_ROPT_NO_PLOTS, HS_ROPT_FORMAT,
-    HS_ROPT_TIME_UNIT, HS_ROPT_NO_REPORT
+    HS_ROPT_TIME_UNIT, HS_ROPT_NO_REPORT, HS_ROPT_MAPS
 };
 
 #define HS_RUN_LONGOPTS                                                                                              \
@@ -30,7 +30,8 @@ enum {
         {"quiet", no_argument, NULL, HS_ROPT_QUIET}, {"shard", required_argument, NULL, HS_ROPT_SHARD},              \
         {"no-plots", no_argument, NULL, HS_ROPT_NO_PLOTS}, {"format", required_argument, NULL, HS_ROPT_FORMAT},      \
         {"time-unit", required_argument, NULL, HS_ROPT_TIME_UNIT},                                                   \
-        {"no-report", no_argument, NULL, HS_ROPT_NO_REPORT}, HS_SCORE_LONGOPTS
+        {"no-report", no_argument, NULL, HS_ROPT_NO_REPORT}, {"maps", required_argument, NULL, HS_ROPT_MAPS},          \
+        HS_SCORE_LONGOPTS
 
 typedef struct hs_run_opts {
     hs_score_opts score;

@@ -93,7 +93,8 @@ int hs_fig_formats_parse(const char *list, unsigned *mask, hs_error *err)
 const char *hs_fig_format_ext(hs_fig_format f)
 {
     switch (f) {
-    case HS_FIG_PNG: return "png";
+    case HS_FIG_PNG:
+    case HS_FIG_PNG_PREVIEW: return "png";
     case HS_FIG_PDF: return "pdf";
     case HS_FIG_SVG: return "svg";
     }
@@ -132,7 +133,8 @@ int hs_canvas_open(hs_canvas **c, hs_fig_format f, double width_pt, double heigh
     double scale = 1;
     switch (f) {
     case HS_FIG_PNG:
-        scale = HS_FIG_PNG_DPI / 72.0;
+    case HS_FIG_PNG_PREVIEW:
+        scale = (f == HS_FIG_PNG ? HS_FIG_PNG_DPI : HS_FIG_PREVIEW_DPI) / 72.0;
         cv->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)ceil(width_pt * scale),
                                                  (int)ceil(height_pt * scale));
         break;
@@ -186,36 +188,47 @@ cairo_t *hs_canvas_cr(hs_canvas *c)
 }
 
 /*
- * cairo's SVG writer names each surface "surfaceN" after a counter global to
- * the process, so the same figure drawn after others would get other ids.
- * Renumbers them 1, 2, ... in order of first appearance, into a new buffer
- * (a new id is at most 27 bytes where the old one had at least 8).
+ * cairo's SVG writer names each surface "surfaceN" and each embedded raster
+ * image "imageN" after counters global to the process, so the same figure
+ * drawn after others would get other ids.  Renumbers each kind 1, 2, ... in
+ * order of first appearance, into a new buffer (a new id is at most 27 bytes
+ * where the old one had at least 6).
  */
 static int svg_renumber(membuf *b)
 {
-    static const char key[] = "surface";
-    const size_t klen = sizeof key - 1;
-    unsigned long *from = NULL;
-    size_t nmap = 0, cap = 0, w = 0;
-    unsigned char *out = malloc(4 * b->n + 64);
+    static const char *const keys[] = {"surface", "image"};
+    enum { NKEY = sizeof keys / sizeof keys[0] };
+    unsigned long *from[NKEY] = {NULL};
+    size_t nmap[NKEY] = {0}, cap[NKEY] = {0}, w = 0;
+    unsigned char *out = malloc(6 * b->n + 64);
     if (!out)
         return HS_ENOMEM;
     for (size_t r = 0; r < b->n;) {
-        if (r + klen < b->n && memcmp(b->p + r, key, klen) == 0 && b->p[r + klen] >= '0' && b->p[r + klen] <= '9') {
+        int q = -1;
+        size_t klen = 0;
+        for (int j = 0; j < NKEY && q < 0; j++) {
+            klen = strlen(keys[j]);
+            if (r + klen < b->n && memcmp(b->p + r, keys[j], klen) == 0 && b->p[r + klen] >= '0' &&
+                b->p[r + klen] <= '9')
+                q = j;
+        }
+        if (q >= 0) {
+            const char *key = keys[q];
             size_t e = r + klen;
             unsigned long v = 0;
             while (e < b->n && b->p[e] >= '0' && b->p[e] <= '9' && v < 100000000UL)
                 v = v * 10 + (unsigned long)(b->p[e++] - '0');
             size_t k = 0;
-            while (k < nmap && from[k] != v)
+            while (k < nmap[q] && from[q][k] != v)
                 k++;
-            if (k == nmap) {
-                if (hs_reserve((void **)&from, &cap, nmap + 1, sizeof *from, 16) != HS_OK) {
-                    free(from);
+            if (k == nmap[q]) {
+                if (hs_reserve((void **)&from[q], &cap[q], nmap[q] + 1, sizeof *from[q], 16) != HS_OK) {
+                    for (int j = 0; j < NKEY; j++)
+                        free(from[j]);
                     free(out);
                     return HS_ENOMEM;
                 }
-                from[nmap++] = v;
+                from[q][nmap[q]++] = v;
             }
             char num[32];
             int len = snprintf(num, sizeof num, "%s%zu", key, k + 1);
@@ -230,7 +243,8 @@ static int svg_renumber(membuf *b)
     b->p = out;
     b->n = w;
     b->cap = w;
-    free(from);
+    for (int j = 0; j < NKEY; j++)
+        free(from[j]);
     return HS_OK;
 }
 
@@ -242,7 +256,7 @@ static int finish(hs_canvas *c, hs_error *err)
     cairo_status_t st = cairo_status(c->cr);
     if (st != CAIRO_STATUS_SUCCESS)
         return cairo_fail(err, st, "drawing failed");
-    if (c->format == HS_FIG_PNG) {
+    if (c->format == HS_FIG_PNG || c->format == HS_FIG_PNG_PREVIEW) {
         cairo_surface_flush(c->surface);
         st = cairo_surface_write_to_png_stream(c->surface, membuf_write, &c->out);
     } else {
@@ -317,15 +331,16 @@ int hs_fig_write(const char *base, unsigned mask, double w_pt, double h_pt, hs_f
 {
     if (!base || !draw)
         return hs_error_set(err, HS_EINVAL, "no figure name or no drawing function");
-    if (mask == 0 || (mask & ~(unsigned)HS_FIG_ALL))
+    if (mask == 0 || (mask & ~(unsigned)(HS_FIG_ALL | HS_FIG_PNG_PREVIEW)) ||
+        (mask & HS_FIG_PNG && mask & HS_FIG_PNG_PREVIEW))
         return hs_error_set(err, HS_EINVAL, "bad figure format mask %u", mask);
-    static const hs_fig_format order[] = {HS_FIG_PNG, HS_FIG_PDF, HS_FIG_SVG};
+    static const hs_fig_format order[] = {HS_FIG_PNG, HS_FIG_PNG_PREVIEW, HS_FIG_PDF, HS_FIG_SVG};
     size_t blen = strlen(base);
     char *path = malloc(blen + 5);
     if (!path)
         return hs_error_set(err, HS_ENOMEM, "out of memory");
     int rc = HS_OK;
-    for (size_t i = 0; i < 3 && rc == HS_OK; i++) {
+    for (size_t i = 0; i < sizeof order / sizeof order[0] && rc == HS_OK; i++) {
         if (!(mask & order[i]))
             continue;
         snprintf(path, blen + 5, "%s.%s", base, hs_fig_format_ext(order[i]));

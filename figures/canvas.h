@@ -22,11 +22,15 @@
 #include "util/hs_error.h"
 
 /* Output formats, as bits of a mask. */
-typedef enum { HS_FIG_PNG = 1, HS_FIG_PDF = 2, HS_FIG_SVG = 4 } hs_fig_format;
+typedef enum { HS_FIG_PNG = 1, HS_FIG_PDF = 2, HS_FIG_SVG = 4, HS_FIG_PNG_PREVIEW = 8 } hs_fig_format;
 #define HS_FIG_ALL (HS_FIG_PNG | HS_FIG_PDF | HS_FIG_SVG)
 
 /* PNG resolution: 300 dpi is what journals ask of line art with text at print size. */
 #define HS_FIG_PNG_DPI 300.0
+/* HS_FIG_PNG_PREVIEW: a .png at 120 dpi (a screen's size at 100% zoom with room to enlarge), for previews such as
+ * report.html's slide-map gallery, where 24 photographic maps at 300 dpi would make the page 25 MB; never chosen
+ * by --format, which lists the publication formats. */
+#define HS_FIG_PREVIEW_DPI 120.0
 
 /* The font family of every figure (Debian fonts-dejavu-core). */
 #define HS_FIG_FONT "DejaVu Sans"

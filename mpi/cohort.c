@@ -11,7 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "figures/slidemap.h"
 #include "mpi/checkpoint.h"
+#include "mpi/h5out.h"
+#include "scoring/tilecsv.h"
 #include "util/hs_atomic.h"
 
 /* ---- building and sending ----------------------------------------------------------------------------------- */
@@ -527,6 +530,57 @@ static int save_map(const char *path, const hs_tilemap *map, hs_error *err)
     return hs_atomic_commit(f, tmp, path, err);
 }
 
+int hs_cohort_map_base(const char *dir, const char *patient, char *path, size_t size, hs_error *err)
+{
+    char name[1024];
+    hs_h5_map_name(patient, name, sizeof name);
+    int n = snprintf(path, size, "%s/maps/%s", dir, name);
+    if (n < 0 || (size_t)n >= size)
+        return hs_error_set(err, HS_EINVAL, "%s/maps/%s: path too long", dir, name);
+    return HS_OK;
+}
+
+/* DIR/maps/<id>.tiles.csv and, with r->map_figures, the slide-map figure of one classified patient (the slide
+ * read for its thumbnail, which only a QuPath export lacks).  HS_ENOMEM or HS_EIO (named). */
+static int draw_map(const hs_cohort_run *r, const hs_cohort_item *it, int qupath, const hs_tilemap *map,
+                    const hs_her2_params *hp, const hs_slide_metrics *m, hs_error *err)
+{
+    char base[4096], path[4200];
+    snprintf(path, sizeof path, "%s/maps", r->dir);
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", path, strerror(errno));
+    int rc = hs_cohort_map_base(r->dir, it->patient, base, sizeof base, err);
+    if (rc != HS_OK)
+        return rc;
+    snprintf(path, sizeof path, "%s.tiles.csv", base);
+    char *tmp;
+    FILE *f = hs_atomic_open(path, "w", &tmp, err);
+    if (!f)
+        return err->code;
+    hs_tilecsv_write(f, map, hp);
+    if ((rc = hs_atomic_commit(f, tmp, path, err)) != HS_OK || !r->map_figures)
+        return rc;
+    hs_slidemap_data *d;
+    if ((rc = hs_slidemap_from_tilemap(&d, map, hp, err)) != HS_OK)
+        return rc;
+    if (qupath) {
+        free(d->note);
+        d->note = strdup("no thumbnail: a QuPath export has no image");
+    } else {
+        rc = hs_slidemap_thumb(d, it->path, r->score->mpp_override, err);
+    }
+    char title[1200];
+    snprintf(title, sizeof title, "%s: IHC %s, %s", it->patient, hs_her2_call_name(m->ihc_score),
+             hs_her2_pattern_name(m->pattern));
+    hs_slidemap_opts o;
+    hs_slidemap_opts_default(&o);
+    o.title = title;
+    if (rc == HS_OK)
+        rc = hs_slidemap_write(base, r->map_figures, d, &o, err);
+    hs_slidemap_data_free(d);
+    return rc;
+}
+
 /* Classifies patient i into row (and its map file); HS_OK unless out of memory or a map cannot be written. */
 static int classify_one(const hs_cohort_run *r, const hs_cohort *c, const hs_batchcal *bc, size_t i,
                         hs_score_row *row, unsigned long long *dim, hs_error *err)
@@ -543,6 +597,7 @@ static int classify_one(const hs_cohort_run *r, const hs_cohort *c, const hs_bat
         return HS_OK;
     }
     const hs_cohort_item *it = &c->item[i];
+    int qupath = m.qupath;
     hs_her2_params hp = *r->her2;
     hs_tilemap *map = NULL;
     hs_error e;
@@ -591,6 +646,8 @@ static int classify_one(const hs_cohort_run *r, const hs_cohort *c, const hs_bat
             dim[0] = map->nx;
             dim[1] = map->ny;
         }
+        if (rc == HS_OK && r->map_tables)
+            rc = draw_map(r, it, qupath, map, &hp, &row->m, err);
     }
     hs_tilemap_free(map);
     return rc;

@@ -91,6 +91,9 @@ typedef struct hs_cohort_run {
     void *progress_ctx;
     double tick;
     int shard_k, shard_n;           /* shard_n > 0: measure only shard k of n (hs_cohort_shard) */
+    int map_tables;                 /* classify: write each patient's DIR/maps/<id>.tiles.csv */
+    unsigned map_figures;           /* with map_tables: formats (figures/canvas.h) of each patient's slide-map
+                                       figure DIR/maps/<id>.*; 0: none */
 } hs_cohort_run;
 
 /*
@@ -115,7 +118,8 @@ int hs_cohort_calibrate(const hs_cohort_run *r, const hs_cohort *c, hs_batchcal 
 
 /*
  * Phase 3: classifies this rank's patients (i = rank, rank + size, ...)
- * with their batches' cuts and saves each tile map (hs_cohort_map_path).
+ * with their batches' cuts and saves each tile map (hs_cohort_map_path), and
+ * with r->map_figures its table and figure in DIR/maps (hs_cohort_map_base).
  * rows (rank 0: npatient rows, every one filled; other ranks: NULL) gets
  * the gathered score rows; own (every rank, may be NULL) gets this rank's
  * rows in order, *nown of them (free with free()).  dims (every rank:
@@ -126,6 +130,10 @@ int hs_cohort_classify(const hs_cohort_run *r, const hs_cohort *c, const hs_batc
 
 /* DIR/checkpoint/<i>.map: patient i's classified tile counts, uint32 [ny][nx][4]. */
 int hs_cohort_map_path(const char *dir, size_t i, char *path, size_t size, hs_error *err) HS_RESULT_USED;
+
+/* DIR/maps/<patient id> (escaped as results.h5 names its maps: hs_h5_map_name), the base of a patient's
+ * slide-map files (.tiles.csv, .png, .pdf, .svg).  HS_EINVAL when it does not fit. */
+int hs_cohort_map_base(const char *dir, const char *patient, char *path, size_t size, hs_error *err) HS_RESULT_USED;
 
 /* Agrees on a status: the worst (lowest) rc of all ranks, with rank-0's or the failing rank's message. */
 int hs_cohort_agree(MPI_Comm comm, int rc, hs_error *err) HS_RESULT_USED;

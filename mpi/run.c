@@ -20,6 +20,7 @@
 #include "cohorts/manifest.h"
 #include "cohorts/table.h"
 #include "figures/canvas.h"
+#include "figures/slidemap.h"
 #include "figures/survfig.h"
 #include "mpi/checkpoint.h"
 #include "mpi/cohort.h"
@@ -525,6 +526,43 @@ static const char *join(const char *const *v, size_t n, const char *none, char *
  * the run drew into DIR/dfs and DIR/os (PNG, else SVG), embedded; stated
  * absent when not drawn.
  */
+/* The figures of the gallery's slide maps (the first HS_RUN_GALLERY patients scored, in manifest order), drawn
+ * on rank 0 from the tile tables the ranks wrote, over each slide's thumbnail. */
+static int draw_gallery(const run *r, hs_error *err)
+{
+    const hs_run_config *c = r->cfg;
+    int rc = HS_OK;
+    for (size_t i = 0, k = 0; rc == HS_OK && i < r->cohort.npatient && k < HS_RUN_GALLERY; i++) {
+        const hs_score_row *row = &r->rows[i];
+        if (!row->ok)
+            continue;
+        k++;
+        const char *id = r->manifest->patient[i].patient_id;
+        char base[4096], tiles[4200], title[1200];
+        if ((rc = hs_cohort_map_base(c->out, id, base, sizeof base, err)) != HS_OK)
+            break;
+        snprintf(tiles, sizeof tiles, "%s.tiles.csv", base);
+        hs_slidemap_data *d;
+        if ((rc = hs_slidemap_load(&d, tiles, c->tile_um, err)) != HS_OK)
+            break;
+        d->min_cells = c->her2.tile_min_cells ? c->her2.tile_min_cells : 1;
+        rc = hs_slidemap_thumb(d, r->cohort.item[i].path, c->score.mpp_override, err);
+        snprintf(title, sizeof title, "%s: IHC %s, %s", id, hs_her2_call_name(row->m.ihc_score),
+                 hs_her2_pattern_name(row->m.pattern));
+        hs_slidemap_opts o;
+        hs_slidemap_opts_default(&o);
+        o.title = title;
+        /* previews for the report (a PNG at 120 dpi, else SVG); --maps all draws every format at full size */
+        if (rc == HS_OK)
+            rc = hs_slidemap_write(base, c->figures & HS_FIG_PNG   ? HS_FIG_PNG_PREVIEW
+                                         : c->figures & HS_FIG_SVG ? HS_FIG_SVG
+                                                                   : HS_FIG_PDF,
+                                   d, &o, err);
+        hs_slidemap_data_free(d);
+    }
+    return rc;
+}
+
 static int write_report(const run *r, hs_error *err)
 {
     const hs_run_config *c = r->cfg;
@@ -587,16 +625,53 @@ static int write_report(const run *r, hs_error *err)
         ep[e].forest = (hs_report_figure){.title = forest_title[e], .path = ext ? forest_path[e] : NULL,
                                           .absent_note = absent};
     }
+    /* the gallery: the first maps in manifest order (each PNG is about 0.5-1 MB; --maps all: every one in
+       DIR/maps) */
+    size_t nmap = 0, nok = 0;
+    hs_report_figure *map = calloc(HS_RUN_GALLERY, sizeof *map);
+    char (*map_path)[4200] = calloc(HS_RUN_GALLERY, sizeof *map_path);
+    char (*map_title)[1100] = calloc(HS_RUN_GALLERY, sizeof *map_title);
+    char map_note[256] = "";
+    if (!map || !map_path || !map_title) {
+        free(map);
+        free(map_path);
+        free(map_title);
+        free(id);
+        free(slide);
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; ext && c->maps != HS_RUN_MAPS_NONE && i < n; i++) {
+        if (!r->rows[i].ok)
+            continue;
+        nok++;
+        if (nmap == HS_RUN_GALLERY)
+            continue;
+        char base[4096];
+        if (hs_cohort_map_base(c->out, id[i], base, sizeof base, err) != HS_OK)
+            continue;
+        snprintf(map_path[nmap], sizeof map_path[nmap], "%s.%s", base, ext);
+        snprintf(map_title[nmap], sizeof map_title[nmap], "%s", id[i]);
+        map[nmap] = (hs_report_figure){.title = map_title[nmap], .path = map_path[nmap]};
+        nmap++;
+    }
+    if (nok > nmap)
+        snprintf(map_note, sizeof map_note, "The first %zu of the %zu slides scored, in manifest order (every slide's "
+                 "tile table is in maps/ beside this page; --maps all draws every map).", nmap, nok);
+    else if (nmap)
+        snprintf(map_note, sizeof map_note, "Every slide's map (also in maps/ beside this page).");
     hs_report_input in = {
         .version = HS_VERSION, .command_line = c->command_line, .manifest = c->manifest,
         .manifest_sha256 = r->manifest_sha, .controls = c->controls, .controls_sha256 = r->controls_sha,
         .date = when, .param = param, .nparam = sizeof param / sizeof param[0], .params_text = c->params_text,
         .metric = c->metric, .npatient = n, .patient_id = id, .slide = slide, .row = r->rows,
-        .nendpoint = 2, .endpoint = ep, .nmap = 0, .map = NULL,
+        .nendpoint = 2, .endpoint = ep, .nmap = nmap, .map = map, .map_note = nmap ? map_note : NULL,
     };
     char path[4200];
     snprintf(path, sizeof path, "%s/report.html", c->out);
     int rc = hs_report_write(&in, path, err);
+    free(map);
+    free(map_path);
+    free(map_title);
     free(id);
     free(slide);
     return rc;
@@ -652,6 +727,8 @@ static int outputs(run *r, hs_error *err)
         if (rc == HS_OK && rename(tmp, h5) != 0)
             rc = hs_error_set(err, HS_EIO, "%s: cannot rename into place: %s", h5, strerror(errno));
         r->t_h5 += MPI_Wtime() - t0;
+        if (rc == HS_OK && c->maps == HS_RUN_MAPS_GALLERY && c->figures)
+            rc = draw_gallery(r, err);
         if (rc == HS_OK && !c->no_report)
             rc = write_report(r, err);
     }
@@ -673,7 +750,8 @@ static int stages(run *r, hs_error *err)
     hs_cohort_run cr = {r->comm,       c->out,   &sp,          {c->tile_um, c->score.mpp_override, c->completeness_col, &c->her2},
                         &c->her2,      c->tile_um, c->calibration, &stop_flag,
                         progress,      r,        c->quiet ? 3600.0 : 1.0,
-                        c->shard_k,    c->shard_n};
+                        c->shard_k,    c->shard_n, c->maps != HS_RUN_MAPS_NONE,
+                        c->maps == HS_RUN_MAPS_ALL ? c->figures : 0};
     char shard[64] = "";
     if (c->shard_n)
         snprintf(shard, sizeof shard, " (this job: shard %d of %d)", c->shard_k, c->shard_n);

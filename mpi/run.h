@@ -34,6 +34,12 @@ enum {
     HS_RUN_INCOMPLETE = 3   /* stopped by a signal: rerun with --resume to finish */
 };
 
+/* Which slide maps a run writes into DIR/maps: every slide's tile table (<id>.tiles.csv) and the figures (<id>.png,
+ * .pdf, .svg in the run's formats) of the report's gallery only (the first HS_RUN_GALLERY slides scored, in
+ * manifest order), of every slide, or nothing. */
+enum { HS_RUN_MAPS_GALLERY = 0, HS_RUN_MAPS_ALL = 1, HS_RUN_MAPS_NONE = 2 };
+#define HS_RUN_GALLERY 24
+
 typedef struct hs_run_config {
     const char *manifest;
     const char *out;                 /* output folder DIR */
@@ -62,6 +68,7 @@ typedef struct hs_run_config {
     unsigned figures;                /* formats (figures/canvas.h HS_FIG_*) of DIR/dfs|os/km.* and forest.*; 0: none */
     const char *time_unit;           /* the figures' time unit (NULL: months) */
     int no_report;                   /* no DIR/report.html */
+    int maps;                        /* slide maps in DIR/maps: HS_RUN_MAPS_* */
     const char *command_line;
     const char *name;                /* the command, in messages ("run", "merge") */
     FILE *log;                       /* rank 0's messages (stderr) */

@@ -612,6 +612,11 @@ static int gallery(FILE *f, const hs_report_input *in)
         fputs("<p>No slide maps were drawn for this run.</p>\n", f);
         return HS_OK;
     }
+    if (in->map_note) {
+        fputs("<p>", f);
+        hs_report_escape(f, in->map_note);
+        fputs("</p>\n", f);
+    }
     fputs("<div class=\"figs\">\n", f);
     for (size_t k = 0; k < in->nmap; k++) {
         char fid[64];

@@ -78,6 +78,7 @@ typedef struct hs_report_input {
     /* the slide-map gallery (may be empty) */
     size_t nmap;
     const hs_report_figure *map;
+    const char *map_note;            /* a sentence under the gallery's heading (e.g. which maps it shows), or NULL */
 } hs_report_input;
 
 /*

@@ -88,6 +88,11 @@ for ep in dfs os; do
     if [ -e "r/$ep/$f.png" ]; then figs="$figs --figure fig-$ep-$f"; else absent="$absent --absent fig-$ep-$f"; fi
   done
 done
+# the gallery: 23 slides scored, each with its map
+has "the gallery's first map" 'id="fig-map-1"' r/report.html
+n=$(grep -o 'id="fig-map-[0-9]*"' r/report.html | wc -l)
+expect "a map per scored slide in the gallery" 23 "$n"
+figs="$figs --figure fig-map-1 --figure fig-map-23"
 # shellcheck disable=SC2086
 check "report.html in chromium" r/report.html $figs $absent
 cat check.out | sed 's/^/report: /'
