@@ -28,8 +28,10 @@ else
   "$hetsurv" "$@"
 fi
 echo
-echo "demo: results in $out/run: slides.csv (the cohort table), calibration.csv, dfs/ and os/ (survival"
-echo "      tables), results.h5 (all of it, with every slide's tile map); the slides' truth in $out/cohort/truth.csv"
+echo "demo: results in $out/run: report.html (the whole run on one page: open it in a browser), slides.csv"
+echo "      (the cohort table), calibration.csv, dfs/ and os/ (survival tables, Kaplan-Meier and forest figures),"
+echo "      maps/ (slide maps), results.h5 (all the numbers, with every slide's tile map); the slides' truth in"
+echo "      $out/cohort/truth.csv"
 for ep in dfs os; do
   awk -F, -v ep="$ep" '
     FNR == 1 { file++ }
