@@ -38,6 +38,19 @@ void hs_cohortplot_opts_default(hs_cohortplot_opts *o)
     o->title = NULL;
     o->cut = NAN;
     o->cut_optimal = 0;
+    o->cut_source = NULL;
+}
+
+/* The cut's label: "cut 0.5", "optimal cut 0.465 (maxstat, DFS)". */
+static void cut_label(char *buf, size_t size, const hs_cohortplot_opts *o)
+{
+    char num[32];
+    hs_fig_num(num, sizeof num, o->cut, 3);
+    const char *src = o->cut_source && *o->cut_source ? o->cut_source : NULL;
+    if (o->cut_optimal)
+        snprintf(buf, size, "optimal cut %s (maxstat%s%s)", num, src ? ", " : "", src ? src : "");
+    else
+        snprintf(buf, size, "cut %s%s%s%s", num, src ? " (" : "", src ? src : "", src ? ")" : "");
 }
 
 void hs_cohortplot_data_free(hs_cohortplot_data *d)
@@ -445,10 +458,7 @@ static int histogram(cairo_t *cr, double x0, double x1, double y0, double y1, co
         cairo_line_to(cr, xc, y0 - COUNT_ROOM + 2);
         cairo_stroke(cr);
         cairo_set_dash(cr, NULL, 0, 0);
-        char num[32];
-        hs_fig_num(num, sizeof num, o->cut, 3);
-        snprintf(buf, sizeof buf, "%s %s%s", o->cut_optimal ? "optimal cut" : "cut", num,
-                 o->cut_optimal ? " (maxstat)" : "");
+        cut_label(buf, sizeof buf, o);
         int right = xc + 4 + hs_fig_text_width(cr, buf) <= x1;
         hs_fig_text(cr, right ? xc + 4 : xc - 4, y0 - COUNT_ROOM + 2, right ? HS_HALIGN_LEFT : HS_HALIGN_RIGHT,
                     HS_VALIGN_TOP, buf);
@@ -490,10 +500,9 @@ int hs_cohortplot_draw(cairo_t *cr, double w, double h, const hs_cohortplot_data
         bars(cr, x0 + Y_AXIS_W, x1, L.y_top0, L.y_top1, lab, d->pattern, HS_COHORTPLOT_NPAT, hs_fig_palette(0));
         hs_fig_font(cr, FS_TEXT, 0);
         if (isfinite(o->cut)) {
-            char num[32];
-            hs_fig_num(num, sizeof num, o->cut, 3);
-            hs_fig_textf(cr, x0, L.y_top1 + LABEL_H + 1, HS_HALIGN_LEFT, HS_VALIGN_TOP, "%s %s", 
-                         o->cut_optimal ? "optimal cut" : "cut", num);
+            char buf[128];
+            cut_label(buf, sizeof buf, o);
+            hs_fig_text(cr, x0, L.y_top1 + LABEL_H + 1, HS_HALIGN_LEFT, HS_VALIGN_TOP, buf);
         }
     } else {
         hs_fig_textf(cr, x0, L.y_head, HS_HALIGN_LEFT, HS_VALIGN_TOP, "Heterogeneity: %s", d->metric);

@@ -44,6 +44,7 @@ typedef struct hs_cohortplot_opts {
     const char *title;            /* above the figure, or NULL */
     double cut;                   /* the cutpoint drawn on the histogram; NAN: none */
     int cut_optimal;              /* 1: the cut was chosen from the data (maxstat): said in its label */
+    const char *cut_source;       /* the analysis whose cut it is ("DFS"), said in its label, or NULL */
 } hs_cohortplot_opts;
 
 void hs_cohortplot_opts_default(hs_cohortplot_opts *o);
