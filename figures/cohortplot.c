@@ -231,9 +231,9 @@ int hs_cohortplot_load(hs_cohortplot_data **out, const char *path, const char *m
         int a = name_index(c[1], ihc_name, HS_COHORTPLOT_NIHC), b = name_index(c[2], cat_name, HS_COHORTPLOT_NCAT),
             p = name_index(c[3], pat_name, HS_COHORTPLOT_NPAT);
         if (a < 0 || b < 0 || p < 0) {
-            rc = hs_error_set(err, HS_EDATA, "%s:%ld: '%s' is not a %s", t->path, t->line[i],
+            rc = hs_error_set(err, HS_EDATA, "%s:%ld: '%s' is not %s", t->path, t->line[i],
                               a < 0 ? c[1] : b < 0 ? c[2] : c[3],
-                              a < 0 ? "IHC score" : b < 0 ? "HER2 category" : "heterogeneity pattern");
+                              a < 0 ? "an IHC score" : b < 0 ? "a HER2 category" : "a heterogeneity pattern");
             goto done;
         }
         d->ihc[a]++;
