@@ -1,8 +1,8 @@
 /*
  * hetsurv plot: redraws a figure from saved results, without recomputing.
- * One subcommand per figure, dispatched through subs[] (km, forest; slide
- * maps and cohort plots join the table later).  Each reads the files a
- * survival run wrote into RESULTS_DIR (README.md, "Figures").
+ * One subcommand per figure, dispatched through subs[] (km, forest, cohort;
+ * slide maps join the table later).  km and forest read the files a survival
+ * run wrote into RESULTS_DIR, cohort a run's slides.csv (README.md, "Figures").
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "figures/canvas.h"
+#include "figures/cohortplot.h"
 #include "figures/forest.h"
 #include "figures/kmplot.h"
 
@@ -26,11 +27,13 @@ typedef struct sub {
 
 static int plot_km(int argc, char **argv);
 static int plot_forest(int argc, char **argv);
+static int plot_cohort(int argc, char **argv);
 
 static const sub subs[] = {
     {"km", plot_km, "Kaplan-Meier curves with the number-at-risk table (km.csv, median.csv, tests.csv, cox.csv)"},
     {"forest", plot_forest, "forest plot of the Cox model (cox.csv, with km.csv and fit.csv when present)"},
     {"map", hs_plot_map_main, "a slide's tile calls over its thumbnail (a .tiles.csv of score --map or run)"},
+    {"cohort", plot_cohort, "the heterogeneity metric's distribution and the HER2 counts (a run's slides.csv)"},
 };
 enum { NSUB = sizeof subs / sizeof subs[0] };
 
@@ -39,7 +42,8 @@ static void usage(FILE *f)
     fprintf(f, "Usage: hetsurv plot FIGURE INPUT [options]\n\n"
                "Redraws a figure from saved results, without recomputing: km and forest from the\n"
                "RESULTS_DIR a survival analysis saved (hetsurv survival --out, or DIR/dfs and DIR/os of\n"
-               "hetsurv run), map from a slide's TILES.csv (score --map, or DIR/maps of hetsurv run).\n\n"
+               "hetsurv run), map from a slide's TILES.csv (score --map, or DIR/maps of hetsurv run),\n"
+               "cohort from a run's DIR/slides.csv (or a score --manifest table).\n\n"
                "Figures:\n");
     for (size_t i = 0; i < NSUB; i++)
         fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].summary);
@@ -78,6 +82,26 @@ static void usage_forest(FILE *f)
                "  --out BASE         write BASE.png, BASE.pdf, BASE.svg (default RESULTS_DIR/forest)\n"
                "  --format LIST      formats to write: png (300 dpi), pdf, svg (default all three)\n"
                "  --title T          title above the plot\n"
+               "  -h, --help         show this help\n");
+}
+
+static void usage_cohort(FILE *f)
+{
+    fprintf(f, "Usage: hetsurv plot cohort SLIDES_CSV [--metric M] [--cut X] [--cut-optimal] [--out BASE]\n"
+               "                           [--format png,pdf,svg] [--title T] [--table FILE]\n\n"
+               "The cohort figure of SLIDES_CSV (DIR/slides.csv of hetsurv run, or the table of hetsurv\n"
+               "score --manifest): the distribution of the heterogeneity metric (a histogram with R's\n"
+               "hist() breaks; for the 0/1 flag heterogeneous, the slides per heterogeneity pattern) and\n"
+               "the slides per HER2 IHC score and per HER2 category, each count written on its bar.\n"
+               "Failed slides are counted as failed, in no bar.\n\n"
+               "Options:\n"
+               "  --metric M         the heterogeneity column (default heterogeneous)\n"
+               "  --cut X            draw the cutpoint X on the histogram\n"
+               "  --cut-optimal      label the cut as chosen from the data (maxstat), as hetsurv run --cut optimal\n"
+               "  --out BASE         write BASE.png, BASE.pdf, BASE.svg (default: SLIDES_CSV's folder/cohort)\n"
+               "  --format LIST      formats to write: png (300 dpi), pdf, svg (default all three)\n"
+               "  --title T          title above the figure\n"
+               "  --table FILE       also write the figure's counts as CSV (panel,label,count,lower,upper)\n"
                "  -h, --help         show this help\n");
 }
 
@@ -199,10 +223,103 @@ static int plot_forest(int argc, char **argv)
     return status;
 }
 
+/* Creates the folder of the output BASE; 0, or -1 after saying why. */
+static int out_parent(const char *cmd, const char *out)
+{
+    const char *slash = strrchr(out, '/');
+    if (!slash || slash == out)
+        return 0;
+    char *parent = strndup(out, (size_t)(slash - out));
+    int bad = !parent || hs_cli_mkdirs(parent) != 0;
+    if (bad)
+        hs_cli_error(cmd, "%s: cannot create the output folder: %s", parent ? parent : out, strerror(errno));
+    free(parent);
+    return bad ? -1 : 0;
+}
+
+enum { C_METRIC = 1100, C_CUT, C_CUTOPT, C_TABLE };
+
+static int plot_cohort(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, O_OUT},       {"format", required_argument, NULL, O_FORMAT},
+        {"title", required_argument, NULL, O_TITLE},   {"metric", required_argument, NULL, C_METRIC},
+        {"cut", required_argument, NULL, C_CUT},       {"cut-optimal", no_argument, NULL, C_CUTOPT},
+        {"table", required_argument, NULL, C_TABLE},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *cmd = "plot cohort", *out = NULL, *metric = "heterogeneous", *table = NULL;
+    unsigned mask = HS_FIG_ALL;
+    hs_cohortplot_opts co;
+    hs_cohortplot_opts_default(&co);
+    hs_error err;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_OUT: out = optarg; break;
+        case O_TITLE: co.title = optarg; break;
+        case O_FORMAT:
+            if (hs_fig_formats_parse(optarg, &mask, &err) != HS_OK)
+                return hs_cli_misuse(cmd, usage_cohort, "--format: %s", err.msg);
+            break;
+        case C_METRIC: metric = optarg; break;
+        case C_CUT:
+            if (hs_cli_double(optarg, &co.cut) != 0 || !isfinite(co.cut))
+                return hs_cli_misuse(cmd, usage_cohort, "--cut must be a finite number, not '%s'", optarg);
+            break;
+        case C_CUTOPT: co.cut_optimal = 1; break;
+        case C_TABLE: table = optarg; break;
+        case 'h': usage_cohort(stdout); return HS_EXIT_OK;
+        default: return hs_cli_misuse(cmd, usage_cohort, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return hs_cli_misuse(cmd, usage_cohort, "%s", "SLIDES_CSV is required");
+    if (optind + 1 < argc)
+        return hs_cli_misuse(cmd, usage_cohort, "unexpected argument '%s'", argv[optind + 1]);
+    if (co.cut_optimal && !isfinite(co.cut))
+        return hs_cli_misuse(cmd, usage_cohort, "%s", "--cut-optimal needs --cut X");
+    const char *csv = argv[optind];
+    char *base = NULL;
+    if (!out) {
+        const char *slash = strrchr(csv, '/');
+        int dl = slash ? (int)(slash - csv) : 1;
+        size_t n = strlen(csv) + 16;
+        if (!(base = malloc(n))) {
+            hs_cli_error(cmd, "out of memory");
+            return HS_EXIT_FAIL;
+        }
+        snprintf(base, n, "%.*s/cohort", slash == csv ? 0 : dl, slash ? csv : ".");
+        out = base;
+    }
+    int status = HS_EXIT_OK;
+    hs_cohortplot_data *d = NULL;
+    if (out_parent(cmd, out) != 0) {
+        status = HS_EXIT_FAIL;
+    } else if (hs_cohortplot_load(&d, csv, metric, &err) != HS_OK || hs_cohortplot_write(out, mask, d, &co, &err) != HS_OK) {
+        hs_cli_error(cmd, "%s", err.msg);
+        status = HS_EXIT_FAIL;
+    } else if (table) {
+        FILE *f = fopen(table, "w");
+        int rc = f ? hs_cohortplot_table(f, d, &err) : HS_EIO;
+        if (f && fclose(f) != 0 && rc == HS_OK)
+            rc = HS_EIO;
+        if (rc != HS_OK) {
+            hs_cli_error(cmd, "%s: cannot write: %s", table, rc == HS_EIO ? strerror(errno) : err.msg);
+            status = HS_EXIT_FAIL;
+        }
+    }
+    hs_cohortplot_data_free(d);
+    free(base);
+    return status;
+}
+
 int main_plot(int argc, char **argv)
 {
     if (argc < 2) {
-        hs_cli_error(CMD, "which figure? km, forest or map");
+        hs_cli_error(CMD, "which figure? km, forest, map or cohort");
         usage(stderr);
         return HS_EXIT_USAGE;
     }

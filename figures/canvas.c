@@ -418,10 +418,15 @@ double hs_fig_textf(cairo_t *cr, double x, double y, hs_halign ha, hs_valign va,
  */
 size_t hs_fig_pretty(double lo, double hi, int n, double *ticks, size_t max)
 {
-    if (!isfinite(lo) || !isfinite(hi) || n < 1 || lo > hi)
+    return hs_fig_pretty_min(lo, hi, n, n / 3, ticks, max);
+}
+
+size_t hs_fig_pretty_min(double lo, double hi, int n, int min_n, double *ticks, size_t max)
+{
+    if (!isfinite(lo) || !isfinite(hi) || n < 1 || lo > hi || min_n < 0 || min_n > n)
         return 0;
     const double h = 1.5, h5 = 0.5 + 1.5 * h, shrink = 0.75, rounding_eps = 1e-10;
-    int min_n = n / 3, ndiv = n;
+    int ndiv = n;
     double dx = hi - lo, cell, unit;
     int i_small;
     if (dx == 0 && hi == 0) {

@@ -134,6 +134,9 @@ double hs_fig_textf(cairo_t *cr, double x, double y, hs_halign ha, hs_valign va,
  */
 size_t hs_fig_pretty(double lo, double hi, int n, double *ticks, size_t max);
 
+/* hs_fig_pretty with R's min.n given (0 <= min_n <= n): hist() calls pretty(range(x), n, min.n = 1). */
+size_t hs_fig_pretty_min(double lo, double hi, int n, int min_n, double *ticks, size_t max);
+
 /*
  * Formats v for a label: "%.*g" with digits significant digits, "-0" as "0",
  * NAN as "NA", infinities as "Inf"/"-Inf".  buf holds size bytes.

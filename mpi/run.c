@@ -20,6 +20,7 @@
 #include "cohorts/manifest.h"
 #include "cohorts/table.h"
 #include "figures/canvas.h"
+#include "figures/cohortplot.h"
 #include "figures/slidemap.h"
 #include "figures/survfig.h"
 #include "mpi/checkpoint.h"
@@ -464,6 +465,47 @@ static int analyse(run *r, const char *name, const char *time, const char *event
     return rc;
 }
 
+/* Whether `name` is a number column of the score rows (the cohort figure can show it). */
+static int score_number_col(const char *name)
+{
+    for (int j = 0; j < HS_SCORE_NCOL; j++)
+        if (!strcmp(hs_score_col[j], name))
+            return hs_score_col_kind[j] == HS_SCOL_NUMBER;
+    return 0;
+}
+
+/*
+ * DIR/cohort.EXT: the metric's distribution (with the DFS analysis's cut
+ * when one was used) and the HER2 counts.  A metric that is not a score
+ * column (a manifest column) has no figure: said, not an error.
+ */
+static int cohort_figure(const run *r, hs_error *err)
+{
+    const hs_run_config *c = r->cfg;
+    if (!r->cohort.npatient)
+        return HS_OK;
+    if (!score_number_col(c->metric)) {
+        say(r, "cohort figure not drawn: --metric %s is not a score column", c->metric);
+        return HS_OK;
+    }
+    hs_cohortplot_opts o;
+    hs_cohortplot_opts_default(&o);
+    const hs_survival_result *dfs = r->result[0];
+    if (dfs && dfs->cut != HS_CUT_NONE) {
+        o.cut = dfs->cut_value;
+        o.cut_optimal = dfs->cut == HS_CUT_OPTIMAL;
+        o.cut_source = "DFS"; /* OS may choose another optimal cut: the figure shows DFS's */
+    }
+    hs_cohortplot_data *d = NULL;
+    char base[4200];
+    snprintf(base, sizeof base, "%s/cohort", c->out);
+    int rc = hs_cohortplot_from_rows(&d, r->rows, r->cohort.npatient, c->metric, err);
+    if (rc == HS_OK)
+        rc = hs_cohortplot_write(base, c->figures, d, &o, err);
+    hs_cohortplot_data_free(d);
+    return rc;
+}
+
 /* ---- results.h5's serial part (rank 0) ---------------------------------------------------------------------- */
 
 static int h5_finish(const run *r, const char *tmp, hs_error *err)
@@ -521,11 +563,6 @@ static const char *join(const char *const *v, size_t n, const char *none, char *
     return n ? buf : none;
 }
 
-/*
- * DIR/report.html from the numbers of this run.  The figures are the files
- * the run drew into DIR/dfs and DIR/os (PNG, else SVG), embedded; stated
- * absent when not drawn.
- */
 /* The figures of the gallery's slide maps (the first HS_RUN_GALLERY patients scored, in manifest order), drawn
  * on rank 0 from the tile tables the ranks wrote, over each slide's thumbnail. */
 static int draw_gallery(const run *r, hs_error *err)
@@ -563,6 +600,11 @@ static int draw_gallery(const run *r, hs_error *err)
     return rc;
 }
 
+/*
+ * DIR/report.html from the numbers of this run.  The figures are the files
+ * the run drew into DIR (cohort), DIR/dfs and DIR/os (PNG, else SVG), embedded; stated
+ * absent when not drawn.
+ */
 static int write_report(const run *r, hs_error *err)
 {
     const hs_run_config *c = r->cfg;
@@ -625,6 +667,10 @@ static int write_report(const run *r, hs_error *err)
         ep[e].forest = (hs_report_figure){.title = forest_title[e], .path = ext ? forest_path[e] : NULL,
                                           .absent_note = absent};
     }
+    char cohort_path[4200];
+    snprintf(cohort_path, sizeof cohort_path, "%s/cohort.%s", c->out, ext ? ext : "png");
+    hs_report_figure cohort_fig = {.title = "The cohort: heterogeneity metric and HER2 counts",
+                                   .path = ext ? cohort_path : NULL, .absent_note = absent};
     /* the gallery: the first maps in manifest order (each PNG is about 0.5-1 MB; --maps all: every one in
        DIR/maps) */
     size_t nmap = 0, nok = 0;
@@ -660,6 +706,7 @@ static int write_report(const run *r, hs_error *err)
     else if (nmap)
         snprintf(map_note, sizeof map_note, "Every slide's map (also in maps/ beside this page).");
     hs_report_input in = {
+        .cohort = &cohort_fig,
         .version = HS_VERSION, .command_line = c->command_line, .manifest = c->manifest,
         .manifest_sha256 = r->manifest_sha, .controls = c->controls, .controls_sha256 = r->controls_sha,
         .date = when, .param = param, .nparam = sizeof param / sizeof param[0], .params_text = c->params_text,
@@ -720,6 +767,8 @@ static int outputs(run *r, hs_error *err)
         rc = analyse(r, "dfs", "dfs_time", "dfs_event", &r->result[0], err);
         if (rc == HS_OK)
             rc = analyse(r, "os", "os_time", "os_event", &r->result[1], err);
+        if (rc == HS_OK && c->figures)
+            rc = cohort_figure(r, err);
         r->t_analysis = MPI_Wtime() - t0;
         t0 = MPI_Wtime();
         if (rc == HS_OK)

@@ -396,6 +396,13 @@ static int cohort(FILE *f, const hs_report_input *in, size_t nfailed)
     fputs("<h2 id=\"cohort\">The cohort</h2>\n", f);
     fprintf(f, "<p>%zu patients, %zu slides scored, %zu failed (<a href=\"#failed\">below</a>). Percentages are of "
                "the scored slides.</p>\n", in->npatient, scored, nfailed);
+    if (in->cohort) {
+        fputs("<div class=\"figs\">\n", f);
+        int rc = figure(f, in->cohort, "fig-cohort");
+        fputs("</div>\n", f);
+        if (rc != HS_OK)
+            return rc;
+    }
     fputs("<h3>HER2 IHC score (ASCO/CAP 2018)</h3>\n<table><tr>", f);
     for (int c = 0; c < 4; c++)
         fprintf(f, "<th>%s</th>", hs_her2_call_name((hs_call)c));

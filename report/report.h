@@ -72,6 +72,7 @@ typedef struct hs_report_input {
     const char *const *patient_id;   /* npatient */
     const char *const *slide;        /* npatient: the slide as the manifest gives it */
     const hs_score_row *row;         /* npatient: ok rows are scored, the others failed with their reason */
+    const hs_report_figure *cohort;  /* the cohort figure (id fig-cohort) in the cohort section, or NULL: none */
     /* the analyses */
     size_t nendpoint;
     const hs_report_endpoint *endpoint;

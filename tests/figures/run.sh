@@ -90,6 +90,47 @@ t cox-has-aliased grep -q ',aliased$' "$tmp/ali/cox.csv"
 t forest-aliased-text sh -c "pdftotext '$tmp/ali/forest.pdf' - | grep -q 'aliased: not estimable'"
 t forest-reference sh -c "pdftotext '$tmp/ali/forest.pdf' - | grep -q '0 (reference)'"
 
+# 5. the cohort figure: a simulated cohort with one slide that fails; the counts on the bars are slides.csv's
+#    (per IHC score, per category, per pattern), the histogram's bins are R's hist() and sum to the slides with a
+#    value, the cut is labelled, failed slides are in no bar; run's cohort.* equals plot cohort of its slides.csv
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+t simulate-cohort "$bin" simulate --patients 40 --seed 7 --size 1024 --out "$tmp/c"
+awk -F, -v OFS=, 'NR == 4 { $2 = "slides/missing.tif" } { print }' "$tmp/c/manifest.csv" > "$tmp/c/m.csv"
+"$bin" score --manifest "$tmp/c/m.csv" --out "$tmp/c/s.csv" > "$tmp/log" 2>&1   # exit 1: a slide failed
+[ $? -eq 1 ] && grep -q '1 of 40 slides failed' "$tmp/log" && ok || bad score-cohort-one-failed
+t score-cohort-table sh -c "[ \$(grep -c '^P003,slides/missing.tif,.*,error,' '$tmp/c/s.csv') = 1 ]"
+t plot-cohort "$bin" plot cohort "$tmp/c/s.csv" --table "$tmp/c/flag.csv"
+t plot-cohort-default-out valid "$tmp/c/cohort"
+pdftotext -bbox-layout "$tmp/c/cohort.pdf" "$tmp/c/flag.html"
+t cohort-flag-counts python3 "$here/check_cohort.py" "$tmp/c/flag.html" "$tmp/c/s.csv" "$tmp/c/flag.csv" heterogeneous
+t cohort-failed-said grep -q '>failed</word>' "$tmp/c/flag.html"
+for m in entropy tile_cv; do
+  t "plot-cohort-$m" "$bin" plot cohort "$tmp/c/s.csv" --metric $m --cut 0.5 --out "$tmp/c/$m/a" --table "$tmp/c/$m.csv"
+  t "plot-cohort-$m-again" "$bin" plot cohort "$tmp/c/s.csv" --metric $m --cut 0.5 --out "$tmp/c/$m/b"
+  t "cohort-$m-valid" valid "$tmp/c/$m/a"
+  t "cohort-$m-deterministic" same3 "$tmp/c/$m/a" "$tmp/c/$m/b"
+  pdftotext -bbox-layout "$tmp/c/$m/a.pdf" "$tmp/c/$m.html"
+  t "cohort-$m-counts-bins-cut" python3 "$here/check_cohort.py" "$tmp/c/$m.html" "$tmp/c/s.csv" "$tmp/c/$m.csv" $m "cut 0.5"
+  if command -v Rscript > /dev/null 2>&1; then  # the bins are R's: hist()'s breaks and counts
+    Rscript -e "d <- read.csv('$tmp/c/s.csv'); d <- d[d\$status == 'ok', ]; h <- hist(d\$$m, plot = FALSE)
+      cat(sprintf('%.10g,%d', h\$breaks[-1], h\$counts), sep = '\n')" > "$tmp/c/$m.r" 2> /dev/null
+    awk -F, '$1 == "histogram" { printf "%.10g,%d\n", $5, $3 }' "$tmp/c/$m.csv" > "$tmp/c/$m.ours"
+    t "cohort-$m-bins-as-R-hist" cmp "$tmp/c/$m.r" "$tmp/c/$m.ours"
+  fi
+done
+t plot-cohort-optimal "$bin" plot cohort "$tmp/c/s.csv" --metric entropy --cut 0.4649 --cut-optimal --format pdf --out "$tmp/c/opt"
+t cohort-optimal-label sh -c "pdftotext -raw '$tmp/c/opt.pdf' - | tr '\n' ' ' | grep -q 'optimal cut 0.465 (maxstat)'"
+"$bin" plot cohort "$tmp/c/s.csv" --metric no_such > "$tmp/log" 2>&1
+[ $? -eq 1 ] && grep -q "^hetsurv plot cohort: .*no column 'no_such'" "$tmp/log" && ok || bad plot-cohort-bad-metric
+"$bin" plot cohort "$tmp/c/s.csv" --cut-optimal > "$tmp/log" 2>&1
+[ $? -eq 1 ] && grep -q "cut-optimal needs --cut" "$tmp/log" && ok || bad plot-cohort-optimal-without-cut
+t plot-cohort-help "$bin" plot cohort -h
+# the run draws DIR/cohort.* from its rows; plot cohort redraws the same bytes from DIR/slides.csv
+t run-cohort sh -c "cd '$tmp/c' && '$bin' run m.csv --out r -q > /dev/null 2>&1"
+t run-cohort-valid valid "$tmp/c/r/cohort"
+t plot-cohort-from-run "$bin" plot cohort "$tmp/c/r/slides.csv" --out "$tmp/c/rp/cohort"
+t run-cohort-same-as-plot same3 "$tmp/c/r/cohort" "$tmp/c/rp/cohort"
+
 # 4. options
 t no-plots "$bin" survival $lung --no-plots --out "$tmp/np"
 t no-plots-no-files sh -c "! ls '$tmp/np' | grep -q -e png -e pdf -e svg"

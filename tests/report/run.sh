@@ -83,6 +83,7 @@ has "HER2 categories" '<h3>HER2 IHC score' r/report.html
 
 # 2. in headless Chromium: no console error, every image decoded, each figure visible, the absent one said
 figs="" absent=""
+if [ -e r/cohort.png ]; then figs="--figure fig-cohort"; else no "run drew no cohort.png"; fi
 for ep in dfs os; do
   for f in km forest; do
     if [ -e "r/$ep/$f.png" ]; then figs="$figs --figure fig-$ep-$f"; else absent="$absent --absent fig-$ep-$f"; fi
@@ -136,14 +137,15 @@ if grep -q 'report.html' rn.log; then no "--no-report still mentions report.html
 rm -rf rn && run_np 0 rn c/m.csv -q --no-plots
 expect "--no-plots exit" 0 "$rc"
 has "--no-plots said in the page" 'not drawn \(--no-plots\)' rn/report.html
-check "report.html without figures in chromium" rn/report.html --absent fig-dfs-km --absent fig-dfs-forest \
+if [ -e rn/cohort.png ]; then no "--no-plots drew cohort.png"; else ok; fi
+check "report.html without figures in chromium" rn/report.html --absent fig-cohort --absent fig-dfs-km --absent fig-dfs-forest \
   --absent fig-os-km --absent fig-os-forest
 
 # 6. --format svg: the SVG figures embedded and shown; --format pdf: said to be beside the page
 run_np 0 rs c/m.csv --adjust age,grade -q --format svg
 expect "--format svg exit" 0 "$rc"
 has "SVG embedded" 'src="data:image/svg\+xml;base64,' rs/report.html
-check "report.html with SVG figures in chromium" rs/report.html --figure fig-dfs-km --figure fig-dfs-forest \
+check "report.html with SVG figures in chromium" rs/report.html --figure fig-cohort --figure fig-dfs-km --figure fig-dfs-forest \
   --figure fig-os-km --figure fig-os-forest
 run_np 0 rp c/m.csv -q --format pdf
 expect "--format pdf exit" 0 "$rc"

@@ -20,7 +20,7 @@ static int (*const suites[])(void) = {
     hs_suite_simulate,
     hs_suite_stain, hs_suite_cells, hs_suite_score,
     hs_suite_cellstore, hs_suite_calib, hs_suite_batchcal, hs_suite_controls, hs_suite_ckpt, hs_suite_slurm,
-    hs_suite_thumb, hs_suite_figures, hs_suite_report,
+    hs_suite_thumb, hs_suite_figures, hs_suite_cohortplot, hs_suite_report,
 };
 
 int main(int argc, char **argv)

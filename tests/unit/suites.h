@@ -37,6 +37,7 @@ int hs_suite_ckpt(void);
 int hs_suite_slurm(void);
 int hs_suite_thumb(void);
 int hs_suite_figures(void);
+int hs_suite_cohortplot(void);
 int hs_suite_report(void);
 
 /* Relative-or-absolute closeness: |a-b| <= tol * max(1, |b|). */
