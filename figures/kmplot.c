@@ -17,7 +17,9 @@
 
 #define FIG_W 504.0         /* 7 in: the full text width of most journals */
 #define PLOT_H 270.0        /* 3.75 in of plot: the curves dominate, the table stays readable below */
-#define MARGIN 10.0         /* white border around everything */
+#define MARGIN 10.0
+#define STEP_RES 0.05       /* pt: moves of a step line below this are merged (1/1440 in, under a 300-dpi pixel) */
+#define MARK_RES 0.25       /* pt: censoring marks closer than this to the last one print as one */         /* white border around everything */
 #define RIGHT_PAD 24.0      /* room for half of the last tick label / risk number past the axis end */
 #define MIN_LEFT 58.0       /* y tick labels + the rotated y title */
 #define LABEL_GAP 6.0       /* between a risk-table label and the numbers of the first column */
@@ -531,6 +533,63 @@ static double ys(const layout *L, double s)
 }
 
 /* Draws the bands of c: one stepped polygon per run of intervals with finite limits. */
+/*
+ * A step line drawn through cairo without the moves too small to see: a
+ * horizontal or vertical move under STEP_RES points is merged into the next
+ * one, so a curve of a million steps across a 400-point axis becomes a few
+ * thousand segments (the SVG and PDF stay small and fast), and no vertex is
+ * more than STEP_RES from where it belongs.
+ */
+typedef struct stepper {
+    cairo_t *cr;
+    double px, py; /* the pen */
+} stepper;
+
+static void step_start(stepper *s, cairo_t *cr, double x, double y)
+{
+    s->cr = cr;
+    s->px = x;
+    s->py = y;
+    cairo_move_to(cr, x, y);
+}
+
+/* across to x, then up or down to y */
+static void step_hv(stepper *s, double x, double y)
+{
+    if (fabs(x - s->px) >= STEP_RES) {
+        cairo_line_to(s->cr, x, s->py);
+        s->px = x;
+    }
+    if (fabs(y - s->py) >= STEP_RES) {
+        cairo_line_to(s->cr, s->px, y);
+        s->py = y;
+    }
+}
+
+/* up or down to y, then across to x */
+static void step_vh(stepper *s, double x, double y)
+{
+    if (fabs(y - s->py) >= STEP_RES) {
+        cairo_line_to(s->cr, s->px, y);
+        s->py = y;
+    }
+    if (fabs(x - s->px) >= STEP_RES) {
+        cairo_line_to(s->cr, x, s->py);
+        s->px = x;
+    }
+}
+
+/* exactly to (x, y), across then up or down */
+static void step_exact(stepper *s, double x, double y)
+{
+    if (x != s->px)
+        cairo_line_to(s->cr, x, s->py);
+    if (y != s->py)
+        cairo_line_to(s->cr, x, y);
+    s->px = x;
+    s->py = y;
+}
+
 static void draw_bands(cairo_t *cr, const layout *L, const hs_kmplot_curve *c)
 {
     size_t n = c->ntime;
@@ -543,17 +602,19 @@ static void draw_bands(cairo_t *cr, const layout *L, const hs_kmplot_curve *c)
         size_t j = i;
         while (j + 1 < n && isfinite(c->lower[j]) && isfinite(c->upper[j]) && isfinite(c->time[j + 1]))
             j++;
-        /* intervals i..j-1: [time[k], time[k+1]) with limits of row k */
-        cairo_move_to(cr, xs(L, c->time[i]), ys(L, c->upper[i]));
-        for (size_t k = i; k < j; k++) {
-            cairo_line_to(cr, xs(L, c->time[k + 1]), ys(L, c->upper[k]));
-            if (k + 1 < j)
-                cairo_line_to(cr, xs(L, c->time[k + 1]), ys(L, c->upper[k + 1]));
-        }
-        for (size_t k = j; k-- > i;) {
-            cairo_line_to(cr, xs(L, c->time[k + 1]), ys(L, c->lower[k]));
-            cairo_line_to(cr, xs(L, c->time[k]), ys(L, c->lower[k]));
-        }
+        /* intervals i..j-1: [time[k], time[k+1]) with limits of row k; the upper edge forward, the lower back */
+        stepper st;
+        step_start(&st, cr, xs(L, c->time[i]), ys(L, c->upper[i]));
+        for (size_t k = i; k + 1 < j; k++)
+            step_hv(&st, xs(L, c->time[k + 1]), ys(L, c->upper[k + 1]));
+        step_exact(&st, xs(L, c->time[j]), ys(L, c->upper[j - 1]));
+        step_exact(&st, xs(L, c->time[j]), ys(L, c->lower[j - 1]));
+        for (size_t k = j - 1; k > i; k--)
+            step_vh(&st, xs(L, c->time[k]), ys(L, c->lower[k]));
+        double x = xs(L, c->time[i]), y = ys(L, c->lower[i]);
+        step_vh(&st, x, y);
+        if (st.px != x || st.py != y)
+            cairo_line_to(cr, x, y);
         cairo_close_path(cr);
         cairo_fill(cr);
         i = j;
@@ -565,19 +626,26 @@ static void draw_curve(cairo_t *cr, const layout *L, const hs_kmplot_curve *c, h
     hs_fig_set_rgb(cr, col, 1);
     cairo_set_line_width(cr, CURVE_W);
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_MITER);
-    double s = 1;
-    cairo_move_to(cr, xs(L, 0), ys(L, 1));
+    stepper st;
+    step_start(&st, cr, xs(L, 0), ys(L, 1));
+    size_t last = 0;
     for (size_t j = 0; j < c->ntime && isfinite(c->time[j]); j++) {
-        double x = xs(L, c->time[j]);
-        cairo_line_to(cr, x, ys(L, s));
-        s = c->surv[j];
-        cairo_line_to(cr, x, ys(L, s));
+        step_hv(&st, xs(L, c->time[j]), ys(L, c->surv[j]));
+        last = j + 1;
     }
+    if (last)
+        step_exact(&st, xs(L, c->time[last - 1]), ys(L, c->surv[last - 1]));
     cairo_stroke(cr);
     cairo_set_line_width(cr, AXIS_W);
+    /* a censoring mark within MARK_RES of the last one drawn would print on top of it: drawn once */
+    double mx = -INFINITY, my = -INFINITY;
     for (size_t j = 0; j < c->ntime && isfinite(c->time[j]); j++) {
         if (c->n_censor[j] > 0) {
             double x = xs(L, c->time[j]), y = ys(L, c->surv[j]);
+            if (fabs(x - mx) < MARK_RES && fabs(y - my) < MARK_RES)
+                continue;
+            mx = x;
+            my = y;
             cairo_move_to(cr, x - CENSOR_HALF, y);
             cairo_line_to(cr, x + CENSOR_HALF, y);
             cairo_move_to(cr, x, y - CENSOR_HALF);
