@@ -79,6 +79,19 @@ void hs_cli_list_free(char **list)
     free(list);
 }
 
+int hs_cli_out_parent(const char *cmd, const char *out)
+{
+    const char *slash = strrchr(out, '/');
+    if (!slash || slash == out)
+        return 0;
+    char *parent = strndup(out, (size_t)(slash - out));
+    int bad = !parent || hs_cli_mkdirs(parent) != 0;
+    if (bad)
+        hs_cli_error(cmd, "%s: cannot create the output folder: %s", parent ? parent : out, strerror(errno));
+    free(parent);
+    return bad ? -1 : 0;
+}
+
 int hs_cli_mkdirs(const char *path)
 {
     char *tmp = strdup(path);

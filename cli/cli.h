@@ -31,6 +31,9 @@ void hs_cli_list_free(char **list);
 
 /* Creates directory path and its parents (mode 0777 & ~umask); 0 or -1 with errno. */
 int hs_cli_mkdirs(const char *path);
+/* Creates the folder of the file path `out` (e.g. a figure's BASE), saying why not as "hetsurv CMD: ..." on
+ * failure; 0 or -1. */
+int hs_cli_out_parent(const char *cmd, const char *out);
 
 int main_validate(int argc, char **argv);
 int main_survival(int argc, char **argv);

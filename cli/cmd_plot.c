@@ -171,17 +171,7 @@ static int parse(int argc, char **argv, int km, const char *name, void (*use)(FI
         snprintf(o->base, n, "%s/%s", o->dir, name);
         o->out = o->base;
     }
-    const char *slash = strrchr(o->out, '/');
-    if (slash && slash != o->out) {
-        char *parent = strndup(o->out, (size_t)(slash - o->out));
-        int bad = !parent || hs_cli_mkdirs(parent) != 0;
-        if (bad)
-            hs_cli_error(cmd, "%s: cannot create the output folder: %s", parent ? parent : o->out, strerror(errno));
-        free(parent);
-        if (bad)
-            return HS_EXIT_FAIL;
-    }
-    return -1;
+    return hs_cli_out_parent(cmd, o->out) != 0 ? HS_EXIT_FAIL : -1;
 }
 
 static int plot_km(int argc, char **argv)
@@ -224,19 +214,6 @@ static int plot_forest(int argc, char **argv)
 }
 
 /* Creates the folder of the output BASE; 0, or -1 after saying why. */
-static int out_parent(const char *cmd, const char *out)
-{
-    const char *slash = strrchr(out, '/');
-    if (!slash || slash == out)
-        return 0;
-    char *parent = strndup(out, (size_t)(slash - out));
-    int bad = !parent || hs_cli_mkdirs(parent) != 0;
-    if (bad)
-        hs_cli_error(cmd, "%s: cannot create the output folder: %s", parent ? parent : out, strerror(errno));
-    free(parent);
-    return bad ? -1 : 0;
-}
-
 enum { C_METRIC = 1100, C_CUT, C_CUTOPT, C_TABLE };
 
 static int plot_cohort(int argc, char **argv)
@@ -296,7 +273,7 @@ static int plot_cohort(int argc, char **argv)
     }
     int status = HS_EXIT_OK;
     hs_cohortplot_data *d = NULL;
-    if (out_parent(cmd, out) != 0) {
+    if (hs_cli_out_parent(cmd, out) != 0) {
         status = HS_EXIT_FAIL;
     } else if (hs_cohortplot_load(&d, csv, metric, &err) != HS_OK || hs_cohortplot_write(out, mask, d, &co, &err) != HS_OK) {
         hs_cli_error(cmd, "%s", err.msg);

@@ -97,16 +97,7 @@ int hs_plot_map_main(int argc, char **argv)
         snprintf(base, keep + 5, "%.*s.map", (int)keep, tiles);
         out = base;
     }
-    int status = HS_EXIT_OK;
-    const char *slash = strrchr(out, '/');
-    if (slash && slash != out) {
-        char *parent = strndup(out, (size_t)(slash - out));
-        if (!parent || hs_cli_mkdirs(parent) != 0) {
-            hs_cli_error(CMD, "%s: cannot create the output folder: %s", parent ? parent : out, strerror(errno));
-            status = HS_EXIT_FAIL;
-        }
-        free(parent);
-    }
+    int status = hs_cli_out_parent(CMD, out) != 0 ? HS_EXIT_FAIL : HS_EXIT_OK;
     hs_slidemap_data *d = NULL;
     if (status == HS_EXIT_OK &&
         (hs_slidemap_load(&d, tiles, DEFAULT_TILE_UM, &err) != HS_OK ||
