@@ -60,7 +60,14 @@
  * the TIFF resolution tags (centimetre or inch units), "MPP = x" in the image
  * description, PNG's pHYs (metre unit).  A resolution giving more than
  * MAX_PLAUSIBLE_MPP microns per pixel is ignored as an editor's default
- * (72 dpi is 353 um per pixel), not a microscope's.
+ * (72 dpi is 353 um per pixel), not a microscope's.  One finer than
+ * MIN_PLAUSIBLE_MPP is an error that names its source: no light microscope
+ * resolves 0.01 um (the diffraction limit is about 0.2 um; a 100x objective
+ * scans at about 0.1 um per pixel), and every size derived from it (cells,
+ * regions, margins in pixels) would be absurd.
+ *
+ * Only regular files are opened: a FIFO named like a slide would block the
+ * open forever, a device would be read without end.
  */
 #include "scoring/slide.h"
 
@@ -81,6 +88,7 @@
 
 #define MAX_PIXELS ((uint64_t)1 << 28)   /* 256 megapixels: the in-memory backends' limit */
 #define MAX_PLAUSIBLE_MPP 100.0          /* microns per pixel; coarser resolutions are ignored */
+#define MIN_PLAUSIBLE_MPP 0.01           /* microns per pixel; finer ones are an error (see above) */
 #define BAND_PIXELS ((int64_t)1 << 22)   /* OpenSlide reads go through a buffer of at most this many pixels */
 #define USE_LIBTIFF 1                    /* open_openslide: level 0 is smaller than a tile, read it with libtiff */
 #define NOT_SUITABLE 2                   /* open_tiled: a layout the libtiff tiled backend leaves to OpenSlide */
@@ -967,6 +975,16 @@ int hs_slide_open_backend(hs_slide **out, const char *path, double mpp_override,
         return hs_error_set(err, HS_EIO, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return hs_error_set(err, HS_EIO, "%s: is a directory", path);
+    if (!S_ISREG(st.st_mode))
+        return hs_error_set(err, HS_EIO, "%s: not a regular file (a %s): only files are read as slides", path,
+                            S_ISFIFO(st.st_mode)  ? "FIFO"
+                            : S_ISCHR(st.st_mode) ? "character device"
+                            : S_ISBLK(st.st_mode) ? "block device"
+                            : S_ISSOCK(st.st_mode) ? "socket"
+                                                   : "special file");
+    if (mpp_override > 0 && mpp_override < MIN_PLAUSIBLE_MPP)
+        return hs_error_set(err, HS_EINVAL, "%s: pixel size override %g um is not plausible (a slide's is at least %g um)",
+                            path, mpp_override, MIN_PLAUSIBLE_MPP);
     FILE *f = fopen(path, "rb");
     if (!f)
         return hs_error_set(err, HS_EIO, "%s: %s", path, strerror(errno));
@@ -1028,6 +1046,22 @@ int hs_slide_open_backend(hs_slide **out, const char *path, double mpp_override,
     }
     if (!s->info.mpp_source)
         s->info.mpp_source = "none";
+    if (s->info.mpp_x < MIN_PLAUSIBLE_MPP || s->info.mpp_y < MIN_PLAUSIBLE_MPP) {
+        static const char *const src[][2] = {
+            {"openslide", "OpenSlide's openslide.mpp-x/y"},     {"tiff-resolution", "the TIFF resolution tags"},
+            {"description", "the image description's MPP"},     {"png-phys", "the PNG pHYs chunk"},
+        };
+        const char *from = s->info.mpp_source;
+        for (size_t k = 0; k < sizeof src / sizeof src[0]; k++)
+            if (!strcmp(from, src[k][0]))
+                from = src[k][1];
+        rc = hs_error_set(err, HS_EFORMAT,
+                          "%s: pixel size %g x %g um (from %s) is not plausible: a slide's is at least %g um; "
+                          "give the right one with --mpp",
+                          path, s->info.mpp_x, s->info.mpp_y, from, MIN_PLAUSIBLE_MPP);
+        hs_slide_close(s);
+        return rc;
+    }
     *out = s;
     return HS_OK;
 }

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Regression tests of inputs that broke hetsurv (../shared/fuzz-repro, the hardening issue), each kept in
+# tests/repro/data: a slide stating an absurd pixel size (1e-9, 1e-12, 1e-5 um in the image description;
+# pHYs 4294967295 px/m in a PNG) once crashed `score` or was reported as "out of memory"; now it is an error
+# row naming the pixel size and where it came from, and the other slides of the batch are scored.  A FIFO
+# named like a slide once blocked `score` forever; now it is refused at once.
+# Usage: tests/repro/run.sh BUILD_DIR TALLY_FILE
+here=$(cd "$(dirname "$0")" && pwd)
+bin=$(cd "$1" && pwd)/hetsurv
+tally=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+suite=repro pass=0 fail=0
+. "$here/../cohort_checks.sh"
+cd "$tmp" || exit 1
+"$bin" simulate --patients 1 --seed 3 --size 1024 --out c > /dev/null 2>&1 || no "simulate"
+good=c/slides/P001.tif
+
+# 1. absurd pixel sizes: an error row that names the size and its source; the good slide beside it is scored
+for x in "desc_mpp_tiny.tif:1e-09:the image description's MPP" "desc_mpp_tinier.tif:1e-12:the image description's MPP" \
+         "desc_mpp_small.tif:1e-05:the image description's MPP" "P_physmax.png:0.000232831:the PNG pHYs chunk"; do
+  f=${x%%:*} rest=${x#*:}; size=${rest%%:*} src=${rest#*:}
+  timeout 120 "$bin" score "$here/data/$f" "$good" --out "$f.csv" > "$f.log" 2>&1
+  expect "$f: exit (one slide failed)" 1 "$?"
+  has "$f: the size and its source named" "pixel size $size x $size um \\(from $src\\) is not plausible" "$f.log"
+  has "$f: an error row" "^[^,]*$f,error," "$f.csv"
+  has "$f: the good slide still scored" "^$good,ok," "$f.csv"
+  if grep -q 'out of memory' "$f.csv" "$f.log"; then no "$f: still said 'out of memory'"; else ok; fi
+done
+timeout 60 "$bin" score "$good" --mpp 1e-9 --out o.csv > o.log 2>&1
+expect "--mpp 1e-9: exit" 1 "$?"
+has "--mpp 1e-9 refused, named" 'pixel size override 1e-09 um is not plausible' o.log
+
+# 2. a FIFO named like a slide: refused at once, not a hang
+mkfifo x.tif
+timeout 20 "$bin" score x.tif "$good" --out x.csv > x.log 2>&1
+rc=$?
+if [ "$rc" -eq 124 ]; then no "FIFO: score still blocks (killed after 20 s)"; else expect "FIFO: exit" 1 "$rc"; fi
+has "FIFO: said so" 'x.tif: not a regular file \(a FIFO\)' x.log
+has "FIFO: the good slide still scored" "^$good,ok," x.csv
+
+echo "repro: $pass passed, $fail failed"
+echo "repro $pass $fail" >> "$tally"
