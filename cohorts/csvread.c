@@ -42,6 +42,15 @@ static void on_field(void *data, size_t n, void *rd_)
     reader *rd = rd_;
     if (rd->status)
         return;
+    /* a NUL byte would silently end the field for every reader after this one ("5\0002.57" read as 5) */
+    const char *nul = n ? memchr(data, '\0', n) : NULL;
+    if (nul) {
+        rd->status = hs_error_set(rd->err, HS_EDATA,
+                                  "%s:%ld:%zu: a NUL byte inside the field (at its byte %zu): the file is damaged "
+                                  "or not text",
+                                  rd->path, rd->rec_line, rd->nfield + 1, (size_t)(nul - (const char *)data) + 1);
+        return;
+    }
     if (rd->nfield == rd->field_cap) {
         size_t cap = rd->field_cap ? 2 * rd->field_cap : 16;
         size_t *off = realloc(rd->off, cap * sizeof *off);

@@ -18,7 +18,8 @@
 typedef struct hs_csv_row {
     size_t nfield;             /* number of fields in this record */
     const char *const *field;  /* field[i]: the i-th field, unquoted */
-    const size_t *len;         /* len[i]: its length in bytes (it may contain NULs) */
+    const size_t *len;         /* len[i]: its length in bytes (a field never holds a NUL: reading one is an
+                                  HS_EDATA error naming FILE:LINE:FIELD) */
     long line;                 /* 1-based line on which the record starts */
     size_t index;              /* 0-based record number (0 is the header); in a range read, counted
                                   from the range's first_index */

@@ -3,7 +3,8 @@
 # tests/repro/data: a slide stating an absurd pixel size (1e-9, 1e-12, 1e-5 um in the image description;
 # pHYs 4294967295 px/m in a PNG) once crashed `score` or was reported as "out of memory"; now it is an error
 # row naming the pixel size and where it came from, and the other slides of the batch are scored.  A FIFO
-# named like a slide once blocked `score` forever; now it is refused at once.
+# named like a slide once blocked `score` forever; now it is refused at once.  A NUL byte inside a CSV or TSV
+# field once truncated it silently; now the file, line and field are named.
 # Usage: tests/repro/run.sh BUILD_DIR TALLY_FILE
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(cd "$1" && pwd)/hetsurv
@@ -38,6 +39,22 @@ rc=$?
 if [ "$rc" -eq 124 ]; then no "FIFO: score still blocks (killed after 20 s)"; else expect "FIFO: exit" 1 "$rc"; fi
 has "FIFO: said so" 'x.tif: not a regular file \(a FIFO\)' x.log
 has "FIFO: the good slide still scored" "^$good,ok," x.csv
+
+# 3. a NUL byte inside a field once ended it silently ("5\0002.57" read as 5, the manifest "valid"): now every
+#    CSV/TSV reader names the file, line and field
+d=$here/data
+"$bin" validate "$d/M_nul_infield_num.csv" --no-slide-check > n1.log 2>&1
+expect "NUL in a manifest: validate fails" 1 "$?"
+has "NUL in a manifest: named" 'M_nul_infield_num.csv:4:3: a NUL byte inside the field' n1.log
+"$bin" survival --data "$d/V_nul_infield_num.csv" --time time --event status --out v > n2.log 2>&1
+expect "NUL in a survival table: exit" 1 "$?"
+has "NUL in a survival table: named" 'V_nul_infield_num.csv:4:3: a NUL byte inside the field' n2.log
+"$bin" score --qupath "$d/Q_nul_num.tsv" --out q1.csv > n3.log 2>&1
+expect "NUL in a QuPath number: exit" 1 "$?"
+has "NUL in a QuPath number: named" 'Q_nul_num.tsv:2:5: a NUL byte inside the field' n3.log
+"$bin" score --qupath "$d/Q_image_nul.tsv" --out q2.csv > n4.log 2>&1
+expect "NUL in a QuPath image name: exit" 1 "$?"
+has "NUL in a QuPath image name: named" 'Q_image_nul.tsv:5:1: a NUL byte inside the field' n4.log
 
 echo "repro: $pass passed, $fail failed"
 echo "repro $pass $fail" >> "$tally"
