@@ -152,7 +152,10 @@ int hs_slidemap_load(hs_slidemap_data **out, const char *tiles_csv, double tile_
         (void)index_of(t, r, 0, &ix, err);
         (void)index_of(t, r, 1, &iy, err);
         const char *call = t->cell[r * t->ncol + 4], *tum = t->cell[r * t->ncol + 5];
-        int k = !strcmp(call, "0") ? 0 : !strcmp(call, "1+") ? 1 : !strcmp(call, "2+") ? 2 : !strcmp(call, "3+") ? 3 : -1;
+        int k = -1; /* the call as tilecsv writes it (hs_her2_call_name) */
+        for (int j = 0; j < HS_NCLASS && k < 0; j++)
+            if (!strcmp(call, hs_her2_call_name((hs_call)j)))
+                k = j;
         if (k < 0 && strcmp(call, "NA"))
             rc = hs_error_set(err, HS_EDATA, "%s:%ld: ihc_score '%s' is not 0, 1+, 2+, 3+ or NA", t->path,
                               t->line[r], call);
@@ -359,7 +362,6 @@ int hs_slidemap_draw(cairo_t *cr, double w, double h, const hs_slidemap_data *d,
     hs_fig_text(cr, lx, ly, HS_HALIGN_LEFT, HS_VALIGN_TOP, "Tile IHC call");
     ly += FS_TEXT * 1.6;
     hs_fig_font(cr, FS_TEXT, 0);
-    static const char *const name[4] = {"0", "1+", "2+", "3+"};
     for (int k = 3; k >= 0; k--) {
         double c[3];
         hs_slidemap_colour(k, c);
@@ -368,7 +370,7 @@ int hs_slidemap_draw(cairo_t *cr, double w, double h, const hs_slidemap_data *d,
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
         hs_fig_textf(cr, lx + SWATCH + 4, ly + SWATCH / 2, HS_HALIGN_LEFT, HS_VALIGN_MIDDLE, "%s (%zu tile%s)",
-                     name[k], d->count[k], d->count[k] == 1 ? "" : "s");
+                     hs_her2_call_name((hs_call)k), d->count[k], d->count[k] == 1 ? "" : "s");
         ly += FS_TEXT * 1.5;
     }
     cairo_set_source_rgba(cr, 0.35, 0.35, 0.35, 0.9);
@@ -377,12 +379,35 @@ int hs_slidemap_draw(cairo_t *cr, double w, double h, const hs_slidemap_data *d,
     cairo_stroke(cr);
     cairo_set_source_rgb(cr, 0, 0, 0);
     if (d->min_cells)
-        hs_fig_textf(cr, lx + SWATCH + 4, ly + SWATCH / 2, HS_HALIGN_LEFT, HS_VALIGN_MIDDLE, "< %zu cells", d->min_cells);
+        hs_fig_textf(cr, lx + SWATCH + 4, ly + SWATCH / 2, HS_HALIGN_LEFT, HS_VALIGN_MIDDLE, "< %zu cells",
+                     d->min_cells);
     else
         hs_fig_text(cr, lx + SWATCH + 4, ly + SWATCH / 2, HS_HALIGN_LEFT, HS_VALIGN_MIDDLE, "too few cells");
     ly += FS_TEXT * 2.2;
     hs_fig_textf(cr, lx, ly, HS_HALIGN_LEFT, HS_VALIGN_TOP, "tiles of %g \xc2\xb5m", d->tile_um);
     return HS_OK;
+}
+
+int hs_slidemap_write_slide(hs_slidemap_data *d, const char *path, double mpp_override, const char *patient,
+                            const hs_slide_metrics *m, const char *base, unsigned mask, hs_error *err)
+{
+    if (!d || !patient || !m || !base)
+        return hs_error_set(err, HS_EINVAL, "hs_slidemap_write_slide: NULL argument");
+    int rc = HS_OK;
+    if (path) {
+        rc = hs_slidemap_thumb(d, path, mpp_override, err);
+    } else {
+        free(d->note);
+        if (!(d->note = strdup("no thumbnail: a QuPath export has no image")))
+            rc = hs_error_set(err, HS_ENOMEM, "out of memory");
+    }
+    char title[1200];
+    snprintf(title, sizeof title, "%s: IHC %s, %s", patient, hs_her2_call_name(m->ihc_score),
+             hs_her2_pattern_name(m->pattern));
+    hs_slidemap_opts o;
+    hs_slidemap_opts_default(&o);
+    o.title = title;
+    return rc == HS_OK ? hs_slidemap_write(base, mask, d, &o, err) : rc;
 }
 
 typedef struct draw_ctx {

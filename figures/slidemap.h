@@ -84,6 +84,16 @@ int hs_slidemap_draw(cairo_t *cr, double w, double h, const hs_slidemap_data *d,
 int hs_slidemap_write(const char *base, unsigned mask, const hs_slidemap_data *d, const hs_slidemap_opts *o,
                       hs_error *err) HS_RESULT_USED;
 
+/*
+ * A scored slide's map as the cohort run draws it: the thumbnail of the slide
+ * at path into d (path NULL: a QuPath export, which has no image, said in
+ * the note), the title "PATIENT: IHC call, pattern" from m, written as
+ * base.* in the formats of mask.  Failures as hs_slidemap_thumb and
+ * hs_slidemap_write.
+ */
+int hs_slidemap_write_slide(hs_slidemap_data *d, const char *path, double mpp_override, const char *patient,
+                            const hs_slide_metrics *m, const char *base, unsigned mask, hs_error *err) HS_RESULT_USED;
+
 /* The class colours (0, 1+, 2+, 3+), sRGB 0..1 components, for the legend of other views. */
 void hs_slidemap_colour(int call, double rgb[3]);
 

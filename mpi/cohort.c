@@ -563,20 +563,8 @@ static int draw_map(const hs_cohort_run *r, const hs_cohort_item *it, int qupath
     hs_slidemap_data *d;
     if ((rc = hs_slidemap_from_tilemap(&d, map, hp, err)) != HS_OK)
         return rc;
-    if (qupath) {
-        free(d->note);
-        d->note = strdup("no thumbnail: a QuPath export has no image");
-    } else {
-        rc = hs_slidemap_thumb(d, it->path, r->score->mpp_override, err);
-    }
-    char title[1200];
-    snprintf(title, sizeof title, "%s: IHC %s, %s", it->patient, hs_her2_call_name(m->ihc_score),
-             hs_her2_pattern_name(m->pattern));
-    hs_slidemap_opts o;
-    hs_slidemap_opts_default(&o);
-    o.title = title;
-    if (rc == HS_OK)
-        rc = hs_slidemap_write(base, r->map_figures, d, &o, err);
+    rc = hs_slidemap_write_slide(d, qupath ? NULL : it->path, r->score->mpp_override, it->patient, m, base,
+                                 r->map_figures, err);
     hs_slidemap_data_free(d);
     return rc;
 }

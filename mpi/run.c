@@ -575,7 +575,7 @@ static int draw_gallery(const run *r, hs_error *err)
             continue;
         k++;
         const char *id = r->manifest->patient[i].patient_id;
-        char base[4096], tiles[4200], title[1200];
+        char base[4096], tiles[4200];
         if ((rc = hs_cohort_map_base(c->out, id, base, sizeof base, err)) != HS_OK)
             break;
         snprintf(tiles, sizeof tiles, "%s.tiles.csv", base);
@@ -583,18 +583,11 @@ static int draw_gallery(const run *r, hs_error *err)
         if ((rc = hs_slidemap_load(&d, tiles, c->tile_um, err)) != HS_OK)
             break;
         d->min_cells = c->her2.tile_min_cells ? c->her2.tile_min_cells : 1;
-        rc = hs_slidemap_thumb(d, r->cohort.item[i].path, c->score.mpp_override, err);
-        snprintf(title, sizeof title, "%s: IHC %s, %s", id, hs_her2_call_name(row->m.ihc_score),
-                 hs_her2_pattern_name(row->m.pattern));
-        hs_slidemap_opts o;
-        hs_slidemap_opts_default(&o);
-        o.title = title;
         /* previews for the report (a PNG at 120 dpi, else SVG); --maps all draws every format at full size */
-        if (rc == HS_OK)
-            rc = hs_slidemap_write(base, c->figures & HS_FIG_PNG   ? HS_FIG_PNG_PREVIEW
-                                         : c->figures & HS_FIG_SVG ? HS_FIG_SVG
-                                                                   : HS_FIG_PDF,
-                                   d, &o, err);
+        unsigned mask = c->figures & HS_FIG_PNG   ? HS_FIG_PNG_PREVIEW
+                        : c->figures & HS_FIG_SVG ? HS_FIG_SVG
+                                                  : HS_FIG_PDF;
+        rc = hs_slidemap_write_slide(d, r->cohort.item[i].path, c->score.mpp_override, id, &row->m, base, mask, err);
         hs_slidemap_data_free(d);
     }
     return rc;
