@@ -73,6 +73,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,7 @@
 #include <tiffio.h>
 
 #include "scoring/slide_internal.h"
+#include "scoring/tifflayout_internal.h"
 #include "scoring/tiffmsg_internal.h"
 
 #define MAX_PIXELS ((uint64_t)1 << 28)   /* 256 megapixels: the in-memory backends' limit */
@@ -96,6 +98,9 @@
 #define MAX_SLOTS 4096                   /* ... and at most this many of them */
 #define MAX_TILE_BYTES ((size_t)16 << 20) /* levels with larger tiles are left to OpenSlide */
 #define MAX_DIRS 4096                    /* directories examined when matching levels to directories */
+#define MAX_SIDE ((uint32_t)1 << 21)     /* pixels: 2,097,152 is 210 mm at 0.1 um per pixel, more than a slide */
+#define MAX_TILE_SIDE 8192u              /* pixels: real slides use 240 to 4096; OpenSlide takes 256 MB for one */
+#define MAX_LEVELS 64                    /* pyramid levels: 2^64 is more downsampling than any slide needs */
 
 /* The libtiff tiled backend: where a level's tiles are and how they decode. */
 typedef struct tlevel {
@@ -137,6 +142,9 @@ struct hs_slide {
     uint64_t ndecoded; /* tiles decoded so far */
     char tiff_err[512], tiff_warn[512]; /* libtiff tiled backend: first error / warning since the last clear */
 };
+
+static int on_tiff_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap);
+static int tiff_failure(hs_slide *s, const char *what, const char *msg, hs_error *err);
 
 /* ---- helpers ---------------------------------------------------------------------------------------------- */
 
@@ -284,6 +292,26 @@ static int open_openslide(hs_slide *s, int is_tiff, hs_error *err)
         if (s->lw[l] <= 0 || s->lh[l] <= 0 || !(s->lds[l] > 0))
             return openslide_failure(s, "OpenSlide cannot open it", "bad level geometry", err);
     }
+    if (n > MAX_LEVELS)
+        return hs_error_set(err, HS_EFORMAT, "%s: %d pyramid levels is not plausible (at most %d)", s->path, (int)n,
+                            MAX_LEVELS);
+    /*
+     * Each level the same image, smaller: no wider or taller than the one
+     * above, and (while both sides are large enough for rounding not to
+     * matter) shrunk alike in both directions.  A wrong ImageWidth in one
+     * directory breaks this.
+     */
+    for (int32_t l = 1; l < n; l++) {
+        double fw = (double)s->lw[0] / s->lw[l], fh = (double)s->lh[0] / s->lh[l];
+        int bigger = s->lw[l] > s->lw[l - 1] || s->lh[l] > s->lh[l - 1];
+        int skewed = s->lw[l] >= 64 && s->lh[l] >= 64 && (fw > 2 * fh || fh > 2 * fw);
+        if (bigger || skewed)
+            return hs_error_set(err, HS_EFORMAT,
+                                "%s: level %d is %lldx%lld pixels and level %d %lldx%lld: not one image at "
+                                "decreasing scales (an image size in the file is wrong)",
+                                s->path, (int)l, (long long)s->lw[l], (long long)s->lh[l], (int)(bigger ? l - 1 : 0),
+                                (long long)s->lw[bigger ? l - 1 : 0], (long long)s->lh[bigger ? l - 1 : 0]);
+    }
     /* Levels smaller than their tile (see the top of this file). */
     for (int32_t l = 0; l < n; l++) {
         char key[64];
@@ -380,6 +408,137 @@ static int read_openslide(hs_slide *s, int level, int64_t x, int64_t y, int64_t 
     return HS_OK;
 }
 
+/* ---- plausibility of the numbers a TIFF directory states ------------------------------------------------- */
+
+static const char *photometric_name(unsigned v)
+{
+    switch (v) {
+    case PHOTOMETRIC_MINISWHITE: return "WhiteIsZero";
+    case PHOTOMETRIC_MINISBLACK: return "BlackIsZero";
+    case PHOTOMETRIC_RGB: return "RGB";
+    case PHOTOMETRIC_PALETTE: return "Palette";
+    case PHOTOMETRIC_MASK: return "TransparencyMask";
+    case PHOTOMETRIC_SEPARATED: return "Separated (CMYK)";
+    case PHOTOMETRIC_YCBCR: return "YCbCr";
+    case PHOTOMETRIC_CIELAB: return "CIELab";
+    case PHOTOMETRIC_ICCLAB: return "ICCLab";
+    case PHOTOMETRIC_ITULAB: return "ITULab";
+    case PHOTOMETRIC_CFA: return "CFA";
+    case PHOTOMETRIC_LOGL: return "LogL";
+    case PHOTOMETRIC_LOGLUV: return "LogLuv";
+    default: return "unknown";
+    }
+}
+
+/* HS_EFORMAT naming the file, the directory and the field. */
+static int bad_field(const hs_slide *s, int dir, hs_error *err, const char *fmt, ...) HS_FORMAT(4, 5);
+static int bad_field(const hs_slide *s, int dir, hs_error *err, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return hs_error_set(err, HS_EFORMAT, "%s: TIFF directory %d: %s", s->path, dir, what);
+}
+
+/*
+ * Checks the numbers the current directory of t states against what a
+ * brightfield slide can be and what the readers decode (see the top of this
+ * file): image and tile sizes, samples, bits, Photometric, planar layout,
+ * sample format, compression.  `tiled`: the directory is a pyramid level
+ * (tile sizes checked); `aperio`: Aperio's JPEG 2000 compressions are
+ * accepted (OpenSlide decodes them).  HS_EFORMAT naming the field.
+ */
+static int vet_directory(const hs_slide *s, TIFF *t, int dir, int tiled, int aperio, hs_error *err)
+{
+    uint32_t w = 0, h = 0, tw = 0, th = 0;
+    uint16_t bps = 0, spp = 0, planar = 0, format = 0, comp = 0, photo = 0, nextra = 0;
+    uint16_t *extra = NULL;
+    if (!TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w))
+        return bad_field(s, dir, err, "ImageWidth (tag 256) missing");
+    if (!TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h))
+        return bad_field(s, dir, err, "ImageLength (tag 257) missing");
+    if (w < 1 || w > MAX_SIDE)
+        return bad_field(s, dir, err, "ImageWidth %u is not plausible (a slide's is 1 to %u pixels)", (unsigned)w,
+                         (unsigned)MAX_SIDE);
+    if (h < 1 || h > MAX_SIDE)
+        return bad_field(s, dir, err, "ImageLength %u is not plausible (a slide's is 1 to %u pixels)", (unsigned)h,
+                         (unsigned)MAX_SIDE);
+    if (!TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &photo))
+        return bad_field(s, dir, err, "Photometric (tag 262) missing: the colour model is not stated");
+    if (photo != PHOTOMETRIC_RGB && photo != PHOTOMETRIC_YCBCR && !(photo == PHOTOMETRIC_PALETTE && !tiled))
+        return bad_field(s, dir, err,
+                         "Photometric is %s (%u); an RGB brightfield slide needs RGB (2) or YCbCr (6)",
+                         photometric_name(photo), (unsigned)photo);
+    TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLESPERPIXEL, &spp);
+    TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &bps);
+    TIFFGetFieldDefaulted(t, TIFFTAG_PLANARCONFIG, &planar);
+    TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLEFORMAT, &format);
+    TIFFGetFieldDefaulted(t, TIFFTAG_EXTRASAMPLES, &nextra, &extra);
+    unsigned colour = photo == PHOTOMETRIC_PALETTE ? 1 : 3;
+    if (spp < colour || spp - colour != nextra || nextra > 1)
+        return bad_field(s, dir, err,
+                         "SamplesPerPixel %u with %u ExtraSamples is not plausible: %s image has %u samples (%u "
+                         "with alpha)",
+                         (unsigned)spp, (unsigned)nextra, colour == 1 ? "a Palette" : "an RGB", colour, colour + 1);
+    if (photo == PHOTOMETRIC_PALETTE ? (bps != 1 && bps != 2 && bps != 4 && bps != 8) : (bps != 8 && bps != 16))
+        return bad_field(s, dir, err, "BitsPerSample %u is not plausible: %s", (unsigned)bps,
+                         photo == PHOTOMETRIC_PALETTE ? "a Palette image has 1, 2, 4 or 8" : "a slide has 8 (or 16)");
+    if (planar != PLANARCONFIG_CONTIG && planar != PLANARCONFIG_SEPARATE)
+        return bad_field(s, dir, err, "PlanarConfiguration %u is not a valid value (1 contiguous, 2 separate)",
+                         (unsigned)planar);
+    if (format != SAMPLEFORMAT_UINT)
+        return bad_field(s, dir, err, "SampleFormat %u is not plausible: slide pixels are unsigned integers (1)",
+                         (unsigned)format);
+    if (!TIFFGetField(t, TIFFTAG_COMPRESSION, &comp))
+        comp = COMPRESSION_NONE;
+    if (!TIFFIsCODECConfigured(comp) && !(aperio && (comp == 33003 || comp == 33005)))
+        return bad_field(s, dir, err, "Compression %u is not a scheme this build of libtiff decodes", (unsigned)comp);
+    if (!tiled)
+        return HS_OK;
+    if (!TIFFGetField(t, TIFFTAG_TILEWIDTH, &tw))
+        return bad_field(s, dir, err, "TileWidth (tag 322) missing");
+    if (!TIFFGetField(t, TIFFTAG_TILELENGTH, &th))
+        return bad_field(s, dir, err, "TileLength (tag 323) missing");
+    if (tw < 16 || tw > MAX_TILE_SIDE || tw % 16 != 0)
+        return bad_field(s, dir, err,
+                         "TileWidth %u is not plausible: the TIFF specification asks for a multiple of 16, and a "
+                         "slide's tiles are at most %u pixels wide",
+                         (unsigned)tw, (unsigned)MAX_TILE_SIDE);
+    if (th < 16 || th > MAX_TILE_SIDE || th % 16 != 0)
+        return bad_field(s, dir, err,
+                         "TileLength %u is not plausible: the TIFF specification asks for a multiple of 16, and a "
+                         "slide's tiles are at most %u pixels long",
+                         (unsigned)th, (unsigned)MAX_TILE_SIDE);
+    return HS_OK;
+}
+
+/*
+ * Vets every tiled directory (the pyramid levels; Aperio's thumbnail, label
+ * and macro images are stripped) of a generic-tiff or Aperio file.
+ */
+static int vet_tiled_file(hs_slide *s, int aperio, hs_error *err)
+{
+    char msg[512] = "";
+    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    if (!opts)
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", s->path);
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, msg);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, hs_tiffmsg_drop_warning, NULL);
+    TIFF *t = TIFFOpenExt(s->path, "rm", opts);
+    TIFFOpenOptionsFree(opts);
+    if (!t)
+        return tiff_failure(s, "not a readable TIFF file", msg, err);
+    int rc = HS_OK, d = 0;
+    do {
+        if (TIFFIsTiled(t))
+            rc = vet_directory(s, t, d, 1, aperio, err);
+    } while (rc == HS_OK && ++d < MAX_DIRS && TIFFReadDirectory(t));
+    TIFFClose(t);
+    return rc;
+}
+
 /* ---- libtiff backend -------------------------------------------------------------------------------------- */
 
 static int on_tiff_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
@@ -404,6 +563,9 @@ static int decode_tiff(hs_slide *s, TIFF *t, char *msg, hs_error *err)
         return tiff_failure(s, "TIFF without image size", msg, err);
     if ((uint64_t)w * h > MAX_PIXELS)
         return too_large(s, w, h, err);
+    int rc = vet_directory(s, t, 0, TIFFIsTiled(t), 0, err);
+    if (rc != HS_OK)
+        return rc;
     char emsg[1024] = "";
     if (!TIFFRGBAImageOK(t, emsg))
         return hs_error_set(err, HS_EFORMAT, "%s: libtiff cannot decode this TIFF: %s", s->path, emsg);
@@ -948,6 +1110,22 @@ static void read_memory(const hs_slide *s, int64_t x, int64_t y, int64_t w, int6
 
 /* ---- public ----------------------------------------------------------------------------------------------- */
 
+/*
+ * The layout check (tifflayout): HS_EFORMAT naming the file and what is
+ * wrong.  only_truncation: report only a file cut short, and leave err
+ * alone otherwise (a vendor's file libtiff's rules do not fit).
+ */
+static int check_layout(hs_slide *s, int only_truncation, hs_error *err)
+{
+    char why[512];
+    int rc = hs_tifflayout_check(s->path, MAX_DIRS, why, sizeof why);
+    if (rc == 0 || (only_truncation && (rc < 0 || !strstr(why, "truncated"))))
+        return HS_OK;
+    char esc[512];
+    hs_err_escape(esc, sizeof esc, why, strlen(why));
+    return hs_error_set(err, rc < 0 ? HS_EIO : HS_EFORMAT, "%s: %s", s->path, esc);
+}
+
 static int is_tiff_magic(const unsigned char *b, size_t n)
 {
     return n >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
@@ -1016,8 +1194,23 @@ int hs_slide_open_backend(hs_slide **out, const char *path, double mpp_override,
     } else {
         int tiff = is_tiff_magic(magic, nmagic);
         hs_tiffmsg_clear();
-        if (openslide_detect_vendor(path)) {
+        const char *vendor = openslide_detect_vendor(path);
+        /*
+         * The TIFF layouts libtiff reads (plain TIFF, generic-tiff, Aperio) are
+         * checked first: a file cut short or with counts that contradict its
+         * size.  Other vendors' files (NDPI's offsets wrap past 4 GiB, ...)
+         * only when OpenSlide fails, to say whether they are truncated.
+         */
+        int ours = tiff && (!vendor || !strcmp(vendor, "generic-tiff") || !strcmp(vendor, "aperio"));
+        rc = ours ? check_layout(s, 0, err) : HS_OK;
+        if (rc != HS_OK) {
+            /* said */
+        } else if (vendor) {
             rc = open_openslide(s, tiff, err);
+            if (rc != HS_OK && rc != USE_LIBTIFF && tiff && !ours)
+                rc = check_layout(s, 1, err) == HS_OK ? rc : HS_EFORMAT;
+            if (rc == HS_OK && ours)
+                rc = vet_tiled_file(s, !strcmp(s->vendor, "aperio"), err);
             /* Tiled TIFF layouts libtiff decodes like OpenSlide, only faster: OpenSlide keeps the metadata. */
             if (rc == HS_OK && tiff && backend == HS_SLIDE_BACKEND_AUTO &&
                 (!strcmp(s->vendor, "generic-tiff") || !strcmp(s->vendor, "aperio"))) {
