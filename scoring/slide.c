@@ -80,6 +80,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <libdeflate.h>
 #include <openslide.h>
 #include <png.h>
 #include <tiffio.h>
@@ -97,6 +98,7 @@
 #define CACHE_BYTES ((size_t)16 << 20)   /* libtiff tiled backend: decoded tiles kept per handle */
 #define MAX_SLOTS 4096                   /* ... and at most this many of them */
 #define MAX_TILE_BYTES ((size_t)16 << 20) /* levels with larger tiles are left to OpenSlide */
+#define PROBE_TILES 8                    /* tiles of each level tried at open before a JPEG level goes to OpenSlide */
 #define MAX_DIRS 4096                    /* directories examined when matching levels to directories */
 #define MAX_SIDE ((uint32_t)1 << 21)     /* pixels: 2,097,152 is 210 mm at 0.1 um per pixel, more than a slide */
 #define MAX_TILE_SIDE 8192u              /* pixels: real slides use 240 to 4096; OpenSlide takes 256 MB for one */
@@ -108,6 +110,8 @@ typedef struct tlevel {
     uint32_t tw, th;  /* tile size */
     uint32_t across;  /* tiles per row */
     int ycbcr_jpeg;   /* JPEG-compressed YCbCr: libjpeg converts to RGB (JPEGCOLORMODE_RGB) */
+    int deflate;      /* Deflate tiles: their zlib streams are verified whole (check_deflate) */
+    int jpeg;         /* JPEG tiles (YCbCr or RGB) */
 } tlevel;
 
 /* One decoded tile in the cache. */
@@ -130,6 +134,7 @@ struct hs_slide {
     uint8_t *mask;    /* in-memory backends: width*height validity, NULL when every pixel is valid */
     void *rows;       /* PNG decoding: the row pointers */
     char pngmsg[256]; /* PNG decoding: libpng's error (here, not in a local, as it is set across a longjmp) */
+    char pngwarn[256]; /* PNG decoding: libpng's first warning about lost image data */
     TIFF *tif;        /* libtiff tiled backend; NULL for the others */
     tlevel *tl;       /* libtiff tiled backend: per level */
     long cur_dir;     /* the directory libtiff is on, -1 when unknown */
@@ -141,6 +146,9 @@ struct hs_slide {
     uint64_t clock;    /* cache uses so far */
     uint64_t ndecoded; /* tiles decoded so far */
     char tiff_err[512], tiff_warn[512]; /* libtiff tiled backend: first error / warning since the last clear */
+    struct libdeflate_decompressor *inflater; /* Deflate tiles: verifying their streams (see check_deflate) */
+    uint8_t *raw, *scratch; /* ... a tile's compressed bytes (raw_cap) and its verification output (slot_bytes) */
+    size_t raw_cap;
 };
 
 static int on_tiff_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap);
@@ -244,11 +252,47 @@ static int too_large(hs_slide *s, uint64_t w, uint64_t h, hs_error *err)
                         (unsigned long long)(MAX_PIXELS >> 20));
 }
 
+/*
+ * Rewrites "TIFF tag: 262" / "tag 262" in a message (OpenSlide's "Cannot get
+ * required TIFF tag: 262") as "Photometric (tag 262)", in place.
+ */
+static void name_tiff_tags(char *msg, size_t n)
+{
+    char out[512];
+    size_t o = 0;
+    const char *p = msg;
+    while (*p && o + 1 < sizeof out) {
+        const char *q = !strncmp(p, "TIFF tag: ", 10)                          ? p + 10
+                        : !strncmp(p, "tag ", 4) && (p == msg || p[-1] != '(') ? p + 4
+                                                                                : NULL;
+        char *end;
+        unsigned long tag = q && *q >= '0' && *q <= '9' ? strtoul(q, &end, 10) : 0;
+        const char *name = q && tag > 0 && tag < 65536 ? hs_tifflayout_tag_name((uint32_t)tag) : NULL;
+        if (name) {
+            /* "Cannot get required TIFF tag: 262" says the tag is missing */
+            static const char req[] = "Cannot get required ";
+            int missing = (size_t)(p - msg) >= sizeof req - 1 && !strncmp(p - (sizeof req - 1), req, sizeof req - 1);
+            if (missing)
+                o -= sizeof req - 1;
+            int k = snprintf(out + o, sizeof out - o, "%s (tag %lu)%s", name, tag, missing ? " missing" : "");
+            o = k < 0 ? o : o + (size_t)k < sizeof out ? o + (size_t)k : sizeof out - 1;
+            p = end;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+    snprintf(msg, n, "%s", out);
+}
+
 /* ---- OpenSlide backend ------------------------------------------------------------------------------------ */
 
 /* OpenSlide's (sticky) error, with libtiff's reason when it gave one. */
-static int openslide_failure(hs_slide *s, const char *what, const char *oserr, hs_error *err)
+static int openslide_failure(hs_slide *s, const char *what, const char *oserr_raw, hs_error *err)
 {
+    char oserr[512];
+    hs_err_escape(oserr, sizeof oserr, oserr_raw, strlen(oserr_raw));
+    name_tiff_tags(oserr, sizeof oserr);
     const char *tiff = hs_tiffmsg_get();
     if (tiff[0])
         return hs_error_set(err, HS_EFORMAT, "%s: %s: %s (libtiff: %s)", s->path, what, oserr, tiff);
@@ -393,6 +437,13 @@ static int read_openslide(hs_slide *s, int level, int64_t x, int64_t y, int64_t 
         if ((e = openslide_get_error(s->osr)) != NULL) {
             free(buf);
             return openslide_failure(s, "OpenSlide cannot read a region", e, err);
+        }
+        /* A decoder's warning through libtiff (corrupt LZW or JPEG data): the region may be garbage. */
+        if (hs_tiffmsg_warning()[0]) {
+            free(buf);
+            return hs_error_set(err, HS_EFORMAT, "%s: level %d: corrupt image data in the region at (%lld, %lld) "
+                                "(libtiff: %s)", s->path, level, (long long)x, (long long)(y + r0),
+                                hs_tiffmsg_warning());
         }
         for (int64_t i = 0; i < rows; i++) {
             const uint32_t *src = buf + i * w;
@@ -616,20 +667,32 @@ static int decode_tiff(hs_slide *s, TIFF *t, char *msg, hs_error *err)
     return HS_OK;
 }
 
+/* Keeps a decoder's first warning (corrupt data) in user (512 bytes); drops the others. */
+static int on_tiff_decode_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+{
+    (void)tif;
+    if (hs_tiffmsg_decode_module(module))
+        hs_tiffmsg_format(user, 512, module, fmt, ap);
+    return 1;
+}
+
 static int open_tiff(hs_slide *s, hs_error *err)
 {
-    char msg[512] = "";
+    char msg[512] = "", warn[512] = "";
     TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
     if (!opts)
         return hs_error_set(err, HS_ENOMEM, "%s: out of memory", s->path);
     TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, msg);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, hs_tiffmsg_drop_warning, NULL);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_decode_warning, warn);
     hs_tiffmsg_clear();
     TIFF *t = TIFFOpenExt(s->path, "r", opts);
     TIFFOpenOptionsFree(opts);
     if (!t)
         return tiff_failure(s, "not a readable TIFF file", msg, err);
     int rc = decode_tiff(s, t, msg, err);
+    /* libjpeg and zlib report corrupt data as warnings: the image decoded may be garbage. */
+    if (rc == HS_OK && warn[0])
+        rc = tiff_failure(s, "corrupt image data", warn, err);
     /* A broken chain of directories (a truncated file) is an error even when the first image decoded. */
     if (rc == HS_OK && (TIFFNumberOfDirectories(t) == 0 || msg[0]))
         rc = tiff_failure(s, "corrupt or truncated TIFF file", msg, err);
@@ -675,6 +738,13 @@ static void tiled_free(hs_slide *s)
     free(s->slots);
     free(s->bucket);
     free(s->tl);
+    free(s->raw);
+    free(s->scratch);
+    if (s->inflater)
+        libdeflate_free_decompressor(s->inflater);
+    s->inflater = NULL;
+    s->raw = s->scratch = NULL;
+    s->raw_cap = 0;
     s->slots = NULL;
     s->bucket = NULL;
     s->tl = NULL;
@@ -723,6 +793,53 @@ static void slot_unlink(hs_slide *s, int i)
 }
 
 /*
+ * libtiff inflates a Deflate tile only until the tile is full and never
+ * reaches the stream's end and its Adler-32 checksum, so a flipped or zeroed
+ * byte that still inflates gives wrong pixels without a word.  The stream is
+ * inflated again whole with libdeflate, which checks the checksum: HS_EFORMAT
+ * naming the tile when it fails, ends early or holds more than the tile.
+ * (Costs a second inflate of Deflate tiles; JPEG tiles are checked by
+ * libjpeg's warnings, LZW and uncompressed tiles carry no checksum.)
+ */
+static int check_deflate(hs_slide *s, int level, uint32_t tile, size_t want, hs_error *err)
+{
+    uint64_t n = TIFFGetStrileByteCount(s->tif, tile);
+    if (n > (uint64_t)want + want / 2 + 4096)
+        return tile_failure(s, level, tile, "corrupt tile: its Deflate stream is larger than any stream of such a tile",
+                            err);
+    if (n > s->raw_cap) {
+        uint8_t *r = realloc(s->raw, (size_t)n);
+        if (!r)
+            return hs_error_set(err, HS_ENOMEM, "%s: out of memory for a tile", s->path);
+        s->raw = r;
+        s->raw_cap = (size_t)n;
+    }
+    if (!s->scratch && !(s->scratch = malloc(s->slot_bytes)))
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory for a tile", s->path);
+    if (!s->inflater && !(s->inflater = libdeflate_alloc_decompressor()))
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory for a tile", s->path);
+    tiled_clear_messages(s);
+    tmsize_t got = TIFFReadRawTile(s->tif, tile, s->raw, (tmsize_t)n);
+    if (got != (tmsize_t)n) {
+        char what[128];
+        snprintf(what, sizeof what, "short read: %lld of the tile's %llu bytes", (long long)got,
+                 (unsigned long long)n);
+        return tile_failure(s, level, tile, what, err);
+    }
+    size_t out = 0;
+    enum libdeflate_result r = libdeflate_zlib_decompress(s->inflater, s->raw, (size_t)n, s->scratch, want, &out);
+    if (r == LIBDEFLATE_SUCCESS && out == want)
+        return HS_OK;
+    return tile_failure(s, level, tile,
+                        r == LIBDEFLATE_BAD_DATA      ? "corrupt tile data (Deflate: the stream is invalid or fails its "
+                                                        "Adler-32 checksum)"
+                        : r == LIBDEFLATE_SUCCESS || r == LIBDEFLATE_SHORT_OUTPUT
+                            ? "corrupt tile data (Deflate: the stream ends before the tile is full)"
+                            : "corrupt tile data (Deflate: the stream holds more than the tile)",
+                        err);
+}
+
+/*
  * The decoded RGB pixels (tw*th*3 bytes) of tile `tile` of a level, from the
  * cache or decoded into it, in *pix; *pix = NULL when the tile is missing
  * (TileByteCount 0: no data).  The pointer is valid until the next call.
@@ -768,6 +885,11 @@ static int tiled_get(hs_slide *s, int level, uint32_t tile, const uint8_t **pix,
         char what[96];
         snprintf(what, sizeof what, "the tile decodes to %lld bytes, not %lld", (long long)got, (long long)want);
         return tile_failure(s, level, tile, what, err);
+    }
+    if (t->deflate) {
+        int rc = check_deflate(s, level, tile, (size_t)want, err);
+        if (rc != HS_OK)
+            return rc;
     }
     c->level = level;
     c->tile = tile;
@@ -847,6 +969,8 @@ static int tiled_check_level(hs_slide *s, tlevel *t, int64_t lw, int64_t lh, int
     t->tw = tw;
     t->th = th;
     t->ycbcr_jpeg = photo == PHOTOMETRIC_YCBCR;
+    t->deflate = comp == COMPRESSION_ADOBE_DEFLATE || comp == COMPRESSION_DEFLATE;
+    t->jpeg = comp == COMPRESSION_JPEG;
     if (t->ycbcr_jpeg && !TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
         return NOT_SUITABLE;
     s->cur_dir = (long)t->dir;
@@ -967,12 +1091,25 @@ static int open_tiled(hs_slide *s, hs_error *err)
             rc = NOT_SUITABLE;
             break;
         }
-        uint32_t ntile = (uint32_t)TIFFNumberOfTiles(s->tif), i = 0;
-        while (i < ntile && TIFFGetStrileByteCount(s->tif, i) == 0)
-            i++;
-        const uint8_t *pix;
-        if (i < ntile && (rc = tiled_get(s, l, i, &pix, err)) != HS_OK && rc != HS_ENOMEM)
-            rc = NOT_SUITABLE;
+        /*
+         * A corrupt first tile is not a layout libtiff refuses: the first
+         * PROBE_TILES tiles with data are tried, and one that decodes keeps the
+         * file here (the corrupt one fails its read, with a message).  When
+         * none does, a JPEG level goes to OpenSlide; other codecs are
+         * libtiff's in OpenSlide too, so their failure is the error.
+         */
+        uint32_t ntile = (uint32_t)TIFFNumberOfTiles(s->tif), tried = 0;
+        int decoded = 0;
+        for (uint32_t i = 0; i < ntile && tried < PROBE_TILES && !decoded && rc != HS_ENOMEM; i++) {
+            if (tiled_set_dir(s, t) != 0 || TIFFGetStrileByteCount(s->tif, i) == 0)
+                continue;
+            tried++;
+            const uint8_t *pix;
+            rc = tiled_get(s, l, i, &pix, err);
+            decoded = rc == HS_OK;
+        }
+        if (rc != HS_ENOMEM)
+            rc = tried == 0 || decoded ? HS_OK : t->jpeg ? NOT_SUITABLE : rc;
     }
     if (rc != 0) {
         tiled_free(s);
@@ -989,14 +1126,16 @@ static int open_tiled(hs_slide *s, hs_error *err)
 static void on_png_error(png_structp png, png_const_charp text)
 {
     hs_slide *s = png_get_error_ptr(png);
-    snprintf(s->pngmsg, sizeof s->pngmsg, "%s", text);
+    hs_err_escape(s->pngmsg, sizeof s->pngmsg, text, strlen(text));
     png_longjmp(png, 1);
 }
 
+/* libpng reports some lost or surplus image data as warnings: those are kept, the others dropped. */
 static void on_png_warning(png_structp png, png_const_charp text)
 {
-    (void)png;
-    (void)text;
+    hs_slide *s = png_get_error_ptr(png);
+    if (!s->pngwarn[0] && (strstr(text, "image data") || strstr(text, "compressed data") || strstr(text, "IDAT")))
+        hs_err_escape(s->pngwarn, sizeof s->pngwarn, text, strlen(text));
 }
 
 /*
@@ -1064,6 +1203,8 @@ static int decode_png(hs_slide *s, FILE *f, hs_error *err)
     png_destroy_read_struct(&png, &info, NULL);
     free(s->rows);
     s->rows = NULL;
+    if (s->pngwarn[0])
+        return hs_error_set(err, HS_EFORMAT, "%s: corrupt PNG image data (libpng: %s)", s->path, s->pngwarn);
 
     if (ch == 4) {
         /* Straight alpha: keep the colour, but alpha 0 carries no data. */
@@ -1344,6 +1485,44 @@ int hs_slide_read(hs_slide *s, int level, int64_t x, int64_t y, int w, int h, ui
         return read_openslide(s, level, x0, y0, x1 - x0, y1 - y0, rgb + 3 * off, valid ? valid + off : NULL, w, err);
     read_memory(s, x0, y0, x1 - x0, y1 - y0, rgb + 3 * off, valid ? valid + off : NULL, w);
     return HS_OK;
+}
+
+int hs_slide_explain_damage(hs_slide *s, int level, hs_error *err)
+{
+    int code = err ? err->code : HS_EFORMAT;
+    if (!s || !s->tif || level < 0 || level >= s->info.nlevel || code != HS_EFORMAT)
+        return code;
+    const tlevel *t = &s->tl[level];
+    if (tiled_set_dir(s, t) != 0)
+        return code;
+    uint32_t ntile = (uint32_t)TIFFNumberOfTiles(s->tif), nbad = 0;
+    int64_t lw = s->lw[level], lh = s->lh[level];
+    double bad_area = 0;
+    hs_error first, e;
+    hs_error_clear(&first);
+    for (uint32_t i = 0; i < ntile; i++) {
+        const uint8_t *pix;
+        int rc = tiled_get(s, level, i, &pix, &e);
+        if (rc == HS_ENOMEM)
+            return code;
+        if (rc == HS_OK)
+            continue;
+        if (nbad++ == 0)
+            first = e;
+        int64_t c = i % t->across, r = i / t->across;
+        int64_t w = lw - c * t->tw < t->tw ? lw - c * t->tw : t->tw, h = lh - r * t->th < t->th ? lh - r * t->th : t->th;
+        bad_area += w > 0 && h > 0 ? (double)w * h : 0;
+    }
+    if (nbad == 0)
+        return code;
+    /* The first failure's message without its "path: " */
+    size_t plen = strlen(s->path);
+    const char *why = !strncmp(first.msg, s->path, plen) && !strncmp(first.msg + plen, ": ", 2) ? first.msg + plen + 2
+                                                                                               : first.msg;
+    return hs_error_set(err, HS_EFORMAT,
+                        "%s: %u of %u tiles of level %d could not be decoded, %.1f%% of the slide's area; the slide is "
+                        "not scored, as its numbers would be wrong (the first: %s)",
+                        s->path, (unsigned)nbad, (unsigned)ntile, level, 100.0 * bad_area / ((double)lw * lh), why);
 }
 
 uint64_t hs_slide_tiles_decoded(const hs_slide *s)
