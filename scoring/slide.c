@@ -24,9 +24,11 @@
  * JPEGCOLORMODE_RGB; Aperio's RGB JPEG left unconverted).  It decodes JPEG
  * slides about 5 times faster here: OpenSlide also composites every tile
  * through cairo in premultiplied ARGB.  A tile that libtiff fails to decode, or decodes with a warning
- * (libjpeg and zlib report corrupt data as warnings), fails the read with a
- * message naming the file, level and tile; a missing tile (TileByteCount 0)
- * is white and invalid.  Before taking a file, the first tile with data of
+ * (libjpeg and zlib report corrupt data as warnings), or whose Deflate
+ * stream fails its checksum (check_deflate), fails the read with a message
+ * naming the file, level and tile; hs_slide_explain_damage then counts the
+ * level's undecodable tiles.  A missing tile (TileByteCount 0) is white and
+ * invalid.  Before taking a file, the first tile with data of
  * each level is decoded: a stream libtiff refuses where OpenSlide's own JPEG
  * path would not (odd sampling factors, progressive JPEG) leaves the file to
  * OpenSlide.  Unlike OpenSlide's, its errors are not sticky.
@@ -68,6 +70,13 @@
  *
  * Only regular files are opened: a FIFO named like a slide would block the
  * open forever, a device would be read without end.
+ *
+ * Before decoding, plain TIFF, generic-tiff and Aperio files have their
+ * skeleton checked against the file size and their image sizes against their
+ * tile counts (tifflayout: a truncated file says so), and every level's fields
+ * are vetted (vet_directory: Photometric, tile and image sizes, samples,
+ * bits, planar layout, sample format, compression; bounds and reasons in
+ * docs/hardening.md), as are the levels' sizes against each other.
  */
 #include "scoring/slide.h"
 
