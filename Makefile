@@ -11,7 +11,7 @@ ifeq ($(origin CC),default)
 CC := mpicc
 endif
 
-PKGS := gsl cunit hdf5-openmpi openslide libtiff-4 libpng libgcrypt cairo
+PKGS := gsl cunit hdf5-openmpi openslide libtiff-4 libpng libgcrypt cairo libdeflate
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -81,7 +81,7 @@ $(B)/%: tests/tools/%.c $(B)/libhetsurv.a
 
 # Debian packages the build, the tests and the R oracle need.  Installs only what is missing.
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libgsl-dev \
-            libcsv-dev libcunit1-dev libopenslide-dev libtiff-dev libpng-dev libgcrypt20-dev hdf5-tools \
+            libcsv-dev libcunit1-dev libopenslide-dev libtiff-dev libpng-dev libgcrypt20-dev hdf5-tools libdeflate-dev \
             r-base-core r-cran-survival r-cran-maxstat python3-skimage time \
             libcairo2-dev fonts-dejavu-core poppler-utils libxml2-utils \
             chromium python3-pil
@@ -103,6 +103,7 @@ check: deps
 	@tests/oracle/run.sh $(B) $(B)/tally
 	@tests/cli/run.sh $(B) $(B)/tally
 	@tests/repro/run.sh $(B) $(B)/tally
+	@tests/repro/decode.sh $(B) $(B)/tally
 	@tests/figures/run.sh $(B) $(B)/tally
 	@tests/figures/maps.sh $(B) $(B)/tally
 	@tests/scoring/run.sh $(B) $(B)/tally

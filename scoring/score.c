@@ -91,7 +91,7 @@ static int thumbnail(hs_slide *s, int level, const hs_score_params *p, double bg
     if ((rc = hs_slide_read(s, best, 0, 0, (int)tw, (int)th, rgb, valid, err)) != HS_OK) {
         free(rgb);
         free(valid);
-        return rc;
+        return rc == HS_EFORMAT ? hs_slide_explain_damage(s, best, err) : rc;
     }
     if (p->estimate_background)
         hs_stain_background(rgb, valid, (size_t)(tw * th), bg);
@@ -642,8 +642,11 @@ int hs_score_slide(const char *path, const hs_score_params *p, FILE *spill, hs_s
     if ((rc = workers_alloc(&z.wk, z.nworker, path, z.s, p->mpp_override, side, err)) != HS_OK)
         goto done;
     job j = {path, p, level, mpp, margin_max, margin_max, NULL, NULL, NULL, NULL, NULL, NULL, PHASE_READ_SAMPLE, 0};
-    if ((rc = sample_slide(&z, &j, p, res, err)) != HS_OK)
+    if ((rc = sample_slide(&z, &j, p, res, err)) != HS_OK) {
+        if (rc == HS_EFORMAT) /* corrupt tiles: how much is lost (the workers are idle now) */
+            rc = hs_slide_explain_damage(z.s, level, err);
         goto done;
+    }
     st = (hs_stain *)j.st;
     res->cells = hs_cellstore_alloc(p->cells.sectors < 1 ? 1 : p->cells.sectors > HS_CELL_MAX_SECTORS
                                                                      ? HS_CELL_MAX_SECTORS
@@ -661,8 +664,11 @@ int hs_score_slide(const char *path, const hs_score_params *p, FILE *spill, hs_s
     j.reg = z.reg;
     j.phase = PHASE_MEASURE;
     store_ctx sc = {res->cells, {0}};
-    if ((rc = run_regions(z.wk, z.nworker, &j, z.nreg, store_cells, &sc, err)) != HS_OK)
+    if ((rc = run_regions(z.wk, z.nworker, &j, z.nreg, store_cells, &sc, err)) != HS_OK) {
+        if (rc == HS_EFORMAT)
+            rc = hs_slide_explain_damage(z.s, level, err);
         goto done;
+    }
     for (int k = 0; k < z.nworker; k++)
         res->megapixels += z.wk[k].megapixels;
     if ((rc = hs_cellstore_finish(res->cells, err)) != HS_OK)

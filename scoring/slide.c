@@ -24,9 +24,11 @@
  * JPEGCOLORMODE_RGB; Aperio's RGB JPEG left unconverted).  It decodes JPEG
  * slides about 5 times faster here: OpenSlide also composites every tile
  * through cairo in premultiplied ARGB.  A tile that libtiff fails to decode, or decodes with a warning
- * (libjpeg and zlib report corrupt data as warnings), fails the read with a
- * message naming the file, level and tile; a missing tile (TileByteCount 0)
- * is white and invalid.  Before taking a file, the first tile with data of
+ * (libjpeg and zlib report corrupt data as warnings), or whose Deflate
+ * stream fails its checksum (check_deflate), fails the read with a message
+ * naming the file, level and tile; hs_slide_explain_damage then counts the
+ * level's undecodable tiles.  A missing tile (TileByteCount 0) is white and
+ * invalid.  Before taking a file, the first tile with data of
  * each level is decoded: a stream libtiff refuses where OpenSlide's own JPEG
  * path would not (odd sampling factors, progressive JPEG) leaves the file to
  * OpenSlide.  Unlike OpenSlide's, its errors are not sticky.
@@ -68,22 +70,32 @@
  *
  * Only regular files are opened: a FIFO named like a slide would block the
  * open forever, a device would be read without end.
+ *
+ * Before decoding, plain TIFF, generic-tiff and Aperio files have their
+ * skeleton checked against the file size and their image sizes against their
+ * tile counts (tifflayout: a truncated file says so), and every level's fields
+ * are vetted (vet_directory: Photometric, tile and image sizes, samples,
+ * bits, planar layout, sample format, compression; bounds and reasons in
+ * docs/hardening.md), as are the levels' sizes against each other.
  */
 #include "scoring/slide.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <libdeflate.h>
 #include <openslide.h>
 #include <png.h>
 #include <tiffio.h>
 
 #include "scoring/slide_internal.h"
+#include "scoring/tifflayout_internal.h"
 #include "scoring/tiffmsg_internal.h"
 
 #define MAX_PIXELS ((uint64_t)1 << 28)   /* 256 megapixels: the in-memory backends' limit */
@@ -95,7 +107,11 @@
 #define CACHE_BYTES ((size_t)16 << 20)   /* libtiff tiled backend: decoded tiles kept per handle */
 #define MAX_SLOTS 4096                   /* ... and at most this many of them */
 #define MAX_TILE_BYTES ((size_t)16 << 20) /* levels with larger tiles are left to OpenSlide */
+#define PROBE_TILES 8                    /* tiles of each level tried at open before a JPEG level goes to OpenSlide */
 #define MAX_DIRS 4096                    /* directories examined when matching levels to directories */
+#define MAX_SIDE ((uint32_t)1 << 21)     /* pixels: 2,097,152 is 210 mm at 0.1 um per pixel, more than a slide */
+#define MAX_TILE_SIDE 8192u              /* pixels: real slides use 240 to 4096; OpenSlide takes 256 MB for one */
+#define MAX_LEVELS 64                    /* pyramid levels: 2^64 is more downsampling than any slide needs */
 
 /* The libtiff tiled backend: where a level's tiles are and how they decode. */
 typedef struct tlevel {
@@ -103,6 +119,8 @@ typedef struct tlevel {
     uint32_t tw, th;  /* tile size */
     uint32_t across;  /* tiles per row */
     int ycbcr_jpeg;   /* JPEG-compressed YCbCr: libjpeg converts to RGB (JPEGCOLORMODE_RGB) */
+    int deflate;      /* Deflate tiles: their zlib streams are verified whole (check_deflate) */
+    int jpeg;         /* JPEG tiles (YCbCr or RGB) */
 } tlevel;
 
 /* One decoded tile in the cache. */
@@ -125,6 +143,7 @@ struct hs_slide {
     uint8_t *mask;    /* in-memory backends: width*height validity, NULL when every pixel is valid */
     void *rows;       /* PNG decoding: the row pointers */
     char pngmsg[256]; /* PNG decoding: libpng's error (here, not in a local, as it is set across a longjmp) */
+    char pngwarn[256]; /* PNG decoding: libpng's first warning about lost image data */
     TIFF *tif;        /* libtiff tiled backend; NULL for the others */
     tlevel *tl;       /* libtiff tiled backend: per level */
     long cur_dir;     /* the directory libtiff is on, -1 when unknown */
@@ -136,7 +155,13 @@ struct hs_slide {
     uint64_t clock;    /* cache uses so far */
     uint64_t ndecoded; /* tiles decoded so far */
     char tiff_err[512], tiff_warn[512]; /* libtiff tiled backend: first error / warning since the last clear */
+    struct libdeflate_decompressor *inflater; /* Deflate tiles: verifying their streams (see check_deflate) */
+    uint8_t *raw, *scratch; /* ... a tile's compressed bytes (raw_cap) and its verification output (slot_bytes) */
+    size_t raw_cap;
 };
+
+static int on_tiff_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap);
+static int tiff_failure(hs_slide *s, const char *what, const char *msg, hs_error *err);
 
 /* ---- helpers ---------------------------------------------------------------------------------------------- */
 
@@ -236,11 +261,47 @@ static int too_large(hs_slide *s, uint64_t w, uint64_t h, hs_error *err)
                         (unsigned long long)(MAX_PIXELS >> 20));
 }
 
+/*
+ * Rewrites "TIFF tag: 262" / "tag 262" in a message (OpenSlide's "Cannot get
+ * required TIFF tag: 262") as "Photometric (tag 262)", in place.
+ */
+static void name_tiff_tags(char *msg, size_t n)
+{
+    char out[512];
+    size_t o = 0;
+    const char *p = msg;
+    while (*p && o + 1 < sizeof out) {
+        const char *q = !strncmp(p, "TIFF tag: ", 10)                          ? p + 10
+                        : !strncmp(p, "tag ", 4) && (p == msg || p[-1] != '(') ? p + 4
+                                                                                : NULL;
+        char *end;
+        unsigned long tag = q && *q >= '0' && *q <= '9' ? strtoul(q, &end, 10) : 0;
+        const char *name = q && tag > 0 && tag < 65536 ? hs_tifflayout_tag_name((uint32_t)tag) : NULL;
+        if (name) {
+            /* "Cannot get required TIFF tag: 262" says the tag is missing */
+            static const char req[] = "Cannot get required ";
+            int missing = (size_t)(p - msg) >= sizeof req - 1 && !strncmp(p - (sizeof req - 1), req, sizeof req - 1);
+            if (missing)
+                o -= sizeof req - 1;
+            int k = snprintf(out + o, sizeof out - o, "%s (tag %lu)%s", name, tag, missing ? " missing" : "");
+            o = k < 0 ? o : o + (size_t)k < sizeof out ? o + (size_t)k : sizeof out - 1;
+            p = end;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+    snprintf(msg, n, "%s", out);
+}
+
 /* ---- OpenSlide backend ------------------------------------------------------------------------------------ */
 
 /* OpenSlide's (sticky) error, with libtiff's reason when it gave one. */
-static int openslide_failure(hs_slide *s, const char *what, const char *oserr, hs_error *err)
+static int openslide_failure(hs_slide *s, const char *what, const char *oserr_raw, hs_error *err)
 {
+    char oserr[512];
+    hs_err_escape(oserr, sizeof oserr, oserr_raw, strlen(oserr_raw));
+    name_tiff_tags(oserr, sizeof oserr);
     const char *tiff = hs_tiffmsg_get();
     if (tiff[0])
         return hs_error_set(err, HS_EFORMAT, "%s: %s: %s (libtiff: %s)", s->path, what, oserr, tiff);
@@ -283,6 +344,26 @@ static int open_openslide(hs_slide *s, int is_tiff, hs_error *err)
         s->lds[l] = openslide_get_level_downsample(s->osr, l);
         if (s->lw[l] <= 0 || s->lh[l] <= 0 || !(s->lds[l] > 0))
             return openslide_failure(s, "OpenSlide cannot open it", "bad level geometry", err);
+    }
+    if (n > MAX_LEVELS)
+        return hs_error_set(err, HS_EFORMAT, "%s: %d pyramid levels is not plausible (at most %d)", s->path, (int)n,
+                            MAX_LEVELS);
+    /*
+     * Each level the same image, smaller: no wider or taller than the one
+     * above, and (while both sides are large enough for rounding not to
+     * matter) shrunk alike in both directions.  A wrong ImageWidth in one
+     * directory breaks this.
+     */
+    for (int32_t l = 1; l < n; l++) {
+        double fw = (double)s->lw[0] / s->lw[l], fh = (double)s->lh[0] / s->lh[l];
+        int bigger = s->lw[l] > s->lw[l - 1] || s->lh[l] > s->lh[l - 1];
+        int skewed = s->lw[l] >= 64 && s->lh[l] >= 64 && (fw > 2 * fh || fh > 2 * fw);
+        if (bigger || skewed)
+            return hs_error_set(err, HS_EFORMAT,
+                                "%s: level %d is %lldx%lld pixels and level %d %lldx%lld: not one image at "
+                                "decreasing scales (an image size in the file is wrong)",
+                                s->path, (int)l, (long long)s->lw[l], (long long)s->lh[l], (int)(bigger ? l - 1 : 0),
+                                (long long)s->lw[bigger ? l - 1 : 0], (long long)s->lh[bigger ? l - 1 : 0]);
     }
     /* Levels smaller than their tile (see the top of this file). */
     for (int32_t l = 0; l < n; l++) {
@@ -366,6 +447,13 @@ static int read_openslide(hs_slide *s, int level, int64_t x, int64_t y, int64_t 
             free(buf);
             return openslide_failure(s, "OpenSlide cannot read a region", e, err);
         }
+        /* A decoder's warning through libtiff (corrupt LZW or JPEG data): the region may be garbage. */
+        if (hs_tiffmsg_warning()[0]) {
+            free(buf);
+            return hs_error_set(err, HS_EFORMAT, "%s: level %d: corrupt image data in the region at (%lld, %lld) "
+                                "(libtiff: %s)", s->path, level, (long long)x, (long long)(y + r0),
+                                hs_tiffmsg_warning());
+        }
         for (int64_t i = 0; i < rows; i++) {
             const uint32_t *src = buf + i * w;
             uint8_t *dst = rgb + ((r0 + i) * stride) * 3;
@@ -378,6 +466,137 @@ static int read_openslide(hs_slide *s, int level, int64_t x, int64_t y, int64_t 
     }
     free(buf);
     return HS_OK;
+}
+
+/* ---- plausibility of the numbers a TIFF directory states ------------------------------------------------- */
+
+static const char *photometric_name(unsigned v)
+{
+    switch (v) {
+    case PHOTOMETRIC_MINISWHITE: return "WhiteIsZero";
+    case PHOTOMETRIC_MINISBLACK: return "BlackIsZero";
+    case PHOTOMETRIC_RGB: return "RGB";
+    case PHOTOMETRIC_PALETTE: return "Palette";
+    case PHOTOMETRIC_MASK: return "TransparencyMask";
+    case PHOTOMETRIC_SEPARATED: return "Separated (CMYK)";
+    case PHOTOMETRIC_YCBCR: return "YCbCr";
+    case PHOTOMETRIC_CIELAB: return "CIELab";
+    case PHOTOMETRIC_ICCLAB: return "ICCLab";
+    case PHOTOMETRIC_ITULAB: return "ITULab";
+    case PHOTOMETRIC_CFA: return "CFA";
+    case PHOTOMETRIC_LOGL: return "LogL";
+    case PHOTOMETRIC_LOGLUV: return "LogLuv";
+    default: return "unknown";
+    }
+}
+
+/* HS_EFORMAT naming the file, the directory and the field. */
+static int bad_field(const hs_slide *s, int dir, hs_error *err, const char *fmt, ...) HS_FORMAT(4, 5);
+static int bad_field(const hs_slide *s, int dir, hs_error *err, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return hs_error_set(err, HS_EFORMAT, "%s: TIFF directory %d: %s", s->path, dir, what);
+}
+
+/*
+ * Checks the numbers the current directory of t states against what a
+ * brightfield slide can be and what the readers decode (see the top of this
+ * file): image and tile sizes, samples, bits, Photometric, planar layout,
+ * sample format, compression.  `tiled`: the directory is a pyramid level
+ * (tile sizes checked); `aperio`: Aperio's JPEG 2000 compressions are
+ * accepted (OpenSlide decodes them).  HS_EFORMAT naming the field.
+ */
+static int vet_directory(const hs_slide *s, TIFF *t, int dir, int tiled, int aperio, hs_error *err)
+{
+    uint32_t w = 0, h = 0, tw = 0, th = 0;
+    uint16_t bps = 0, spp = 0, planar = 0, format = 0, comp = 0, photo = 0, nextra = 0;
+    uint16_t *extra = NULL;
+    if (!TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w))
+        return bad_field(s, dir, err, "ImageWidth (tag 256) missing");
+    if (!TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h))
+        return bad_field(s, dir, err, "ImageLength (tag 257) missing");
+    if (w < 1 || w > MAX_SIDE)
+        return bad_field(s, dir, err, "ImageWidth %u is not plausible (a slide's is 1 to %u pixels)", (unsigned)w,
+                         (unsigned)MAX_SIDE);
+    if (h < 1 || h > MAX_SIDE)
+        return bad_field(s, dir, err, "ImageLength %u is not plausible (a slide's is 1 to %u pixels)", (unsigned)h,
+                         (unsigned)MAX_SIDE);
+    if (!TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &photo))
+        return bad_field(s, dir, err, "Photometric (tag 262) missing: the colour model is not stated");
+    if (photo != PHOTOMETRIC_RGB && photo != PHOTOMETRIC_YCBCR && !(photo == PHOTOMETRIC_PALETTE && !tiled))
+        return bad_field(s, dir, err,
+                         "Photometric is %s (%u); an RGB brightfield slide needs RGB (2) or YCbCr (6)",
+                         photometric_name(photo), (unsigned)photo);
+    TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLESPERPIXEL, &spp);
+    TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &bps);
+    TIFFGetFieldDefaulted(t, TIFFTAG_PLANARCONFIG, &planar);
+    TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLEFORMAT, &format);
+    TIFFGetFieldDefaulted(t, TIFFTAG_EXTRASAMPLES, &nextra, &extra);
+    unsigned colour = photo == PHOTOMETRIC_PALETTE ? 1 : 3;
+    if (spp < colour || spp - colour != nextra || nextra > 1)
+        return bad_field(s, dir, err,
+                         "SamplesPerPixel %u with %u ExtraSamples is not plausible: %s image has %u samples (%u "
+                         "with alpha)",
+                         (unsigned)spp, (unsigned)nextra, colour == 1 ? "a Palette" : "an RGB", colour, colour + 1);
+    if (photo == PHOTOMETRIC_PALETTE ? (bps != 1 && bps != 2 && bps != 4 && bps != 8) : (bps != 8 && bps != 16))
+        return bad_field(s, dir, err, "BitsPerSample %u is not plausible: %s", (unsigned)bps,
+                         photo == PHOTOMETRIC_PALETTE ? "a Palette image has 1, 2, 4 or 8" : "a slide has 8 (or 16)");
+    if (planar != PLANARCONFIG_CONTIG && planar != PLANARCONFIG_SEPARATE)
+        return bad_field(s, dir, err, "PlanarConfiguration %u is not a valid value (1 contiguous, 2 separate)",
+                         (unsigned)planar);
+    if (format != SAMPLEFORMAT_UINT)
+        return bad_field(s, dir, err, "SampleFormat %u is not plausible: slide pixels are unsigned integers (1)",
+                         (unsigned)format);
+    if (!TIFFGetField(t, TIFFTAG_COMPRESSION, &comp))
+        comp = COMPRESSION_NONE;
+    if (!TIFFIsCODECConfigured(comp) && !(aperio && (comp == 33003 || comp == 33005)))
+        return bad_field(s, dir, err, "Compression %u is not a scheme this build of libtiff decodes", (unsigned)comp);
+    if (!tiled)
+        return HS_OK;
+    if (!TIFFGetField(t, TIFFTAG_TILEWIDTH, &tw))
+        return bad_field(s, dir, err, "TileWidth (tag 322) missing");
+    if (!TIFFGetField(t, TIFFTAG_TILELENGTH, &th))
+        return bad_field(s, dir, err, "TileLength (tag 323) missing");
+    if (tw < 16 || tw > MAX_TILE_SIDE || tw % 16 != 0)
+        return bad_field(s, dir, err,
+                         "TileWidth %u is not plausible: the TIFF specification asks for a multiple of 16, and a "
+                         "slide's tiles are at most %u pixels wide",
+                         (unsigned)tw, (unsigned)MAX_TILE_SIDE);
+    if (th < 16 || th > MAX_TILE_SIDE || th % 16 != 0)
+        return bad_field(s, dir, err,
+                         "TileLength %u is not plausible: the TIFF specification asks for a multiple of 16, and a "
+                         "slide's tiles are at most %u pixels long",
+                         (unsigned)th, (unsigned)MAX_TILE_SIDE);
+    return HS_OK;
+}
+
+/*
+ * Vets every tiled directory (the pyramid levels; Aperio's thumbnail, label
+ * and macro images are stripped) of a generic-tiff or Aperio file.
+ */
+static int vet_tiled_file(hs_slide *s, int aperio, hs_error *err)
+{
+    char msg[512] = "";
+    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    if (!opts)
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", s->path);
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, msg);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, hs_tiffmsg_drop_warning, NULL);
+    TIFF *t = TIFFOpenExt(s->path, "rm", opts);
+    TIFFOpenOptionsFree(opts);
+    if (!t)
+        return tiff_failure(s, "not a readable TIFF file", msg, err);
+    int rc = HS_OK, d = 0;
+    do {
+        if (TIFFIsTiled(t))
+            rc = vet_directory(s, t, d, 1, aperio, err);
+    } while (rc == HS_OK && ++d < MAX_DIRS && TIFFReadDirectory(t));
+    TIFFClose(t);
+    return rc;
 }
 
 /* ---- libtiff backend -------------------------------------------------------------------------------------- */
@@ -404,6 +623,9 @@ static int decode_tiff(hs_slide *s, TIFF *t, char *msg, hs_error *err)
         return tiff_failure(s, "TIFF without image size", msg, err);
     if ((uint64_t)w * h > MAX_PIXELS)
         return too_large(s, w, h, err);
+    int rc = vet_directory(s, t, 0, TIFFIsTiled(t), 0, err);
+    if (rc != HS_OK)
+        return rc;
     char emsg[1024] = "";
     if (!TIFFRGBAImageOK(t, emsg))
         return hs_error_set(err, HS_EFORMAT, "%s: libtiff cannot decode this TIFF: %s", s->path, emsg);
@@ -454,20 +676,32 @@ static int decode_tiff(hs_slide *s, TIFF *t, char *msg, hs_error *err)
     return HS_OK;
 }
 
+/* Keeps a decoder's first warning (corrupt data) in user (512 bytes); drops the others. */
+static int on_tiff_decode_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+{
+    (void)tif;
+    if (hs_tiffmsg_decode_module(module))
+        hs_tiffmsg_format(user, 512, module, fmt, ap);
+    return 1;
+}
+
 static int open_tiff(hs_slide *s, hs_error *err)
 {
-    char msg[512] = "";
+    char msg[512] = "", warn[512] = "";
     TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
     if (!opts)
         return hs_error_set(err, HS_ENOMEM, "%s: out of memory", s->path);
     TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, msg);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, hs_tiffmsg_drop_warning, NULL);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_decode_warning, warn);
     hs_tiffmsg_clear();
     TIFF *t = TIFFOpenExt(s->path, "r", opts);
     TIFFOpenOptionsFree(opts);
     if (!t)
         return tiff_failure(s, "not a readable TIFF file", msg, err);
     int rc = decode_tiff(s, t, msg, err);
+    /* libjpeg and zlib report corrupt data as warnings: the image decoded may be garbage. */
+    if (rc == HS_OK && warn[0])
+        rc = tiff_failure(s, "corrupt image data", warn, err);
     /* A broken chain of directories (a truncated file) is an error even when the first image decoded. */
     if (rc == HS_OK && (TIFFNumberOfDirectories(t) == 0 || msg[0]))
         rc = tiff_failure(s, "corrupt or truncated TIFF file", msg, err);
@@ -513,6 +747,13 @@ static void tiled_free(hs_slide *s)
     free(s->slots);
     free(s->bucket);
     free(s->tl);
+    free(s->raw);
+    free(s->scratch);
+    if (s->inflater)
+        libdeflate_free_decompressor(s->inflater);
+    s->inflater = NULL;
+    s->raw = s->scratch = NULL;
+    s->raw_cap = 0;
     s->slots = NULL;
     s->bucket = NULL;
     s->tl = NULL;
@@ -561,6 +802,53 @@ static void slot_unlink(hs_slide *s, int i)
 }
 
 /*
+ * libtiff inflates a Deflate tile only until the tile is full and never
+ * reaches the stream's end and its Adler-32 checksum, so a flipped or zeroed
+ * byte that still inflates gives wrong pixels without a word.  The stream is
+ * inflated again whole with libdeflate, which checks the checksum: HS_EFORMAT
+ * naming the tile when it fails, ends early or holds more than the tile.
+ * (Costs a second inflate of Deflate tiles; JPEG tiles are checked by
+ * libjpeg's warnings, LZW and uncompressed tiles carry no checksum.)
+ */
+static int check_deflate(hs_slide *s, int level, uint32_t tile, size_t want, hs_error *err)
+{
+    uint64_t n = TIFFGetStrileByteCount(s->tif, tile);
+    if (n > (uint64_t)want + want / 2 + 4096)
+        return tile_failure(s, level, tile, "corrupt tile: its Deflate stream is larger than any stream of such a tile",
+                            err);
+    if (n > s->raw_cap) {
+        uint8_t *r = realloc(s->raw, (size_t)n);
+        if (!r)
+            return hs_error_set(err, HS_ENOMEM, "%s: out of memory for a tile", s->path);
+        s->raw = r;
+        s->raw_cap = (size_t)n;
+    }
+    if (!s->scratch && !(s->scratch = malloc(s->slot_bytes)))
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory for a tile", s->path);
+    if (!s->inflater && !(s->inflater = libdeflate_alloc_decompressor()))
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory for a tile", s->path);
+    tiled_clear_messages(s);
+    tmsize_t got = TIFFReadRawTile(s->tif, tile, s->raw, (tmsize_t)n);
+    if (got != (tmsize_t)n) {
+        char what[128];
+        snprintf(what, sizeof what, "short read: %lld of the tile's %llu bytes", (long long)got,
+                 (unsigned long long)n);
+        return tile_failure(s, level, tile, what, err);
+    }
+    size_t out = 0;
+    enum libdeflate_result r = libdeflate_zlib_decompress(s->inflater, s->raw, (size_t)n, s->scratch, want, &out);
+    if (r == LIBDEFLATE_SUCCESS && out == want)
+        return HS_OK;
+    return tile_failure(s, level, tile,
+                        r == LIBDEFLATE_BAD_DATA      ? "corrupt tile data (Deflate: the stream is invalid or fails its "
+                                                        "Adler-32 checksum)"
+                        : r == LIBDEFLATE_SUCCESS || r == LIBDEFLATE_SHORT_OUTPUT
+                            ? "corrupt tile data (Deflate: the stream ends before the tile is full)"
+                            : "corrupt tile data (Deflate: the stream holds more than the tile)",
+                        err);
+}
+
+/*
  * The decoded RGB pixels (tw*th*3 bytes) of tile `tile` of a level, from the
  * cache or decoded into it, in *pix; *pix = NULL when the tile is missing
  * (TileByteCount 0: no data).  The pointer is valid until the next call.
@@ -606,6 +894,11 @@ static int tiled_get(hs_slide *s, int level, uint32_t tile, const uint8_t **pix,
         char what[96];
         snprintf(what, sizeof what, "the tile decodes to %lld bytes, not %lld", (long long)got, (long long)want);
         return tile_failure(s, level, tile, what, err);
+    }
+    if (t->deflate) {
+        int rc = check_deflate(s, level, tile, (size_t)want, err);
+        if (rc != HS_OK)
+            return rc;
     }
     c->level = level;
     c->tile = tile;
@@ -685,6 +978,8 @@ static int tiled_check_level(hs_slide *s, tlevel *t, int64_t lw, int64_t lh, int
     t->tw = tw;
     t->th = th;
     t->ycbcr_jpeg = photo == PHOTOMETRIC_YCBCR;
+    t->deflate = comp == COMPRESSION_ADOBE_DEFLATE || comp == COMPRESSION_DEFLATE;
+    t->jpeg = comp == COMPRESSION_JPEG;
     if (t->ycbcr_jpeg && !TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
         return NOT_SUITABLE;
     s->cur_dir = (long)t->dir;
@@ -805,12 +1100,25 @@ static int open_tiled(hs_slide *s, hs_error *err)
             rc = NOT_SUITABLE;
             break;
         }
-        uint32_t ntile = (uint32_t)TIFFNumberOfTiles(s->tif), i = 0;
-        while (i < ntile && TIFFGetStrileByteCount(s->tif, i) == 0)
-            i++;
-        const uint8_t *pix;
-        if (i < ntile && (rc = tiled_get(s, l, i, &pix, err)) != HS_OK && rc != HS_ENOMEM)
-            rc = NOT_SUITABLE;
+        /*
+         * A corrupt first tile is not a layout libtiff refuses: the first
+         * PROBE_TILES tiles with data are tried, and one that decodes keeps the
+         * file here (the corrupt one fails its read, with a message).  When
+         * none does, a JPEG level goes to OpenSlide; other codecs are
+         * libtiff's in OpenSlide too, so their failure is the error.
+         */
+        uint32_t ntile = (uint32_t)TIFFNumberOfTiles(s->tif), tried = 0;
+        int decoded = 0;
+        for (uint32_t i = 0; i < ntile && tried < PROBE_TILES && !decoded && rc != HS_ENOMEM; i++) {
+            if (tiled_set_dir(s, t) != 0 || TIFFGetStrileByteCount(s->tif, i) == 0)
+                continue;
+            tried++;
+            const uint8_t *pix;
+            rc = tiled_get(s, l, i, &pix, err);
+            decoded = rc == HS_OK;
+        }
+        if (rc != HS_ENOMEM)
+            rc = tried == 0 || decoded ? HS_OK : t->jpeg ? NOT_SUITABLE : rc;
     }
     if (rc != 0) {
         tiled_free(s);
@@ -827,14 +1135,16 @@ static int open_tiled(hs_slide *s, hs_error *err)
 static void on_png_error(png_structp png, png_const_charp text)
 {
     hs_slide *s = png_get_error_ptr(png);
-    snprintf(s->pngmsg, sizeof s->pngmsg, "%s", text);
+    hs_err_escape(s->pngmsg, sizeof s->pngmsg, text, strlen(text));
     png_longjmp(png, 1);
 }
 
+/* libpng reports some lost or surplus image data as warnings: those are kept, the others dropped. */
 static void on_png_warning(png_structp png, png_const_charp text)
 {
-    (void)png;
-    (void)text;
+    hs_slide *s = png_get_error_ptr(png);
+    if (!s->pngwarn[0] && (strstr(text, "image data") || strstr(text, "compressed data") || strstr(text, "IDAT")))
+        hs_err_escape(s->pngwarn, sizeof s->pngwarn, text, strlen(text));
 }
 
 /*
@@ -902,6 +1212,8 @@ static int decode_png(hs_slide *s, FILE *f, hs_error *err)
     png_destroy_read_struct(&png, &info, NULL);
     free(s->rows);
     s->rows = NULL;
+    if (s->pngwarn[0])
+        return hs_error_set(err, HS_EFORMAT, "%s: corrupt PNG image data (libpng: %s)", s->path, s->pngwarn);
 
     if (ch == 4) {
         /* Straight alpha: keep the colour, but alpha 0 carries no data. */
@@ -947,6 +1259,22 @@ static void read_memory(const hs_slide *s, int64_t x, int64_t y, int64_t w, int6
 }
 
 /* ---- public ----------------------------------------------------------------------------------------------- */
+
+/*
+ * The layout check (tifflayout): HS_EFORMAT naming the file and what is
+ * wrong.  only_truncation: report only a file cut short, and leave err
+ * alone otherwise (a vendor's file libtiff's rules do not fit).
+ */
+static int check_layout(hs_slide *s, int only_truncation, hs_error *err)
+{
+    char why[512];
+    int rc = hs_tifflayout_check(s->path, MAX_DIRS, why, sizeof why);
+    if (rc == 0 || (only_truncation && (rc < 0 || !strstr(why, "truncated"))))
+        return HS_OK;
+    char esc[512];
+    hs_err_escape(esc, sizeof esc, why, strlen(why));
+    return hs_error_set(err, rc < 0 ? HS_EIO : HS_EFORMAT, "%s: %s", s->path, esc);
+}
 
 static int is_tiff_magic(const unsigned char *b, size_t n)
 {
@@ -1016,8 +1344,23 @@ int hs_slide_open_backend(hs_slide **out, const char *path, double mpp_override,
     } else {
         int tiff = is_tiff_magic(magic, nmagic);
         hs_tiffmsg_clear();
-        if (openslide_detect_vendor(path)) {
+        const char *vendor = openslide_detect_vendor(path);
+        /*
+         * The TIFF layouts libtiff reads (plain TIFF, generic-tiff, Aperio) are
+         * checked first: a file cut short or with counts that contradict its
+         * size.  Other vendors' files (NDPI's offsets wrap past 4 GiB, ...)
+         * only when OpenSlide fails, to say whether they are truncated.
+         */
+        int ours = tiff && (!vendor || !strcmp(vendor, "generic-tiff") || !strcmp(vendor, "aperio"));
+        rc = ours ? check_layout(s, 0, err) : HS_OK;
+        if (rc != HS_OK) {
+            /* said */
+        } else if (vendor) {
             rc = open_openslide(s, tiff, err);
+            if (rc != HS_OK && rc != USE_LIBTIFF && tiff && !ours)
+                rc = check_layout(s, 1, err) == HS_OK ? rc : HS_EFORMAT;
+            if (rc == HS_OK && ours)
+                rc = vet_tiled_file(s, !strcmp(s->vendor, "aperio"), err);
             /* Tiled TIFF layouts libtiff decodes like OpenSlide, only faster: OpenSlide keeps the metadata. */
             if (rc == HS_OK && tiff && backend == HS_SLIDE_BACKEND_AUTO &&
                 (!strcmp(s->vendor, "generic-tiff") || !strcmp(s->vendor, "aperio"))) {
@@ -1151,6 +1494,44 @@ int hs_slide_read(hs_slide *s, int level, int64_t x, int64_t y, int w, int h, ui
         return read_openslide(s, level, x0, y0, x1 - x0, y1 - y0, rgb + 3 * off, valid ? valid + off : NULL, w, err);
     read_memory(s, x0, y0, x1 - x0, y1 - y0, rgb + 3 * off, valid ? valid + off : NULL, w);
     return HS_OK;
+}
+
+int hs_slide_explain_damage(hs_slide *s, int level, hs_error *err)
+{
+    int code = err ? err->code : HS_EFORMAT;
+    if (!s || !s->tif || level < 0 || level >= s->info.nlevel || code != HS_EFORMAT)
+        return code;
+    const tlevel *t = &s->tl[level];
+    if (tiled_set_dir(s, t) != 0)
+        return code;
+    uint32_t ntile = (uint32_t)TIFFNumberOfTiles(s->tif), nbad = 0;
+    int64_t lw = s->lw[level], lh = s->lh[level];
+    double bad_area = 0;
+    hs_error first, e;
+    hs_error_clear(&first);
+    for (uint32_t i = 0; i < ntile; i++) {
+        const uint8_t *pix;
+        int rc = tiled_get(s, level, i, &pix, &e);
+        if (rc == HS_ENOMEM)
+            return code;
+        if (rc == HS_OK)
+            continue;
+        if (nbad++ == 0)
+            first = e;
+        int64_t c = i % t->across, r = i / t->across;
+        int64_t w = lw - c * t->tw < t->tw ? lw - c * t->tw : t->tw, h = lh - r * t->th < t->th ? lh - r * t->th : t->th;
+        bad_area += w > 0 && h > 0 ? (double)w * h : 0;
+    }
+    if (nbad == 0)
+        return code;
+    /* The first failure's message without its "path: " */
+    size_t plen = strlen(s->path);
+    const char *why = !strncmp(first.msg, s->path, plen) && !strncmp(first.msg + plen, ": ", 2) ? first.msg + plen + 2
+                                                                                               : first.msg;
+    return hs_error_set(err, HS_EFORMAT,
+                        "%s: %u of %u tiles of level %d could not be decoded, %.1f%% of the slide's area; the slide is "
+                        "not scored, as its numbers would be wrong (the first: %s)",
+                        s->path, (unsigned)nbad, (unsigned)ntile, level, 100.0 * bad_area / ((double)lw * lh), why);
 }
 
 uint64_t hs_slide_tiles_decoded(const hs_slide *s)

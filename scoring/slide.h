@@ -42,8 +42,10 @@ typedef struct hs_slide_info {
 /*
  * Opens the slide at path.  mpp_override > 0 replaces the file's pixel size.
  * Fails with HS_EIO (missing/unreadable file), HS_EFORMAT (not an image it can
- * read, corrupt or truncated; the message gives OpenSlide's/libtiff's reason),
- * HS_ENOMEM.
+ * read, corrupt or truncated; the message gives OpenSlide's/libtiff's reason,
+ * says "truncated" with the sizes for a file cut short, and names a TIFF field
+ * whose value is not plausible: Photometric, tile or image sizes, samples,
+ * bits, planar layout, compression, counts of tiles), HS_ENOMEM.
  */
 int hs_slide_open(hs_slide **out, const char *path, double mpp_override, hs_error *err) HS_RESULT_USED;
 void hs_slide_close(hs_slide *s);
@@ -62,9 +64,20 @@ int hs_slide_best_level(const hs_slide *s, double target_mpp);
  * without data are white and, when valid is not NULL, valid[i] = 0 (else 1).
  * Fails with HS_EFORMAT when the decoder reports an error or corrupt data
  * (the message names the file and, for the libtiff backend, the level and
- * tile), HS_EINVAL for a bad level or size, HS_ENOMEM.
+ * tile; libjpeg's corrupt-data warnings and Deflate streams that fail their
+ * checksum count), HS_EINVAL for a bad level or size, HS_ENOMEM.
  */
 int hs_slide_read(hs_slide *s, int level, int64_t x, int64_t y, int w, int h, uint8_t *rgb, uint8_t *valid,
                   hs_error *err) HS_RESULT_USED;
+
+/*
+ * After a read of `level` failed with HS_EFORMAT, says how much of the level
+ * is lost: on the libtiff tiled backend, decodes every tile of the level (one
+ * pass, only on this error path) and, when some fail, rewrites err as
+ * "<file>: 3 of 64 tiles of level 0 could not be decoded, 4.7% of the slide's
+ * area; ... (the first: <the first tile's reason>)".  Other backends, or no
+ * failing tile found: err is left as it is.  Returns err's code.
+ */
+int hs_slide_explain_damage(hs_slide *s, int level, hs_error *err);
 
 #endif /* HS_SLIDE_H */

@@ -1,5 +1,5 @@
 /*
- * tiffmsg: capturing libtiff's process-wide error handler (see tiffmsg_internal.h).
+ * tiffmsg: capturing libtiff's process-wide error and warning handlers (see tiffmsg_internal.h).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -8,8 +8,19 @@
 #include <tiffio.h>
 
 #include "scoring/tiffmsg_internal.h"
+#include "util/hs_error.h"
 
-static _Thread_local char tiff_msg[512];
+static _Thread_local char tiff_msg[512], tiff_warn[512];
+
+int hs_tiffmsg_decode_module(const char *module)
+{
+    static const char *const decoders[] = {"Decode", "JPEGLib", "TIFFFill", "TIFFReadEncoded", "TIFFReadRaw",
+                                           "TIFFReadTile", "TIFFReadStrip", "TIFFReadScanline", "gtTile", "gtStrip"};
+    for (size_t i = 0; module && i < sizeof decoders / sizeof decoders[0]; i++)
+        if (strstr(module, decoders[i]))
+            return 1;
+    return 0;
+}
 
 void hs_tiffmsg_format(char *buf, size_t n, const char *module, const char *fmt, va_list ap)
 {
@@ -20,11 +31,13 @@ void hs_tiffmsg_format(char *buf, size_t n, const char *module, const char *fmt,
         int k = snprintf(buf, n, "%s: ", module);
         used = k < 0 ? 0 : (size_t)k < n ? (size_t)k : n - 1;
     }
-    vsnprintf(buf + used, n - used, fmt, ap);
-    /* One line: libtiff messages sometimes carry a trailing newline. */
-    for (char *p = buf; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
+    char text[512];
+    vsnprintf(text, sizeof text, fmt, ap);
+    /* One line: libtiff messages sometimes carry a trailing newline; other control bytes (from the file) escaped. */
+    size_t len = strlen(text);
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        text[--len] = '\0';
+    hs_err_escape(buf + used, n - used, text, len);
 }
 
 static void capture_error(const char *module, const char *fmt, va_list ap)
@@ -32,11 +45,10 @@ static void capture_error(const char *module, const char *fmt, va_list ap)
     hs_tiffmsg_format(tiff_msg, sizeof tiff_msg, module, fmt, ap);
 }
 
-static void drop_warning(const char *module, const char *fmt, va_list ap)
+static void capture_warning(const char *module, const char *fmt, va_list ap)
 {
-    (void)module;
-    (void)fmt;
-    (void)ap;
+    if (hs_tiffmsg_decode_module(module))
+        hs_tiffmsg_format(tiff_warn, sizeof tiff_warn, module, fmt, ap);
 }
 
 void hs_tiffmsg_install(void)
@@ -45,7 +57,7 @@ void hs_tiffmsg_install(void)
     if (installed)
         return;
     TIFFSetErrorHandler(capture_error);
-    TIFFSetWarningHandler(drop_warning);
+    TIFFSetWarningHandler(capture_warning);
     TIFFSetErrorHandlerExt(NULL);
     TIFFSetWarningHandlerExt(NULL);
     installed = 1;
@@ -53,7 +65,12 @@ void hs_tiffmsg_install(void)
 
 void hs_tiffmsg_clear(void)
 {
-    tiff_msg[0] = '\0';
+    tiff_msg[0] = tiff_warn[0] = '\0';
+}
+
+const char *hs_tiffmsg_warning(void)
+{
+    return tiff_warn;
 }
 
 const char *hs_tiffmsg_get(void)

@@ -48,6 +48,18 @@ void hs_error_clear(hs_error *err);
  */
 int hs_error_set(hs_error *err, int code, const char *fmt, ...) HS_FORMAT(3, 4);
 
+/*
+ * Writes into dst (capacity cap, cap >= 1) a NUL-terminated copy of the n
+ * bytes at src with control bytes made visible: newline, tab and carriage
+ * return as \n, \t, \r, every other byte below 0x20 and 0x7f as \xNN (a NUL
+ * byte too: src need not be a C string).  Bytes >= 0x80 are copied as they
+ * are (UTF-8 names stay readable).  When the escaped text does not fit, it
+ * is cut at a whole escape and ends with "...".  Returns the number of
+ * characters written, without the NUL; 0 when cap is 0 (nothing written).
+ * For text that came from a file and goes into a message.
+ */
+size_t hs_err_escape(char *dst, size_t cap, const char *src, size_t n);
+
 /* A short static description of a status code ("out of memory", ...). */
 const char *hs_strerror(int code);
 

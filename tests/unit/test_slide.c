@@ -14,6 +14,7 @@
  * divide it out again, so c comes back within 255 / (2a) + 1 grey levels.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 
 #include "scoring/slide.h"
 #include "scoring/slide_internal.h"
+#include "scoring/tifflayout_internal.h"
+#include "scoring/tiffmsg_internal.h"
 #include "scoring/tiffwriter.h"
 #include "slidefix.h"
 #include "suites.h"
@@ -976,6 +979,141 @@ static void test_corrupt_middle(void)
     free(path);
 }
 
+/* ---- numbers a TIFF states, checked ---- */
+
+static void format_msg(char *buf, size_t n, const char *module, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hs_tiffmsg_format(buf, n, module, fmt, ap);
+    va_end(ap);
+}
+
+static int quiet_tiff(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+{
+    (void)tif, (void)user, (void)module, (void)fmt, (void)ap;
+    return 1;
+}
+
+/* Sets one SHORT/LONG field of directory 0 of path (rewriting the directory), as a broken writer would. */
+static int set_field(const char *path, uint32_t tag, uint32_t value)
+{
+    TIFFOpenOptions *o = TIFFOpenOptionsAlloc();
+    TIFFOpenOptionsSetErrorHandlerExtR(o, quiet_tiff, NULL);
+    TIFFOpenOptionsSetWarningHandlerExtR(o, quiet_tiff, NULL);
+    TIFF *t = TIFFOpenExt(path, "r+", o);
+    TIFFOpenOptionsFree(o);
+    if (!t)
+        return -1;
+    const TIFFField *f = TIFFFieldWithTag(t, tag);
+    int ok = f && (TIFFFieldDataType(f) == TIFF_SHORT ? TIFFSetField(t, tag, (uint16_t)value)
+                                                      : TIFFSetField(t, tag, value));
+    ok = ok && TIFFRewriteDirectory(t);
+    TIFFClose(t);
+    return ok ? 0 : -1;
+}
+
+/*
+ * Overwrites the inline value of a SHORT/LONG tag in the first directory of a
+ * classic little-endian TIFF (what libtiff writes here): for values libtiff
+ * refuses to write (a tile width that is not a multiple of 16).
+ */
+static int patch_tag(const char *path, uint16_t tag, uint32_t value)
+{
+    FILE *f = fopen(path, "r+b");
+    uint8_t b[12];
+    int rc = -1;
+    if (!f)
+        return -1;
+    if (fread(b, 1, 8, f) == 8 && b[0] == 'I' && b[2] == 42) {
+        long ifd = (long)(b[4] | b[5] << 8 | b[6] << 16 | (uint32_t)b[7] << 24);
+        uint8_t c[2];
+        if (fseek(f, ifd, SEEK_SET) == 0 && fread(c, 1, 2, f) == 2) {
+            for (int i = 0; i < (c[0] | c[1] << 8) && rc != 0; i++) {
+                if (fread(b, 1, 12, f) != 12)
+                    break;
+                if ((b[0] | b[1] << 8) != tag)
+                    continue;
+                int type = b[2] | b[3] << 8;
+                uint8_t v[4] = {(uint8_t)value, (uint8_t)(value >> 8), type == 3 ? 0 : (uint8_t)(value >> 16),
+                                type == 3 ? 0 : (uint8_t)(value >> 24)};
+                if (fseek(f, ifd + 2 + 12L * i + 8, SEEK_SET) == 0 && fwrite(v, 1, 4, f) == 4)
+                    rc = 0;
+            }
+        }
+    }
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
+
+static void test_implausible_fields(void)
+{
+    /*
+     * One field of a good 512x512 slide (128-pixel Deflate tiles, 2 levels)
+     * changed at a time: the open fails with the field named, never a quiet
+     * open with wrong pixels (WhiteIsZero once read as 98% 3+).
+     */
+    static const struct {
+        uint32_t tag, value;
+        const char *needle;
+    } cases[] = {
+        {TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISWHITE,
+         "TIFF directory 0: Photometric is WhiteIsZero (0); an RGB brightfield slide needs RGB (2) or YCbCr (6)"},
+        {TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_SEPARATED, "Photometric is Separated (CMYK) (5)"},
+        {TIFFTAG_TILEWIDTH, 100, "TIFF directory 0: TileWidth 100 is not plausible: the TIFF specification asks "
+                                 "for a multiple of 16"},
+        {TIFFTAG_TILELENGTH, 120, "TileLength 120 is not plausible"},
+        {TIFFTAG_IMAGEWIDTH, 1,
+         "TIFF directory 0: TileOffsets has 16 entries, but ImageWidth 1 x ImageLength 512 in 128 x 128 tiles "
+         "needs 4"},
+        {TIFFTAG_IMAGELENGTH, 5000, "TileOffsets has 16 entries, but ImageWidth 512 x ImageLength 5000"},
+        {TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_IEEEFP, "SampleFormat 3 is not plausible"},
+        {TIFFTAG_PLANARCONFIG, PLANARCONFIG_SEPARATE, "TileOffsets has 16 entries"},
+    };
+    char *good = hs_test_path(dir, "vet_good.tif"), *bad = hs_test_path(dir, "vet_bad.tif");
+    CU_ASSERT_EQUAL_FATAL(hs_fix_write_slide(good, 512, 512, 128, 2, HS_TIFF_DEFLATE, 0, 0.5, hs_fix_noise), HS_OK);
+    hs_slide *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_slide_open(&s, good, 0, NULL), HS_OK);
+    hs_slide_close(s);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        CU_ASSERT_EQUAL_FATAL(copy_prefix(good, bad, hs_fix_file_size(good)), 0);
+        int tile = cases[k].tag == TIFFTAG_TILEWIDTH || cases[k].tag == TIFFTAG_TILELENGTH;
+        CU_ASSERT_EQUAL_FATAL(tile ? patch_tag(bad, (uint16_t)cases[k].tag, cases[k].value)
+                                   : set_field(bad, cases[k].tag, cases[k].value),
+                              0);
+        expect_open_failure(bad, HS_EFORMAT, cases[k].needle);
+    }
+    /* Truncated: said so, with the sizes. */
+    CU_ASSERT_EQUAL_FATAL(copy_prefix(good, bad, 5000), 0);
+    expect_open_failure(bad, HS_EFORMAT, "the file is truncated: it has 5000 bytes, but TIFF directory 0 starts at byte");
+    CU_ASSERT_EQUAL_FATAL(copy_prefix(good, bad, 6), 0);
+    expect_open_failure(bad, HS_EFORMAT, "the file is truncated: it has 6 bytes, less than a TIFF header (8 bytes)");
+    /* A plain (stripped) TIFF in WhiteIsZero: the same rule. */
+    CU_ASSERT_EQUAL_FATAL(write_stripped_tiff(good, 64, 48, hs_fix_noise, NULL, 0, 0, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(set_field(good, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISWHITE), 0);
+    expect_open_failure(good, HS_EFORMAT, "Photometric is WhiteIsZero (0)");
+    /* ... with RowsPerStrip that contradicts its strip count. */
+    CU_ASSERT_EQUAL_FATAL(write_stripped_tiff(good, 64, 48, hs_fix_noise, NULL, 0, 0, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(set_field(good, TIFFTAG_ROWSPERSTRIP, 4), 0);
+    expect_open_failure(good, HS_EFORMAT,
+                        "TIFF directory 0: StripOffsets has 3 entries, but ImageLength 48 in strips of 4 rows "
+                        "(RowsPerStrip) needs 12");
+    free(good);
+    free(bad);
+}
+
+static void test_tag_names_and_escapes(void)
+{
+    CU_ASSERT_STRING_EQUAL(hs_tifflayout_tag_name(262), "Photometric");
+    CU_ASSERT_STRING_EQUAL(hs_tifflayout_tag_name(322), "TileWidth");
+    CU_ASSERT_PTR_NULL(hs_tifflayout_tag_name(65000));
+    /* libtiff's messages are kept on one line, control bytes from the file escaped. */
+    char buf[64] = "";
+    format_msg(buf, sizeof buf, "Mod", "bad name \"%s\"\n", "a\x1b[31mb\tc");
+    CU_ASSERT_STRING_EQUAL(buf, "Mod: bad name \"a\\x1b[31mb\\tc\"");
+}
+
 static void test_too_large(void)
 {
     /* 16400^2 = 268,960,000 pixels > 2^28: refused before decoding, with a way out. */
@@ -1024,6 +1162,8 @@ int hs_suite_slide(void)
         !CU_add_test(s, "missing, empty and text files", test_missing_empty_text) ||
         !CU_add_test(s, "truncated files", test_truncated) || !CU_add_test(s, "corrupt tile data", test_corrupt_tile) ||
         !CU_add_test(s, "damage in the middle of a tile", test_corrupt_middle) ||
+        !CU_add_test(s, "implausible TIFF fields named", test_implausible_fields) ||
+        !CU_add_test(s, "TIFF tag names, escaped messages", test_tag_names_and_escapes) ||
         !CU_add_test(s, "plain image too large", test_too_large) ||
         !CU_add_test(s, "bad read arguments", test_bad_read_arguments))
         return 1;
