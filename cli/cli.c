@@ -26,6 +26,11 @@ static int stdout_fail(int e)
     return -1;
 }
 
+void hs_cli_stdout_error(int e)
+{
+    stdout_fail(e);
+}
+
 int hs_cli_stdout_flush(void)
 {
     errno = 0;

@@ -42,6 +42,8 @@ int hs_cli_out_parent(const char *cmd, const char *out);
  * went out.  Every subcommand that prints results calls it at its end.
  */
 int hs_cli_stdout_flush(void);
+/* Reports a failed write to standard output whose errno e the caller kept (0: unknown), once per process. */
+void hs_cli_stdout_error(int e);
 /* hs_cli_stdout_flush, then closes standard output (main's last step); 0 or -1. */
 int hs_cli_stdout_close(void);
 
