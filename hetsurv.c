@@ -7,6 +7,7 @@
  * subcommands that use it.
  */
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,9 @@ static int dispatch(int argc, char **argv)
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
+    /* A file size limit (ulimit -f) would kill us at the first write beyond it, silently and with a file cut
+       short: ignored, that write fails with EFBIG and is reported like a full disk. */
+    signal(SIGXFSZ, SIG_IGN);
     /* The analyses allocate and free arrays of n elements one after another: keep freed memory in the
        heap for reuse instead of returning it to the kernel and faulting fresh pages in again. */
     mallopt(M_MMAP_THRESHOLD, 256 << 20);

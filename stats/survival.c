@@ -990,7 +990,7 @@ int hs_survival_write(const hs_survival_result *r, const char *dir, hs_error *er
             for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
                 char path[4096];
                 if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, files[k].name) < sizeof path)
-                    remove(path);
+                    unlink(path); /* files only: a folder of that name stays */
             }
             return rc;
         }

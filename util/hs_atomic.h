@@ -5,8 +5,9 @@
  * file or the temporary one, never a final name cut short.  A failed write
  * removes the temporary file.
  *
- * A PATH that already exists and is not a regular file (/dev/null,
- * /dev/stdout, a FIFO) is written directly: nothing is renamed over it.
+ * A PATH that already exists and is not a regular file (/dev/null, a FIFO,
+ * a symbolic link such as /dev/stdout) is written directly: nothing is
+ * renamed over it, which would replace the device or the link.
  */
 #ifndef HS_ATOMIC_H
 #define HS_ATOMIC_H
