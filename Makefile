@@ -104,6 +104,7 @@ check: deps
 	@tests/cli/run.sh $(B) $(B)/tally
 	@tests/repro/run.sh $(B) $(B)/tally
 	@tests/repro/decode.sh $(B) $(B)/tally
+	@tests/repro/outputs.sh $(B) $(B)/tally
 	@tests/figures/run.sh $(B) $(B)/tally
 	@tests/figures/maps.sh $(B) $(B)/tally
 	@tests/scoring/run.sh $(B) $(B)/tally

@@ -7,6 +7,7 @@
  * subcommands that use it.
  */
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,14 +126,8 @@ static void use_huge_pages(char **argv)
     /* not possible here: carry on with normal pages */
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
-    gsl_set_error_handler_off();
-    /* The analyses allocate and free arrays of n elements one after another: keep freed memory in the
-       heap for reuse instead of returning it to the kernel and faulting fresh pages in again. */
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
-    mallopt(M_TOP_PAD, 64 << 20);
     if (argc < 2) {
         usage(stderr);
         return HS_EXIT_USAGE;
@@ -152,4 +147,22 @@ int main(int argc, char **argv)
         return HS_EXIT_USAGE;
     }
     return c->func(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();
+    /* A file size limit (ulimit -f) would kill us at the first write beyond it, silently and with a file cut
+       short: ignored, that write fails with EFBIG and is reported like a full disk. */
+    signal(SIGXFSZ, SIG_IGN);
+    /* The analyses allocate and free arrays of n elements one after another: keep freed memory in the
+       heap for reuse instead of returning it to the kernel and faulting fresh pages in again. */
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    mallopt(M_TOP_PAD, 64 << 20);
+    int status = dispatch(argc, argv);
+    /* whatever was printed must have gone out: a full disk or /dev/full is a failure, not exit 0 */
+    if (hs_cli_stdout_close() != 0 && status == HS_EXIT_OK)
+        status = HS_EXIT_FAIL;
+    return status;
 }

@@ -10,6 +10,47 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Whether standard output's failure was reported. */
+static int stdout_failed;
+
+static int stdout_fail(int e)
+{
+    if (!stdout_failed) {
+        stdout_failed = 1;
+        fflush(stderr);
+        if (e)
+            fprintf(stderr, "hetsurv: error writing standard output: %s\n", strerror(e));
+        else
+            fputs("hetsurv: error writing standard output\n", stderr);
+    }
+    return -1;
+}
+
+void hs_cli_stdout_error(int e)
+{
+    stdout_fail(e);
+}
+
+int hs_cli_stdout_flush(void)
+{
+    errno = 0;
+    if (fflush(stdout) != 0)
+        return stdout_fail(errno);
+    if (ferror(stdout) || stdout_failed)
+        return stdout_fail(0); /* an earlier write failed and nothing is left to retry */
+    return 0;
+}
+
+int hs_cli_stdout_close(void)
+{
+    int bad = hs_cli_stdout_flush() != 0;
+    errno = 0;
+    /* EBADF with nothing pending: standard output was closed and never written to */
+    if (fclose(stdout) != 0 && !bad && errno != EBADF)
+        bad = stdout_fail(errno) != 0;
+    return bad ? -1 : 0;
+}
+
 void hs_cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -35,6 +35,18 @@ int hs_cli_mkdirs(const char *path);
  * failure; 0 or -1. */
 int hs_cli_out_parent(const char *cmd, const char *out);
 
+/*
+ * Flushes standard output and checks every write made to it so far.  On a
+ * failure prints "hetsurv: error writing standard output: REASON" to stderr
+ * (once per process, however often it is called) and returns -1; 0 when all
+ * went out.  Every subcommand that prints results calls it at its end.
+ */
+int hs_cli_stdout_flush(void);
+/* Reports a failed write to standard output whose errno e the caller kept (0: unknown), once per process. */
+void hs_cli_stdout_error(int e);
+/* hs_cli_stdout_flush, then closes standard output (main's last step); 0 or -1. */
+int hs_cli_stdout_close(void);
+
 int main_validate(int argc, char **argv);
 int main_survival(int argc, char **argv);
 int main_score(int argc, char **argv);

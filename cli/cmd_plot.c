@@ -16,6 +16,7 @@
 #include "figures/cohortplot.h"
 #include "figures/forest.h"
 #include "figures/kmplot.h"
+#include "util/hs_atomic.h"
 
 #define CMD "plot"
 
@@ -279,12 +280,15 @@ static int plot_cohort(int argc, char **argv)
         hs_cli_error(cmd, "%s", err.msg);
         status = HS_EXIT_FAIL;
     } else if (table) {
-        FILE *f = fopen(table, "w");
+        char *tmp;
+        FILE *f = hs_atomic_open(table, "w", &tmp, &err);
         int rc = f ? hs_cohortplot_table(f, d, &err) : HS_EIO;
-        if (f && fclose(f) != 0 && rc == HS_OK)
-            rc = HS_EIO;
+        if (f && rc != HS_OK)
+            hs_atomic_abort(f, tmp);
+        else if (f)
+            rc = hs_atomic_commit(f, tmp, table, &err);
         if (rc != HS_OK) {
-            hs_cli_error(cmd, "%s: cannot write: %s", table, rc == HS_EIO ? strerror(errno) : err.msg);
+            hs_cli_error(cmd, "%s", err.msg);
             status = HS_EXIT_FAIL;
         }
     }

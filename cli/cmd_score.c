@@ -5,6 +5,12 @@
  * fixed, from the batch's own cells, or from its control slides), and the
  * stored cells are classified with them.  A slide that fails gets
  * status=error and its reason; the others are still scored.
+ *
+ * Each row is written and flushed as soon as it is finished (with fixed
+ * cuts, as soon as its slide is measured; with cuts chosen from the data,
+ * once every slide is measured), so a kill loses no finished row.  --out
+ * FILE is written as FILE.partial and renamed to FILE when the table is
+ * complete; a failed write removes FILE.partial and stops the command.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +30,7 @@
 #include "scoring/score.h"
 #include "scoring/tilecsv.h"
 #include "scoring/scorerow.h"
+#include "util/hs_atomic.h"
 #include "util/hs_parse.h"
 
 #define CMD "score"
@@ -40,7 +47,8 @@ static void usage(FILE *f)
             "Slides: anything OpenSlide reads (SVS, NDPI, MRXS, tiled TIFF, ...), plain TIFF and PNG.\n"
             "\n"
             "Options:\n"
-            "  --out FILE.csv        write the table there (default: stdout)\n"
+            "  --out FILE.csv        write the table there (default: stdout); while score runs, the finished\n"
+            "                        rows are in FILE.csv.partial, renamed to FILE.csv when all are written\n"
             "  --map DIR             write each slide's tile map as DIR/<name>.tiles.csv\n"
             "  --cells DIR           write each slide's tumour cells as DIR/<name>.cells.csv\n"
             "  --manifest FILE       score every patient's slide of a cohort manifest and write the cohort\n"
@@ -58,8 +66,8 @@ static void usage(FILE *f)
     hs_score_opts_help(f);
 }
 
-/* Opens DIR/<base name of name><suffix> for writing. */
-static FILE *open_named(const char *dir, const char *name, const char *suffix, char *path, size_t size,
+/* Opens DIR/<base name of name><suffix> for writing under a temporary name (hs_atomic_commit gives it its name). */
+static FILE *open_named(const char *dir, const char *name, const char *suffix, char *path, size_t size, char **tmp,
                         hs_error *err)
 {
     const char *base = strrchr(name, '/');
@@ -69,24 +77,19 @@ static FILE *open_named(const char *dir, const char *name, const char *suffix, c
         hs_error_set(err, HS_EINVAL, "%s/%s%s: path too long", dir, base, suffix);
         return NULL;
     }
-    FILE *f = fopen(path, "w");
-    if (!f)
-        hs_error_set(err, HS_EIO, "%s: cannot create: %s", path, strerror(errno));
-    return f;
+    return hs_atomic_open(path, "w", tmp, err);
 }
 
 /* Writes DIR/<base name of slide>.tiles.csv: one row per tile with cells. */
 static int write_map(const char *dir, const char *slide, const hs_tilemap *map, const hs_her2_params *hp,
                      hs_error *err)
 {
-    char path[4096];
-    FILE *f = open_named(dir, slide, ".tiles.csv", path, sizeof path, err);
+    char path[4096], *tmp;
+    FILE *f = open_named(dir, slide, ".tiles.csv", path, sizeof path, &tmp, err);
     if (!f)
         return HS_EIO;
     hs_tilecsv_write(f, map, hp);
-    if (ferror(f) | (fclose(f) != 0))
-        return hs_error_set(err, HS_EIO, "%s: write error", path);
-    return HS_OK;
+    return hs_atomic_commit(f, tmp, path, err);
 }
 
 /* Per-cell output of one slide, for --cells. */
@@ -109,6 +112,30 @@ typedef struct item {
     hs_score_result res;
 } item;
 
+/* The table being written: to --out's FILE.partial, or to stdout. */
+typedef struct table {
+    FILE *f;
+    const char *path;       /* --out, NULL for stdout */
+    char *tmp;              /* FILE.partial (NULL: stdout, or a device written directly) */
+    int started;            /* the header is written */
+    int failed;             /* a write failed (errno in err): nothing more is written */
+    int err;
+} table;
+
+/* Ends a row (or the header): flushed at once, so that a kill loses no finished row. 0, or -1 when it failed. */
+static int table_flush(table *t)
+{
+    if (t->failed)
+        return -1;
+    errno = 0;
+    if (fflush(t->f) != 0 || ferror(t->f)) {
+        t->failed = 1;
+        t->err = errno;
+        return -1;
+    }
+    return 0;
+}
+
 typedef struct run {
     hs_score_opts *o;
     item *it;
@@ -118,41 +145,40 @@ typedef struct run {
     const char *map, *cells;
     int status;
     int nfail;
+    table *out;
+    const hs_manifest *m;   /* a cohort table: its manifest; NULL for a table of slides */
+    int ntotal;
 } run;
 
-/* Measures every slide and adds its borders to its batch's leak. */
-static void measure_all(run *r)
+/* Measures slide i and adds its borders to its batch's leak. */
+static void measure_one(run *r, size_t i)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        item *t = &r->it[i];
-        hs_error err;
-        if (hs_score_slide(t->path, &r->o->score, r->spill, &t->res, &err) != HS_OK ||
-            hs_batchcal_add_leak(r->bc, t->batch, t->res.cells, &err) != HS_OK) {
-            snprintf(t->error, sizeof t->error, "%s", err.msg);
-            hs_cli_error(CMD, "%s", err.msg);
-            hs_score_result_clear(&t->res);
-            continue;
-        }
-        if (t->res.stain_note[0])
-            hs_cli_error(CMD, "%s: %s", t->path, t->res.stain_note);
-        t->ok = 1;
+    item *t = &r->it[i];
+    hs_error err;
+    if (hs_score_slide(t->path, &r->o->score, r->spill, &t->res, &err) != HS_OK ||
+        hs_batchcal_add_leak(r->bc, t->batch, t->res.cells, &err) != HS_OK) {
+        snprintf(t->error, sizeof t->error, "%s", err.msg);
+        hs_cli_error(CMD, "%s", err.msg);
+        hs_score_result_clear(&t->res);
+        return;
     }
+    if (t->res.stain_note[0])
+        hs_cli_error(CMD, "%s: %s", t->path, t->res.stain_note);
+    t->ok = 1;
 }
 
-/* Adds every measured slide, unmixed with its batch's leak, to its batch's intensity histograms. */
-static void add_slides(run *r)
+/* Adds measured slide i, unmixed with its batch's leak, to its batch's intensity histograms. */
+static void add_slide(run *r, size_t i)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        item *t = &r->it[i];
-        hs_error err;
-        if (!t->ok)
-            continue;
-        if (hs_batchcal_add_slide(r->bc, t->batch, t->res.cells, r->o->her2.complete, &err) != HS_OK) {
-            snprintf(t->error, sizeof t->error, "%s", err.msg);
-            hs_cli_error(CMD, "%s", err.msg);
-            hs_score_result_clear(&t->res);
-            t->ok = 0;
-        }
+    item *t = &r->it[i];
+    hs_error err;
+    if (!t->ok)
+        return;
+    if (hs_batchcal_add_slide(r->bc, t->batch, t->res.cells, r->o->her2.complete, &err) != HS_OK) {
+        snprintf(t->error, sizeof t->error, "%s", err.msg);
+        hs_cli_error(CMD, "%s", err.msg);
+        hs_score_result_clear(&t->res);
+        t->ok = 0;
     }
 }
 
@@ -239,8 +265,8 @@ static void finish_item(run *r, FILE *f, size_t i)
     hp.od_3 = cuts->od[2];
     hs_error err;
     FILE *cf = NULL;
-    char path[4096];
-    if (r->cells && !(cf = open_named(r->cells, t->name, ".cells.csv", path, sizeof path, &err))) {
+    char path[4096], *ctmp = NULL;
+    if (r->cells && !(cf = open_named(r->cells, t->name, ".cells.csv", path, sizeof path, &ctmp, &err))) {
         hs_cli_error(CMD, "%s", err.msg);
         r->status = HS_EXIT_FAIL;
     }
@@ -249,9 +275,14 @@ static void finish_item(run *r, FILE *f, size_t i)
     hs_tilemap *map = NULL;
     int rc = hs_score_classify(&t->res, &hp, row.leak, r->o->tile_um, t->ish, cf ? put_cell : NULL, cf, &row.m, &map,
                                &err);
-    if (cf && (ferror(cf) | (fclose(cf) != 0))) {
-        hs_cli_error(CMD, "%s: write error", path);
-        r->status = HS_EXIT_FAIL;
+    if (cf && rc != HS_OK) {
+        hs_atomic_abort(cf, ctmp);
+    } else if (cf) {
+        hs_error cerr;
+        if (hs_atomic_commit(cf, ctmp, path, &cerr) != HS_OK) {
+            hs_cli_error(CMD, "%s", cerr.msg);
+            r->status = HS_EXIT_FAIL;
+        }
     }
     if (rc == HS_OK && row.m.n_cells == 0)
         rc = hs_error_set(&err, HS_EDATA, "%s: no tumour cells", t->path);
@@ -271,9 +302,10 @@ static void finish_item(run *r, FILE *f, size_t i)
     hs_score_result_clear(&t->res);
 }
 
-static int score_qupath(FILE *f, const char *path, const char *completeness_col, const hs_score_opts *o, hs_ish ish,
+static int score_qupath(table *out, const char *path, const char *completeness_col, const hs_score_opts *o, hs_ish ish,
                         const char *map, int *nfail, int *ntotal)
 {
+    FILE *f = out->f;
     hs_qupath *q = NULL;
     hs_error err;
     if (hs_qupath_read(&q, path, o->tile_um, o->score.mpp_override, completeness_col, &o->her2, &err) != HS_OK) {
@@ -287,7 +319,8 @@ static int score_qupath(FILE *f, const char *path, const char *completeness_col,
     fputs("slide", f);
     hs_score_row_write_header(f);
     fputc('\n', f);
-    for (size_t i = 0; i < q->nimage; i++) {
+    out->started = 1;
+    for (size_t i = 0; i < q->nimage && table_flush(out) == 0; i++) {
         hs_score_row row;
         hs_score_row_init(&row);
         if (q->from_class)
@@ -338,17 +371,51 @@ static int header_has(const char *path, header_probe *h, hs_error *err)
     return rc == 1 ? HS_OK : rc;
 }
 
-/* Runs the measure / calibrate / classify steps over r->it and writes rows through put_row_start. */
+/* Writes row i of the table (its first columns, then the score columns) and flushes it. */
+static void write_row(run *r, size_t i)
+{
+    FILE *f = r->out->f;
+    if (r->m)
+        hs_cohorttable_row(f, r->m, r->it[i].patient);
+    else
+        hs_fprint_field(f, r->it[i].row_name);
+    r->ntotal++;
+    finish_item(r, f, i);
+    table_flush(r->out);
+}
+
+/*
+ * Runs the measure / calibrate / classify steps over r->it and writes the
+ * rows in table order, after the header.  Fixed cuts (without control
+ * slides) depend on no other slide: each row is written as soon as its slide
+ * is measured.  Cuts chosen from the data need every slide of the batch
+ * first.  A failed write of the table stops the scoring.
+ */
 static void score_items(run *r)
 {
-    measure_all(r);
+    if (r->o->calibration == HS_CALIB_FIXED && !r->o->controls) {
+        double fixed[3] = {r->o->her2.od_1, r->o->her2.od_2, r->o->her2.od_3};
+        hs_batchcal_choose(r->bc, HS_CALIB_FIXED, fixed, r->o->her2.complete);
+        for (size_t i = 0; i < r->n && !r->out->failed; i++) {
+            measure_one(r, i);
+            add_slide(r, i);
+            write_row(r, i);
+        }
+        calibrate(r); /* the same cuts, said once every slide is counted */
+        return;
+    }
+    for (size_t i = 0; i < r->n; i++)
+        measure_one(r, i);
     /* fixed cuts apply to the membranes as measured (QuPath-comparable): no unmixing of the borders */
     if (r->o->calibration != HS_CALIB_FIXED)
         hs_batchcal_choose_leak(r->bc);
-    add_slides(r);
+    for (size_t i = 0; i < r->n; i++)
+        add_slide(r, i);
     if (r->o->controls && measure_controls(r) != HS_EXIT_OK)
         r->status = HS_EXIT_FAIL;
     calibrate(r);
+    for (size_t i = 0; i < r->n && !r->out->failed; i++)
+        write_row(r, i);
 }
 
 /*
@@ -358,7 +425,7 @@ static void score_items(run *r)
  * any slide is read; a missing or bad slide is only that patient's
  * status=error.
  */
-static int score_manifest(FILE *f, const char *path, char **user_factors, size_t nfactor, run *r, int *ntotal)
+static int score_manifest(const char *path, char **user_factors, size_t nfactor, run *r)
 {
     hs_manifest *m = NULL;
     hs_error err;
@@ -431,21 +498,20 @@ static int score_manifest(FILE *f, const char *path, char **user_factors, size_t
             return HS_EXIT_FAIL;
         }
     }
-    score_items(r);
-    hs_cohorttable_header(f, m);
-    hs_score_row_write_header(f);
-    fputc('\n', f);
-    for (size_t i = 0; i < m->npatient; i++) {
-        hs_cohorttable_row(f, m, i);
-        (*ntotal)++;
-        finish_item(r, f, i);
-    }
+    hs_cohorttable_header(r->out->f, m);
+    hs_score_row_write_header(r->out->f);
+    fputc('\n', r->out->f);
+    r->out->started = 1;
+    r->m = m;
+    if (table_flush(r->out) == 0)
+        score_items(r);
+    r->m = NULL;
     hs_manifest_free(m);
     return r->status;
 }
 
 /* A table of slides given on the command line, all in one batch. */
-static int score_slides(FILE *f, char **slides, int n, hs_ish ish, run *r, int *ntotal)
+static int score_slides(char **slides, int n, hs_ish ish, run *r)
 {
     r->n = (size_t)n;
     r->it = calloc(r->n ? r->n : 1, sizeof *r->it);
@@ -467,15 +533,12 @@ static int score_slides(FILE *f, char **slides, int n, hs_ish ish, run *r, int *
         t->ish = ish;
         t->batch = b;
     }
-    score_items(r);
-    fputs("slide", f);
-    hs_score_row_write_header(f);
-    fputc('\n', f);
-    for (size_t i = 0; i < r->n; i++) {
-        hs_fprint_field(f, r->it[i].row_name);
-        (*ntotal)++;
-        finish_item(r, f, i);
-    }
+    fputs("slide", r->out->f);
+    hs_score_row_write_header(r->out->f);
+    fputc('\n', r->out->f);
+    r->out->started = 1;
+    if (table_flush(r->out) == 0)
+        score_items(r);
     return r->status;
 }
 
@@ -544,23 +607,23 @@ int main_score(int argc, char **argv)
         hs_cli_list_free(factors);
         return HS_EXIT_FAIL;
     }
-    FILE *f = out ? fopen(out, "w") : stdout;
-    if (!f) {
-        hs_cli_error(CMD, "%s: cannot create: %s", out, strerror(errno));
+    table t = {stdout, out, NULL, 0, 0, 0};
+    if (out && !(t.f = hs_atomic_open_as(out, ".partial", "w", &t.tmp, &err))) {
+        hs_cli_error(CMD, "%s", err.msg);
         hs_cli_list_free(factors);
         return HS_EXIT_FAIL;
     }
-    int ntotal = 0, status = HS_EXIT_OK;
-    run r = {&o, NULL, 0, hs_batchcal_alloc(), tmpfile(), map, cells, HS_EXIT_OK, 0};
+    int status = HS_EXIT_OK;
+    run r = {&o, NULL, 0, hs_batchcal_alloc(), tmpfile(), map, cells, HS_EXIT_OK, 0, &t, NULL, 0};
     if (!r.bc || !r.spill) {
         hs_cli_error(CMD, "%s", !r.bc ? "out of memory" : "cannot create a temporary file for the cells");
         status = HS_EXIT_FAIL;
     } else if (qupath) {
-        status = score_qupath(f, qupath, completeness_col, &o, ish, map, &r.nfail, &ntotal);
+        status = score_qupath(&t, qupath, completeness_col, &o, ish, map, &r.nfail, &r.ntotal);
     } else if (manifest) {
-        status = score_manifest(f, manifest, factors, nfactor, &r, &ntotal);
+        status = score_manifest(manifest, factors, nfactor, &r);
     } else {
-        status = score_slides(f, argv + optind, argc - optind, ish, &r, &ntotal);
+        status = score_slides(argv + optind, argc - optind, ish, &r);
     }
     for (size_t i = 0; r.it && i < r.n; i++)
         hs_score_result_clear(&r.it[i].res);
@@ -568,13 +631,27 @@ int main_score(int argc, char **argv)
     hs_batchcal_free(r.bc);
     if (r.spill)
         fclose(r.spill);
-    if (f != stdout ? (ferror(f) | (fclose(f) != 0)) : fflush(f) != 0) {
-        hs_cli_error(CMD, "%s: write error", out ? out : "stdout");
+    table_flush(&t);
+    if (!out && t.failed) {
+        hs_cli_stdout_error(t.err);
+        status = HS_EXIT_FAIL;
+    } else if (!out) {
+        if (hs_cli_stdout_flush() != 0)
+            status = HS_EXIT_FAIL;
+    } else if (t.failed) {
+        /* rows may be cut short: remove the partial table rather than leave it looking usable */
+        hs_atomic_abort(t.f, t.tmp);
+        hs_cli_error(CMD, "%s: cannot write: %s (the table is not written)", out, t.err ? strerror(t.err) : "a write failed");
+        status = HS_EXIT_FAIL;
+    } else if (!t.started) {
+        hs_atomic_abort(t.f, t.tmp); /* stopped before the first row: no table */
+    } else if (hs_atomic_commit(t.f, t.tmp, out, &err) != HS_OK) {
+        hs_cli_error(CMD, "%s", err.msg);
         status = HS_EXIT_FAIL;
     }
     if (r.nfail)
-        fprintf(stderr, "hetsurv " CMD ": %d of %d slide%s failed (status=error in the table)\n", r.nfail, ntotal,
-                ntotal == 1 ? "" : "s");
+        fprintf(stderr, "hetsurv " CMD ": %d of %d slide%s failed (status=error in the table)\n", r.nfail, r.ntotal,
+                r.ntotal == 1 ? "" : "s");
     hs_cli_list_free(factors);
     return r.nfail ? HS_EXIT_FAIL : status;
 }

@@ -195,5 +195,5 @@ int main_simulate(int argc, char **argv)
         printf("%s: %zu patients: slides/, manifest.csv, truth.csv (seed %" PRIu64 ", %u px, HR %g)\n", out,
                o.npatient, o.seed, o.size, o.effect);
     }
-    return HS_EXIT_OK;
+    return hs_cli_stdout_flush() == 0 ? HS_EXIT_OK : HS_EXIT_FAIL;
 }

@@ -298,7 +298,7 @@ int main_survival(int argc, char **argv)
             goto fail;
     }
     printf("\nResults written to %s/\n", o.out);
-    status = HS_EXIT_OK;
+    status = hs_cli_stdout_flush() == 0 ? HS_EXIT_OK : HS_EXIT_FAIL;
     goto done;
 fail:
     fflush(stdout);

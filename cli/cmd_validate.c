@@ -27,7 +27,7 @@ static void usage(FILE *f)
             "  --no-slide-check    do not require the slide files to exist\n"
             "  -h, --help          show this help\n"
             "\n"
-            "Exit status: 0 valid, 1 invalid, 2 usage error.\n");
+            "Exit status: 0 valid, 1 invalid (or the report could not be written), 2 usage error.\n");
 }
 
 int main_validate(int argc, char **argv)
@@ -75,6 +75,8 @@ int main_validate(int argc, char **argv)
     }
     hs_manifest_report(stdout, m);
     int status = m->nerror ? EXIT_INVALID : HS_EXIT_OK;
+    if (hs_cli_stdout_flush() != 0)
+        status = EXIT_INVALID; /* the report did not reach its reader */
     hs_manifest_free(m);
     return status;
 }

@@ -6,6 +6,7 @@
  */
 #include "figures/canvas.h"
 
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -285,8 +286,9 @@ int hs_canvas_save(hs_canvas *c, const char *path, hs_error *err)
     if (!f)
         return HS_EIO;
     if (c->out.n && fwrite(c->out.p, 1, c->out.n, f) != c->out.n) {
+        int e = errno;
         hs_atomic_abort(f, tmp);
-        return hs_error_set(err, HS_EIO, "%s: cannot write", path);
+        return hs_error_set(err, HS_EIO, "%s: cannot write: %s", path, strerror(e));
     }
     return hs_atomic_commit(f, tmp, path, err);
 }

@@ -766,15 +766,18 @@ static int outputs(run *r, hs_error *err)
         t0 = MPI_Wtime();
         if (rc == HS_OK)
             rc = h5_finish(r, tmp, err);
-        if (rc == HS_OK && rename(tmp, h5) != 0)
-            rc = hs_error_set(err, HS_EIO, "%s: cannot rename into place: %s", h5, strerror(errno));
+        if (rc == HS_OK)
+            rc = hs_atomic_rename(tmp, h5, err); /* synced, then renamed: results.h5 is whole or absent */
         r->t_h5 += MPI_Wtime() - t0;
         if (rc == HS_OK && c->maps == HS_RUN_MAPS_GALLERY && c->figures)
             rc = draw_gallery(r, err);
         if (rc == HS_OK && !c->no_report)
             rc = write_report(r, err);
     }
-    return hs_cohort_agree(r->comm, rc, err);
+    rc = hs_cohort_agree(r->comm, rc, err);
+    if (rc != HS_OK && r->rank == 0)
+        remove(tmp); /* a results.h5 that stopped halfway is not left beside the other outputs */
+    return rc;
 }
 
 static int stages(run *r, hs_error *err)

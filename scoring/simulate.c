@@ -34,6 +34,7 @@
 #include <gsl/gsl_cdf.h>
 
 #include "scoring/metrics.h"
+#include "util/hs_atomic.h"
 
 /* ------------------------------------------------------------------ random numbers */
 
@@ -1898,30 +1899,31 @@ void hs_sim_cohort_set_truth(hs_sim_cohort *c, size_t i, const unsigned long cou
     pt->has_truth = 1;
 }
 
-/* Opens dir/name for writing; *path_out gets the malloc'd path. */
-static int open_in(const char *dir, const char *name, FILE **f, char **path_out, hs_error *err)
+/* A table being written to dir/name under a temporary name (util/hs_atomic.h). */
+typedef struct out_table {
+    char *path, *tmp;
+} out_table;
+
+/* Opens dir/name for writing under its temporary name; o keeps the names. */
+static int open_in(const char *dir, const char *name, FILE **f, out_table *o, hs_error *err)
 {
     size_t len = strlen(dir) + strlen(name) + 2;
-    char *path = malloc(len);
-    if (!path)
+    o->tmp = NULL;
+    if (!(o->path = malloc(len)))
         return hs_error_set(err, HS_ENOMEM, "simulate: out of memory");
-    snprintf(path, len, "%s/%s", dir, name);
-    if (!(*f = fopen(path, "w"))) {
-        int rc = hs_error_set(err, HS_EIO, "cannot create %s: %s", path, strerror(errno));
-        free(path);
-        return rc;
+    snprintf(o->path, len, "%s/%s", dir, name);
+    if (!(*f = hs_atomic_open(o->path, "w", &o->tmp, err))) {
+        free(o->path);
+        return HS_EIO;
     }
-    *path_out = path;
     return HS_OK;
 }
 
-static int close_out(FILE *f, char *path, hs_error *err)
+/* Checks every write, syncs, and gives the table its name. */
+static int close_out(FILE *f, out_table *o, hs_error *err)
 {
-    int bad = ferror(f);
-    if (fclose(f) != 0)
-        bad = 1;
-    int rc = bad ? hs_error_set(err, HS_EIO, "cannot write %s: %s", path, strerror(errno)) : HS_OK;
-    free(path);
+    int rc = hs_atomic_commit(f, o->tmp, o->path, err);
+    free(o->path);
     return rc;
 }
 
@@ -1954,7 +1956,7 @@ static void put_look(FILE *f, const hs_sim_vary *v)
 /* dir/controls.csv: one row per core of every batch's control slide. */
 static int write_controls(const hs_sim_cohort *c, const char *dir, hs_error *err)
 {
-    char *path;
+    out_table path;
     FILE *f;
     int rc = open_in(dir, "controls.csv", &f, &path, err);
     if (rc != HS_OK)
@@ -1971,14 +1973,14 @@ static int write_controls(const hs_sim_cohort *c, const char *dir, hs_error *err
                 fputs(",NA,NA,NA,NA,NA\n", f);
         }
     }
-    return close_out(f, path, err);
+    return close_out(f, &path, err);
 }
 
 int hs_sim_cohort_write_tables(const hs_sim_cohort *c, const char *dir, hs_error *err)
 {
     if (!c || !dir)
         return hs_error_set(err, HS_EINVAL, "simulate: NULL argument");
-    char *path;
+    out_table path;
     FILE *f;
     int rc = open_in(dir, "manifest.csv", &f, &path, err);
     if (rc != HS_OK)
@@ -1995,7 +1997,7 @@ int hs_sim_cohort_write_tables(const hs_sim_cohort *c, const char *dir, hs_error
             fprintf(f, ",%s", c->control[pt->batch].id);
         fputc('\n', f);
     }
-    if ((rc = close_out(f, path, err)) != HS_OK)
+    if ((rc = close_out(f, &path, err)) != HS_OK)
         return rc;
     if ((rc = open_in(dir, "truth.csv", &f, &path, err)) != HS_OK)
         return rc;
@@ -2023,7 +2025,7 @@ int hs_sim_cohort_write_tables(const hs_sim_cohort *c, const char *dir, hs_error
         }
         fputc('\n', f);
     }
-    if ((rc = close_out(f, path, err)) != HS_OK)
+    if ((rc = close_out(f, &path, err)) != HS_OK)
         return rc;
     return c->vary ? write_controls(c, dir, err) : HS_OK;
 }

@@ -39,6 +39,7 @@
 #include <tiffio.h>
 
 #include "scoring/tiffmsg_internal.h"
+#include "util/hs_atomic.h"
 
 #define MAX_LEVELS 32
 #define BIGTIFF_THRESHOLD ((uint64_t)2 << 30) /* uncompressed bytes above which BigTIFF is used */
@@ -55,7 +56,8 @@ typedef struct wlevel {
 
 struct hs_tiffw {
     TIFF *tif;
-    char *path;
+    char *path;       /* the final name; the file is written as path.tmp until it is complete */
+    char *tmp;
     uint32_t width, height, tile;
     int nlevels;
     hs_tiff_compression comp;
@@ -77,11 +79,17 @@ static int on_tiff_error(TIFF *tif, void *user, const char *module, const char *
     return 1; /* handled: the process-wide handler is not called */
 }
 
-/* Fails with code, naming the file and, when libtiff said something, its reason. */
+/* Fails with code, naming the file and, when libtiff said something, its reason; a system error (errno, which the
+ * callers clear before the libtiff calls that write) first: "File too large" says more than libtiff's words. */
 static int fail(hs_tiffw *w, hs_error *err, int code, const char *what)
 {
+    int e = errno;
     w->failed = 1;
     const char *why = w->tiffmsg[0] ? w->tiffmsg : hs_tiffmsg_get();
+    if (e && why[0])
+        return hs_error_set(err, code, "%s: %s: %s (libtiff: %s)", w->path, what, strerror(e), why);
+    if (e)
+        return hs_error_set(err, code, "%s: %s: %s", w->path, what, strerror(e));
     if (why[0])
         return hs_error_set(err, code, "%s: %s (libtiff: %s)", w->path, what, why);
     return hs_error_set(err, code, "%s: %s", w->path, what);
@@ -100,6 +108,7 @@ static void free_all(hs_tiffw *w)
     free(w->tilebuf);
     free(w->band);
     free(w->path);
+    free(w->tmp);
     free(w);
 }
 
@@ -137,6 +146,7 @@ static void format_double(char *buf, size_t n, double x)
 /* The tags of level l's directory. */
 static int set_fields(hs_tiffw *w, int l)
 {
+    errno = 0; /* a failure's errno is then its own (fail()) */
     TIFF *t = w->tif;
     const wlevel *v = &w->lv[l];
     int ok = 1;
@@ -294,7 +304,9 @@ int hs_tiffw_open(hs_tiffw **out, const char *path, uint32_t width, uint32_t hei
         return hs_error_set(err, HS_EINVAL, "%s: %d pyramid levels (1..%d allowed)", path, nlevels, MAX_LEVELS);
 
     hs_tiffw *w = calloc(1, sizeof *w);
-    if (!w || !(w->path = strdup(path))) {
+    if (!w || !(w->path = strdup(path)) || !(w->tmp = hs_atomic_tmp_name(path))) {
+        if (w)
+            free(w->path);
         free(w);
         return hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
     }
@@ -365,7 +377,7 @@ int hs_tiffw_open(hs_tiffw **out, const char *path, uint32_t width, uint32_t hei
     }
     TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, w->tiffmsg);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, hs_tiffmsg_drop_warning, NULL);
-    w->tif = TIFFOpenExt(path, raw > BIGTIFF_THRESHOLD ? "w8" : "w", opts);
+    w->tif = TIFFOpenExt(w->tmp, raw > BIGTIFF_THRESHOLD ? "w8" : "w", opts);
     TIFFOpenOptionsFree(opts);
     if (!w->tif) {
         int e = errno;
@@ -421,6 +433,7 @@ int hs_tiffw_write_band(hs_tiffw *w, const uint8_t *rgb, uint32_t rows, hs_error
     }
     size_t line = (size_t)w->width * 3;
     uint32_t ts = w->lv[0].tile; /* divides w->tile */
+    errno = 0;
     for (uint32_t r0 = 0; r0 < rows; r0 += ts)
         if (write_tile_row(w, 0, rgb + r0 * line, rows - r0 < ts ? rows - r0 : ts, w->rows_done + r0) != 0)
             return fail(w, err, HS_EIO, "cannot write a level-0 tile");
@@ -445,9 +458,11 @@ static int write_level(hs_tiffw *w, int l, hs_error *err)
         uint32_t rows = v->h - y < v->tile ? v->h - y : v->tile;
         if (fread(w->band, (size_t)v->w * 3, rows, v->tmp) != rows)
             return hs_error_set(err, HS_EIO, "%s: cannot read back a scratch file", w->path);
+        errno = 0;
         if (write_tile_row(w, l, w->band, rows, y) != 0)
             return fail(w, err, HS_EIO, "cannot write a tile");
     }
+    errno = 0;
     if (!TIFFWriteDirectory(w->tif))
         return fail(w, err, HS_EIO, "cannot write a TIFF directory");
     fclose(v->tmp);
@@ -469,6 +484,7 @@ int hs_tiffw_close(hs_tiffw *w, hs_error *err)
     for (int l = 1; rc == HS_OK && l < w->nlevels; l++)
         if (push_row(w, l, NULL) != 0)
             rc = hs_error_set(err, HS_EIO, "%s: cannot write a scratch file: %s", w->path, strerror(errno));
+    errno = 0;
     if (rc == HS_OK && !TIFFWriteDirectory(w->tif))
         rc = fail(w, err, HS_EIO, "cannot write the level-0 directory");
     if (rc == HS_OK && w->nlevels > 1) {
@@ -478,14 +494,19 @@ int hs_tiffw_close(hs_tiffw *w, hs_error *err)
     }
     for (int l = 1; rc == HS_OK && l < w->nlevels; l++)
         rc = write_level(w, l, err);
+    /* TIFFClose cannot fail: flush first, so that a full disk is an error and not a short file */
+    errno = 0;
+    if (rc == HS_OK && !TIFFFlush(w->tif))
+        rc = fail(w, err, HS_EIO, "cannot write");
     if (rc != HS_OK) {
         hs_tiffw_abort(w);
         return rc;
     }
     TIFFClose(w->tif);
     w->tif = NULL;
+    rc = hs_atomic_rename(w->tmp, w->path, err);
     free_all(w);
-    return HS_OK;
+    return rc;
 }
 
 void hs_tiffw_abort(hs_tiffw *w)
@@ -496,6 +517,6 @@ void hs_tiffw_abort(hs_tiffw *w)
         TIFFClose(w->tif);
         w->tif = NULL;
     }
-    remove(w->path);
+    remove(w->tmp);
     free_all(w);
 }

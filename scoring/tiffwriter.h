@@ -43,10 +43,14 @@ int hs_tiffw_set_subsampling(hs_tiffw *w, hs_tiff_subsampling sub, hs_error *err
  */
 int hs_tiffw_write_band(hs_tiffw *w, const uint8_t *rgb, uint32_t rows, hs_error *err) HS_RESULT_USED;
 
-/* Finishes the file (all rows must have been written) and frees w.  w is freed on failure too. */
+/*
+ * Finishes the file (all rows must have been written) and frees w.  w is
+ * freed on failure too.  The file is written as path.tmp and renamed to path
+ * only when complete and synced (util/hs_atomic.h); a failure removes it.
+ */
 int hs_tiffw_close(hs_tiffw *w, hs_error *err) HS_RESULT_USED;
 
-/* Frees w and removes the partial file, after a failure. NULL is a no-op. */
+/* Frees w and removes the partial file (path.tmp), after a failure. NULL is a no-op. */
 void hs_tiffw_abort(hs_tiffw *w);
 
 #endif /* HS_TIFFWRITER_H */

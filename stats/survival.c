@@ -24,6 +24,7 @@
 #include <gsl/gsl_cdf.h>
 
 #include "stats/timefix.h"
+#include "util/hs_atomic.h"
 #include "util/hs_parse.h"
 
 void hs_survival_spec_default(hs_survival_spec *s)
@@ -848,58 +849,19 @@ done:
 
 /* ---- writers --------------------------------------------------------------------------------- */
 
-/* A file being written under a temporary name in its final folder. */
-typedef struct out_file {
-    FILE *f;
-    char path[4096], tmp[4200];
-} out_file;
-
-static int out_open(out_file *o, const char *dir, const char *name, const char *header, hs_error *err)
+/* dir/name, written under dir/name.tmp and renamed when complete (util/hs_atomic.h). */
+static int write_file(const char *dir, const char *name, const char *header,
+                      void (*write)(FILE *, const hs_survival_result *), const hs_survival_result *r, hs_error *err)
 {
-    static unsigned long counter;
-    memset(o, 0, sizeof *o);
-    if ((size_t)snprintf(o->path, sizeof o->path, "%s/%s", dir, name) >= sizeof o->path)
+    char path[4096], *tmp;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
         return hs_error_set(err, HS_EIO, "%s/%s: path too long", dir, name);
-    int fd = -1;
-    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
-        unsigned long k = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
-        snprintf(o->tmp, sizeof o->tmp, "%s/.%s.tmp.%ld.%lu", dir, name, (long)getpid(), k);
-        /* O_EXCL: never write into a file someone else owns; mode as fopen's, so the umask applies */
-        fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0)
-        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", o->path, strerror(errno));
-    if (!(o->f = fdopen(fd, "w"))) {
-        int e = errno;
-        close(fd);
-        unlink(o->tmp);
-        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", o->path, strerror(e));
-    }
-    fprintf(o->f, "%s\n", header);
-    return HS_OK;
-}
-
-/* Checks every write, flushes the file to disk, closes it and gives it its name. */
-static int out_close(out_file *o, hs_error *err)
-{
-    int bad = ferror(o->f) || fflush(o->f) != 0, e = errno;
-    if (!bad && fsync(fileno(o->f)) != 0 && errno != EINVAL && errno != EROFS)
-        bad = 1, e = errno; /* EINVAL/EROFS: a special file or folder that cannot sync (e.g. /dev/shm) */
-    if (fclose(o->f) != 0 && !bad)
-        bad = 1, e = errno;
-    o->f = NULL;
-    if (bad) {
-        unlink(o->tmp);
-        return hs_error_set(err, HS_EIO, "%s: write error: %s", o->path, strerror(e));
-    }
-    if (rename(o->tmp, o->path) != 0) {
-        e = errno;
-        unlink(o->tmp);
-        return hs_error_set(err, HS_EIO, "%s: cannot rename %s to it: %s", o->path, o->tmp, strerror(e));
-    }
-    return HS_OK;
+    FILE *f = hs_atomic_open(path, "w", &tmp, err);
+    if (!f)
+        return HS_EIO;
+    fprintf(f, "%s\n", header);
+    write(f, r);
+    return hs_atomic_commit(f, tmp, path, err);
 }
 
 static void put_num(FILE *f, double x)
@@ -1022,13 +984,16 @@ int hs_survival_write(const hs_survival_result *r, const char *dir, hs_error *er
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         if ((files[i].when == WITH_COX && !r->cox) || (files[i].when == WITH_CUT && r->cut == HS_CUT_NONE))
             continue;
-        out_file o;
-        int rc = out_open(&o, dir, files[i].name, files[i].header, err);
-        if (rc != HS_OK)
+        int rc = write_file(dir, files[i].name, files[i].header, files[i].write, r, err);
+        if (rc != HS_OK) {
+            /* never a mixed set (this run's km.csv beside an older run's cox.csv): remove them all */
+            for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+                char path[4096];
+                if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, files[k].name) < sizeof path)
+                    unlink(path); /* files only: a folder of that name stays */
+            }
             return rc;
-        files[i].write(o.f, r);
-        if ((rc = out_close(&o, err)) != HS_OK)
-            return rc;
+        }
     }
     return HS_OK;
 }

@@ -177,11 +177,12 @@ void hs_survival_result_free(hs_survival_result *r);
  * tests.csv and cut.csv (with a cut: column, method value|optimal, the cut
  * of "high" = column >= cut, maxstat's estimate or NA, and the Kaplan-Meier
  * rows in low and high), every number with %.17g, NA for missing (the
- * formats are in README.md).  dir must exist.  Each file is written to a temporary file in
- * dir, flushed to disk and then renamed, so that an interrupted run never
- * leaves a file that looks complete.  Fails with HS_EINVAL (NULL argument)
- * or HS_EIO (the message names the file and the system's reason); files
- * already renamed stay.
+ * formats are in README.md).  dir must exist.  Each file is written to
+ * dir/NAME.tmp, flushed to disk and then renamed (util/hs_atomic.h), so that
+ * an interrupted run never leaves a file that looks complete.  Fails with
+ * HS_EINVAL (NULL argument) or HS_EIO (the message names the file and the
+ * system's reason); on a failed write every file of the set is removed (also
+ * those an earlier call left), so that no mix of old and new files remains.
  */
 int hs_survival_write(const hs_survival_result *r, const char *dir, hs_error *err) HS_RESULT_USED;
 

@@ -10,6 +10,7 @@
 #include <math.h>
 
 int hs_suite_error(void);
+int hs_suite_atomic(void);
 int hs_suite_csv(void);
 int hs_suite_table(void);
 int hs_suite_manifest(void);
