@@ -48,6 +48,17 @@ void hs_error_clear(hs_error *err);
  */
 int hs_error_set(hs_error *err, int code, const char *fmt, ...) HS_FORMAT(3, 4);
 
+/*
+ * Copies src[0..n-1] (which may hold any byte, NUL included) into dst as text
+ * fit to quote in a message: '\n', '\t' and '\r' become the two characters
+ * \n, \t, \r; every other byte below 0x20 and 0x7f becomes \xNN (two upper-
+ * case hex digits); every other byte is copied as is.  When the escaped copy
+ * does not fit in cap - 1 characters it is cut (never inside an escape or a
+ * UTF-8 sequence) and "..." is appended.  dst is always NUL-terminated when
+ * cap > 0.  Returns the number of characters written, the NUL excluded.
+ */
+size_t hs_err_escape(char *dst, size_t cap, const char *src, size_t n);
+
 /* A short static description of a status code ("out of memory", ...). */
 const char *hs_strerror(int code);
 
