@@ -103,6 +103,7 @@ check: deps
 	@tests/oracle/run.sh $(B) $(B)/tally
 	@tests/cli/run.sh $(B) $(B)/tally
 	@tests/repro/run.sh $(B) $(B)/tally
+	@tests/repro/csv.sh $(B) $(B)/tally
 	@tests/figures/run.sh $(B) $(B)/tally
 	@tests/figures/maps.sh $(B) $(B)/tally
 	@tests/scoring/run.sh $(B) $(B)/tally
