@@ -84,7 +84,7 @@ DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libhdf5-openmp
             libcsv-dev libcunit1-dev libopenslide-dev libtiff-dev libpng-dev libgcrypt20-dev hdf5-tools libdeflate-dev \
             r-base-core r-cran-survival r-cran-maxstat python3-skimage time \
             libcairo2-dev fonts-dejavu-core poppler-utils libxml2-utils \
-            chromium python3-pil
+            chromium python3-pil valgrind
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	  grep -q '^install ok installed$$' || echo $$p; done); \
@@ -105,6 +105,8 @@ check: deps
 	@tests/repro/run.sh $(B) $(B)/tally
 	@tests/repro/decode.sh $(B) $(B)/tally
 	@tests/repro/outputs.sh $(B) $(B)/tally
+	@tests/repro/csv.sh $(B) $(B)/tally
+	@tests/repro/valgrind.sh $(B) $(B)/tally
 	@tests/figures/run.sh $(B) $(B)/tally
 	@tests/figures/maps.sh $(B) $(B)/tally
 	@tests/scoring/run.sh $(B) $(B)/tally

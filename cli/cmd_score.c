@@ -329,21 +329,25 @@ static int score_qupath(table *out, const char *path, const char *completeness_c
             hs_score_row_cuts(&row, &cuts);
         (*ntotal)++;
         hs_fprint_field(f, q->image[i].image);
-        if (hs_metrics_compute(q->image[i].map, &o->her2, ish, &row.m, &err) != HS_OK) {
+        /* a bad row in the export, or a map that cannot be written, makes the image's row an error, never ok */
+        int rc = HS_OK;
+        if (q->image[i].error)
+            rc = hs_error_set(&err, HS_EDATA, "%s", q->image[i].error);
+        if (rc == HS_OK)
+            rc = hs_metrics_compute(q->image[i].map, &o->her2, ish, &row.m, &err);
+        if (rc == HS_OK && row.m.n_cells == 0)
+            rc = hs_error_set(&err, HS_EDATA, "no tumour cells in the export");
+        if (rc == HS_OK && map && write_map(map, q->image[i].image, q->image[i].map, &o->her2, &err) != HS_OK)
+            rc = HS_EIO;
+        if (rc != HS_OK) {
+            if (rc != HS_EDATA || q->image[i].error)
+                hs_cli_error(CMD, "%s", err.msg);
             hs_score_row_fail(&row, err.msg);
-            hs_score_row_write(f, &row);
             (*nfail)++;
-            continue;
+        } else {
+            row.ok = 1;
         }
-        row.ok = row.m.n_cells > 0;
-        if (!row.ok)
-            hs_score_row_fail(&row, "no tumour cells in the export");
         hs_score_row_write(f, &row);
-        *nfail += row.m.n_cells == 0;
-        if (map && row.m.n_cells && write_map(map, q->image[i].image, q->image[i].map, &o->her2, &err) != HS_OK) {
-            hs_cli_error(CMD, "%s", err.msg);
-            status = HS_EXIT_FAIL;
-        }
     }
     hs_qupath_free(q);
     return status;

@@ -33,9 +33,17 @@ typedef struct reader {
     size_t nfield, field_cap;
     long line;         /* line being fed */
     long rec_line;     /* line on which the current record started */
+    long field_line;   /* line on which the current field started */
     int at_start;      /* between records */
     size_t index;
 } reader;
+
+/* The error for a field of more than HS_CSV_MAX_FIELD bytes, the col-th of its record, starting on line. */
+static int field_too_long(reader *rd, size_t col, long line)
+{
+    return hs_error_set(rd->err, HS_EDATA, "%s:%ld:%zu: a field longer than %ld bytes (a quote never closed?)",
+                        rd->path, line, col, HS_CSV_MAX_FIELD);
+}
 
 static void on_field(void *data, size_t n, void *rd_)
 {
@@ -49,6 +57,29 @@ static void on_field(void *data, size_t n, void *rd_)
                                   "%s:%ld:%zu: a NUL byte inside the field (at its byte %zu): the file is damaged "
                                   "or not text",
                                   rd->path, rd->rec_line, rd->nfield + 1, (size_t)(nul - (const char *)data) + 1);
+        return;
+    }
+    if (rd->nfield >= HS_CSV_MAX_FIELDS) {
+        rd->status = hs_error_set(rd->err, HS_EDATA, "%s:%ld:%zu: more than %d fields in one record: not a table "
+                                  "hetsurv reads (at most %d columns)", rd->path, rd->rec_line, rd->nfield + 1,
+                                  HS_CSV_MAX_FIELDS, HS_CSV_MAX_FIELDS);
+        return;
+    }
+    if (rd->index == 0 && n > HS_CSV_MAX_NAME) {
+        char show[64];
+        hs_err_escape(show, sizeof show, data, n);
+        rd->status = hs_error_set(rd->err, HS_EDATA, "%s:%ld:%zu: a column name of %zu bytes (at most %d): '%s'",
+                                  rd->path, rd->rec_line, rd->nfield + 1, n, HS_CSV_MAX_NAME, show);
+        return;
+    }
+    if (n > (size_t)HS_CSV_MAX_FIELD) {
+        rd->status = field_too_long(rd, rd->nfield + 1, rd->field_line);
+        return;
+    }
+    if (rd->index == 0 && n >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+        rd->status = hs_error_set(rd->err, HS_EDATA, "%s:%ld:%zu: the column name starts with a byte-order mark "
+                                  "(EF BB BF): text saved as UTF-8 twice or files joined; save the file as UTF-8 "
+                                  "with at most one at its start", rd->path, rd->rec_line, rd->nfield + 1);
         return;
     }
     if (rd->nfield == rd->field_cap) {
@@ -77,6 +108,7 @@ static void on_field(void *data, size_t n, void *rd_)
     rd->buf[rd->buf_len + n] = '\0';
     rd->buf_len += n + 1;
     rd->nfield++;
+    rd->field_line = rd->line; /* the next field starts after the delimiter, on this line */
 }
 
 static void on_record(int term, void *rd_)
@@ -97,6 +129,32 @@ static void on_record(int term, void *rd_)
     rd->at_start = 1;
 }
 
+/*
+ * The message for libcsv's refusal of the byte at s[at] of the line s[0..n-1]
+ * (strict mode): said in the user's terms, with the place in the line and the
+ * text around it.
+ */
+static int parse_error(struct csv_parser *p, reader *rd, const char *s, size_t n, size_t at)
+{
+    int e = csv_error(p);
+    if (e == CSV_ENOMEM)
+        return hs_error_set(rd->err, HS_ENOMEM, "%s:%ld: out of memory reading a record", rd->path, rd->line);
+    if (e == CSV_ETOOBIG)
+        return field_too_long(rd, rd->nfield + 1, rd->field_line);
+    size_t from = at > 12 ? at - 12 : 0, to = at + 12 < n ? at + 12 : n;
+    while (to > from && (s[to - 1] == '\n' || s[to - 1] == '\r'))
+        to--;
+    char near[80];
+    hs_err_escape(near, sizeof near, s + from, to - from);
+    const char *what = p->quoted ? "text after the closing quote of a quoted field (a quote inside a quoted field "
+                                   "is written twice: \"a \"\"b\"\" c\")"
+                                 : "a quote inside an unquoted field (quote the whole field and write the quote "
+                                   "twice: \"a \"\"b\"\" c\")";
+    return hs_error_set(rd->err, HS_EDATA, "%s:%ld:%zu: malformed CSV: %s, at byte %zu of the line, near: %s%s%s",
+                        rd->path, rd->line, rd->nfield + 1, what, at + 1, from ? "..." : "", near,
+                        to < n && s[to] != '\n' && s[to] != '\r' ? "..." : "");
+}
+
 /* A line libcsv skips without a record: only blanks and line ends (unquoted blanks are trimmed). */
 static int blank(const char *s, size_t n)
 {
@@ -110,15 +168,39 @@ static int blank(const char *s, size_t n)
 static int feed_line(struct csv_parser *p, reader *rd, const char *s, size_t n)
 {
     if (rd->at_start && !blank(s, n)) {
-        rd->rec_line = rd->line;
+        rd->rec_line = rd->field_line = rd->line;
         rd->at_start = 0;
     }
-    if (csv_parse(p, s, n, on_field, on_record, rd) != n && !rd->status)
-        rd->status = hs_error_set(rd->err, HS_EDATA, "%s:%ld: malformed CSV: a quote inside an unquoted field or "
-                                  "text after a closing quote (%s)", rd->path, rd->line, csv_strerror(csv_error(p)));
+    size_t used = csv_parse(p, s, n, on_field, on_record, rd);
+    if (used != n && !rd->status)
+        rd->status = parse_error(p, rd, s, n, used);
+    /* a field still open (a quoted field across lines) is bounded too, before it takes the whole file */
+    if (!rd->status && p->entry_pos > (size_t)HS_CSV_MAX_FIELD)
+        rd->status = field_too_long(rd, rd->nfield + 1, rd->field_line);
     if (n && s[n - 1] == '\n')
         rd->line++;
     return rd->status;
+}
+
+/*
+ * The start of the file, after one UTF-8 byte-order mark: refuses, saying so,
+ * a second mark and UTF-16 text (a UTF-16 mark, or NUL bytes between the
+ * characters), which would otherwise read as a header without its columns.
+ */
+static int check_encoding(const char *path, const char *s, size_t n, hs_error *err)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (n >= 3 && memcmp(u, "\xEF\xBB\xBF", 3) == 0)
+        return hs_error_set(err, HS_EDATA, "%s:1: a second byte-order mark (EF BB BF EF BB BF) at the start of the "
+                            "header: the file was marked as UTF-8 twice; save it as UTF-8 again (one mark at most)",
+                            path);
+    if (n >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF)))
+        return hs_error_set(err, HS_EDATA, "%s:1: the header is UTF-16 (byte-order mark %02X %02X); save it as UTF-8",
+                            path, u[0], u[1]);
+    if (n >= 4 && ((u[0] && !u[1] && u[2] && !u[3]) || (!u[0] && u[1] && !u[2] && u[3])))
+        return hs_error_set(err, HS_EDATA, "%s:1: the header is UTF-16 (a NUL byte between its characters, "
+                            "%s-endian); save it as UTF-8", path, u[0] ? "little" : "big");
+    return HS_OK;
 }
 
 int hs_csv_read_range(const char *path, char delim, const hs_csv_range *range, hs_csv_row_fn fn, void *ctx,
@@ -145,7 +227,7 @@ int hs_csv_read_range(const char *path, char delim, const hs_csv_range *range, h
 
     long first_line = range ? range->first_line : 1;
     reader rd = {.path = path, .fn = fn, .ctx = ctx, .err = err, .line = first_line, .rec_line = first_line,
-                 .at_start = 1, .index = range ? range->first_index : 0};
+                 .field_line = first_line, .at_start = 1, .index = range ? range->first_index : 0};
     enum { BLOCK = 1 << 20 };
     char *block = malloc(BLOCK);
     char *carry = NULL; /* a line split across blocks */
@@ -173,6 +255,8 @@ int hs_csv_read_range(const char *path, char delim, const hs_csv_range *range, h
                 s += 3;
                 n -= 3;
             }
+            if ((rd.status = check_encoding(path, s, n, err)) != HS_OK)
+                break;
         }
         while (n && !rd.status) {
             const char *nl = memchr(s, '\n', n);
@@ -199,8 +283,9 @@ int hs_csv_read_range(const char *path, char delim, const hs_csv_range *range, h
     if (!rd.status && carry_len)
         feed_line(&p, &rd, carry, carry_len);
     if (!rd.status && csv_fini(&p, on_field, on_record, &rd) != 0 && !rd.status)
-        rd.status = hs_error_set(err, HS_EDATA, "%s:%ld: malformed CSV: quoted field not closed before the end of "
-                                 "the file (%s)", path, rd.rec_line, csv_strerror(csv_error(&p)));
+        rd.status = hs_error_set(err, HS_EDATA, "%s:%ld:%zu: malformed CSV: unterminated quoted field starting at "
+                                 "line %ld (its closing quote is missing before the end of the file)", path,
+                                 rd.field_line, rd.nfield + 1, rd.field_line);
     csv_free(&p);
     fclose(f);
     free(block);

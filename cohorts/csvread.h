@@ -14,6 +14,16 @@
 
 #include "util/hs_error.h"
 
+/*
+ * Bounds on what any file may hold (docs/hardening.md says why these): a
+ * record of more fields, a header field longer than HS_CSV_MAX_NAME bytes or
+ * any field longer than HS_CSV_MAX_FIELD bytes is an HS_EDATA error naming
+ * FILE:LINE:COLUMN, raised as soon as the bound is passed.
+ */
+#define HS_CSV_MAX_FIELDS 100000      /* fields (columns) in a record */
+#define HS_CSV_MAX_NAME 1024          /* bytes in a field of the header (record 0) */
+#define HS_CSV_MAX_FIELD (1L << 20)   /* bytes in any field */
+
 /* One record.  The strings are NUL-terminated and valid only during the callback. */
 typedef struct hs_csv_row {
     size_t nfield;             /* number of fields in this record */
@@ -35,8 +45,13 @@ typedef int (*hs_csv_row_fn)(void *ctx, const hs_csv_row *row, hs_error *err);
  * Reads the file at path with field delimiter delim (',' or '\t', ...),
  * calling fn(ctx, row, err) for each record in order.  Returns HS_OK at the
  * end of the file, HS_EIO when the file cannot be opened or read, HS_EDATA on
- * malformed CSV (e.g. an unterminated quote; the message names path and
- * line), HS_ENOMEM, or whatever fn returned.
+ * malformed CSV (an unterminated quoted field, a quote inside an unquoted
+ * field, text after a closing quote, a NUL byte, a bound above passed; the
+ * message names FILE:LINE:COLUMN in words, never libcsv's) or on a header
+ * that is not UTF-8 text (UTF-16, with or without a byte-order mark, or a
+ * second UTF-8 byte-order mark: the message says so), HS_ENOMEM, or whatever
+ * fn returned.  Bytes of the file quoted in messages are escaped
+ * (hs_err_escape).
  */
 int hs_csv_read(const char *path, char delim, hs_csv_row_fn fn, void *ctx, hs_error *err) HS_RESULT_USED;
 

@@ -43,6 +43,16 @@ typedef struct reader {
     int header_ok;          /* 0 before the header, 1 when rows can be checked, -1 when columns are missing */
 } reader;
 
+/* Room for a value of the file quoted in a message: longer ones are cut with "..." so the reason stays whole. */
+#define SHOW 160
+
+/* s escaped for a message (control bytes as \n, \xNN...), cut to fit buf. */
+static const char *esc(char *buf, size_t cap, const char *s)
+{
+    hs_err_escape(buf, cap, s, strlen(s));
+    return buf;
+}
+
 static int add_problem(reader *rd, long line, size_t column, int warning, const char *fmt, ...) HS_FORMAT(5, 6);
 
 static int add_problem(reader *rd, long line, size_t column, int warning, const char *fmt, ...)
@@ -97,19 +107,34 @@ static int on_header(reader *rd, const hs_csv_row *row)
         !(m->cov_auto = calloc(row->nfield, sizeof *m->cov_auto)) ||
         !(m->cov_missing = calloc(row->nfield, sizeof *m->cov_missing)))
         return HS_ENOMEM;
+    /* duplicate names through a hash map: linear in the number of columns (a header can hold 1e5) */
+    hs_strmap *seen = hs_strmap_alloc();
+    size_t *first = malloc((row->nfield ? row->nfield : 1) * sizeof *first); /* column of each distinct name */
+    if (!seen || !first) {
+        hs_strmap_free(seen);
+        free(first);
+        return HS_ENOMEM;
+    }
     for (size_t i = 0; i < row->nfield && rc == HS_OK; i++) {
         const char *name = row->field[i];
-        size_t dup = 0;
-        while (dup < i && strcmp(row->field[dup], name) != 0)
-            dup++;
         if (name[0] == '\0') {
             rc = add_problem(rd, row->line, i + 1, 0, "empty column name");
             continue;
         }
-        if (dup < i) {
-            rc = add_problem(rd, row->line, i + 1, 0, "duplicate column name '%s' (also column %zu)", name, dup + 1);
+        size_t before = hs_strmap_size(seen);
+        long id = hs_strmap_intern(seen, name, 1);
+        if (id < 0) {
+            rc = HS_ENOMEM;
+            break;
+        }
+        if (hs_strmap_size(seen) == before) {
+            char show[SHOW];
+            hs_err_escape(show, sizeof show, name, strlen(name));
+            rc = add_problem(rd, row->line, i + 1, 0, "duplicate column name '%s' (also column %zu)", show,
+                             first[id] + 1);
             continue;
         }
+        first[id] = i;
         int k = 0;
         while (k < HS_MF_NREQ && strcmp(hs_manifest_required[k], name) != 0)
             k++;
@@ -117,11 +142,15 @@ static int on_header(reader *rd, const hs_csv_row *row)
             rd->req[k] = i;
             continue;
         }
-        if (!(m->cov_name[m->ncov] = strdup(name)))
-            return HS_ENOMEM;
+        if (!(m->cov_name[m->ncov] = strdup(name))) {
+            rc = HS_ENOMEM;
+            break;
+        }
         m->cov_factor[m->ncov] = is_factor(rd, name);
         rd->cov_index[m->ncov++] = i;
     }
+    hs_strmap_free(seen);
+    free(first);
     for (int k = 0; k < HS_MF_NREQ && rc == HS_OK; k++)
         if (rd->req[k] == SIZE_MAX)
             rc = add_problem(rd, row->line, 0, 0, "missing required column '%s'", hs_manifest_required[k]);
@@ -148,22 +177,24 @@ static double check_time(reader *rd, const hs_csv_row *row, int k, int *rc)
     double v;
     const char *s = row->field[col];
     const char *name = hs_manifest_required[k];
+    char show[SHOW];
+    esc(show, sizeof show, s);
     switch (hs_parse_double(s, &v)) {
     case HS_CELL_MISSING:
-        *rc = add_problem(rd, row->line, col + 1, 0, "%s: missing value ('%s')", name, s);
+        *rc = add_problem(rd, row->line, col + 1, 0, "%s: missing value ('%s')", name, show);
         return NAN;
     case HS_CELL_TEXT:
-        *rc = add_problem(rd, row->line, col + 1, 0, "%s: not a number: '%s'", name, s);
+        *rc = add_problem(rd, row->line, col + 1, 0, "%s: not a number: '%s'", name, show);
         return NAN;
     case HS_CELL_NUMBER:
         break;
     }
     if (!isfinite(v)) {
-        *rc = add_problem(rd, row->line, col + 1, 0, "%s: not a finite time: '%s'", name, s);
+        *rc = add_problem(rd, row->line, col + 1, 0, "%s: not a finite time: '%s'", name, show);
         return NAN;
     }
     if (v < 0) {
-        *rc = add_problem(rd, row->line, col + 1, 0, "%s: negative time: '%s'", name, s);
+        *rc = add_problem(rd, row->line, col + 1, 0, "%s: negative time: '%s'", name, show);
         return NAN;
     }
     return v;
@@ -175,13 +206,15 @@ static int check_event(reader *rd, const hs_csv_row *row, int k, int *rc)
     double v;
     const char *s = row->field[col];
     const char *name = hs_manifest_required[k];
+    char show[SHOW];
+    esc(show, sizeof show, s);
     hs_cell_kind c = hs_parse_double(s, &v);
     if (c == HS_CELL_MISSING) {
-        *rc = add_problem(rd, row->line, col + 1, 0, "%s: missing value ('%s')", name, s);
+        *rc = add_problem(rd, row->line, col + 1, 0, "%s: missing value ('%s')", name, show);
         return -1;
     }
     if (c != HS_CELL_NUMBER || (v != 0 && v != 1)) {
-        *rc = add_problem(rd, row->line, col + 1, 0, "%s: event must be 0 (censored) or 1 (event), not '%s'", name, s);
+        *rc = add_problem(rd, row->line, col + 1, 0, "%s: event must be 0 (censored) or 1 (event), not '%s'", name, show);
         return -1;
     }
     return (int)v;
@@ -204,6 +237,7 @@ static int check_row(reader *rd, const hs_csv_row *row)
 {
     hs_manifest *m = rd->m;
     int rc = HS_OK;
+    char show[SHOW];
     if (row->nfield != rd->nfield)
         return add_problem(rd, row->line, 0, 0, "row has %zu fields, the header has %zu", row->nfield, rd->nfield);
     if (m->npatient == rd->patient_cap) {
@@ -225,7 +259,7 @@ static int check_row(reader *rd, const hs_csv_row *row)
     size_t col = rd->req[HS_MF_PATIENT];
     const char *id = row->field[col];
     if (hs_is_missing(id)) {
-        rc = add_problem(rd, row->line, col + 1, 0, "patient_id: missing value ('%s')", id);
+        rc = add_problem(rd, row->line, col + 1, 0, "patient_id: missing value ('%s')", esc(show, sizeof show, id));
     } else {
         if (!(pt->patient_id = strdup(id)))
             return HS_ENOMEM;
@@ -234,7 +268,8 @@ static int check_row(reader *rd, const hs_csv_row *row)
         if (k < 0)
             return HS_ENOMEM;
         if (hs_strmap_size(rd->ids) == before) {
-            rc = add_problem(rd, row->line, col + 1, 0, "duplicate patient_id '%s' (first on line %ld)", id,
+            rc = add_problem(rd, row->line, col + 1, 0, "duplicate patient_id '%s' (first on line %ld)",
+                             esc(show, sizeof show, id),
                              rd->id_line[k]);
         } else {
             if ((size_t)k >= rd->id_cap) {
@@ -254,17 +289,17 @@ static int check_row(reader *rd, const hs_csv_row *row)
     col = rd->req[HS_MF_SLIDE];
     const char *slide = row->field[col];
     if (hs_is_missing(slide)) {
-        rc = add_problem(rd, row->line, col + 1, 0, "slide: missing value ('%s')", slide);
+        rc = add_problem(rd, row->line, col + 1, 0, "slide: missing value ('%s')", esc(show, sizeof show, slide));
     } else {
         if (!(pt->slide = strdup(slide)) || !(pt->slide_path = resolve_slide(rd, slide)))
             return HS_ENOMEM;
         struct stat st;
         if (rd->check_slides && access(pt->slide_path, R_OK) != 0)
-            rc = add_problem(rd, row->line, col + 1, 0, "slide '%s': %s", pt->slide_path,
+            rc = add_problem(rd, row->line, col + 1, 0, "slide '%s': %s", esc(show, sizeof show, pt->slide_path),
                              errno == ENOENT ? "no such file" : strerror(errno));
         else if (rd->check_slides && (stat(pt->slide_path, &st) != 0 || S_ISDIR(st.st_mode)))
             rc = add_problem(rd, row->line, col + 1, 0, "slide '%s': is a directory, not a slide file",
-                             pt->slide_path);
+                             esc(show, sizeof show, pt->slide_path));
     }
     if (rc)
         return rc;
@@ -380,6 +415,7 @@ done:
 void hs_manifest_report(FILE *f, const hs_manifest *m)
 {
     const char *path = m->path;
+    char show[SHOW];
     for (size_t i = 0; i < m->nproblem; i++) {
         const hs_manifest_problem *p = &m->problem[i];
         if (p->column)
@@ -390,7 +426,7 @@ void hs_manifest_report(FILE *f, const hs_manifest *m)
     for (size_t j = 0; j < m->ncov; j++)
         if (m->cov_missing[j])
             fprintf(f, "%s: note: covariate '%s' is missing in %zu of %zu rows; models that use it drop those rows\n",
-                    path, m->cov_name[j], m->cov_missing[j], m->npatient);
+                    path, esc(show, sizeof show, m->cov_name[j]), m->cov_missing[j], m->npatient);
     /* one line naming the categorical covariates and why each is one */
     int ncat = 0;
     for (size_t j = 0; j < m->ncov; j++)
@@ -399,7 +435,7 @@ void hs_manifest_report(FILE *f, const hs_manifest *m)
                 fputs(", ", f);
             else
                 fprintf(f, "%s: note: categorical covariates: ", path);
-            fprintf(f, "%s (%s)", m->cov_name[j], m->cov_auto[j] ? "not all numbers" : "--factors");
+            fprintf(f, "%s (%s)", esc(show, sizeof show, m->cov_name[j]), m->cov_auto[j] ? "not all numbers" : "--factors");
         }
     if (ncat)
         fputc('\n', f);

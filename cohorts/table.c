@@ -64,25 +64,47 @@ static int grow_rows(loader *ld)
     return grow_rows_to(ld, 0);
 }
 
+/* Room for a value of the file quoted in a message: longer ones are cut with "..." so the reason stays whole. */
+#define SHOW 160
+
+/* s escaped for a message (control bytes as \n, \xNN...), cut to fit buf. */
+static const char *esc(char *buf, size_t cap, const char *s)
+{
+    hs_err_escape(buf, cap, s, strlen(s));
+    return buf;
+}
+
+/* Finds the requested columns and refuses a duplicated name: one hash map, linear in the header's width. */
 static int on_header(loader *ld, const hs_csv_row *row, hs_error *err)
 {
     hs_table *t = ld->t;
     ld->nfield = row->nfield;
-    for (size_t i = 0; i < row->nfield; i++)
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(row->field[i], row->field[k]) == 0 && row->field[i][0])
-                return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: duplicate column name '%s' (also column %zu)",
-                                    t->path, row->line, i + 1, row->field[i], k + 1);
-    for (size_t j = 0; j < t->ncol; j++) {
-        size_t i = 0;
-        while (i < row->nfield && strcmp(row->field[i], t->col[j].name) != 0)
-            i++;
-        if (i == row->nfield)
-            return hs_error_set(err, HS_EDATA, "%s:%ld: no column named '%s' in the header", t->path, row->line,
-                                t->col[j].name);
-        t->col[j].csv_index = i;
+    hs_strmap *seen = hs_strmap_alloc();
+    size_t *first = malloc((row->nfield ? row->nfield : 1) * sizeof *first); /* column of each distinct name */
+    int rc = seen && first ? HS_OK : hs_error_set(err, HS_ENOMEM, "%s: out of memory", t->path);
+    char show[SHOW];
+    for (size_t i = 0; rc == HS_OK && i < row->nfield; i++) {
+        size_t before = hs_strmap_size(seen);
+        long id = hs_strmap_intern(seen, row->field[i], 1);
+        if (id < 0)
+            rc = hs_error_set(err, HS_ENOMEM, "%s: out of memory", t->path);
+        else if (hs_strmap_size(seen) > before)
+            first[id] = i;
+        else if (row->field[i][0])
+            rc = hs_error_set(err, HS_EDATA, "%s:%ld:%zu: duplicate column name '%s' (also column %zu)", t->path,
+                              row->line, i + 1, esc(show, sizeof show, row->field[i]), first[id] + 1);
     }
-    return HS_OK;
+    for (size_t j = 0; rc == HS_OK && j < t->ncol; j++) {
+        long id = hs_strmap_intern(seen, t->col[j].name, 0);
+        if (id < 0)
+            rc = hs_error_set(err, HS_EDATA, "%s:%ld: no column named '%s' in the header", t->path, row->line,
+                              esc(show, sizeof show, t->col[j].name));
+        else
+            t->col[j].csv_index = first[id];
+    }
+    hs_strmap_free(seen);
+    free(first);
+    return rc;
 }
 
 /* Stores cell s (not NULL) of column j in row r, which is on line `line`. */
@@ -94,8 +116,11 @@ static int put_cell(loader *ld, size_t j, size_t r, const char *s, long line, hs
         if (hs_parse_double(s, &c->num[r]) != HS_CELL_TEXT)
             return HS_OK;
         if (ld->want[j] != HS_COL_AUTO)
+        {
+            char show[SHOW], name[SHOW];
             return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s': not a number: '%s'", t->path, line,
-                                c->csv_index + 1, c->name, s);
+                                c->csv_index + 1, esc(name, sizeof name, c->name), esc(show, sizeof show, s));
+        }
         c->num[r] = NAN; /* a text column after all: the caller settles it as a factor */
         ld->text[j] = 1;
         return HS_OK;
@@ -539,8 +564,11 @@ int hs_table_builder_add_row(hs_table_builder *b, const char *const *cells, long
         double v;
         const char *s = cells[j] ? cells[j] : "";
         if (b->want[j] == HS_COL_NUMERIC && hs_parse_double(s, &v) == HS_CELL_TEXT)
+        {
+            char show[SHOW], name[SHOW];
             return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s': not a number: '%s'", t->path, line, j + 1,
-                                t->col[j].name, s);
+                                esc(name, sizeof name, t->col[j].name), esc(show, sizeof show, s));
+        }
     }
     if (t->nrow == ld->cap) {
         for (size_t j = 0; j < t->ncol; j++)

@@ -33,8 +33,19 @@ static int parse_class(const char *s, hs_class *k)
     return -1;
 }
 
+/* Room for a value of the file quoted in a message: longer ones are cut with "..." so the reason stays whole. */
+#define SHOW 160
+
+/* s escaped for a message (control bytes as \n, \xNN...), cut to fit buf. */
+static const char *esc(char *buf, size_t cap, const char *s)
+{
+    hs_err_escape(buf, cap, s, strlen(s));
+    return buf;
+}
+
 static int on_row(void *ctx, const hs_csv_row *row, hs_error *err)
 {
+    char show[SHOW];
     reader *rd = ctx;
     if (row->index == 0) {
         for (int k = 0; k < NCOL; k++) {
@@ -63,12 +74,12 @@ static int on_row(void *ctx, const hs_csv_row *row, hs_error *err)
     a.line = row->line;
     if (parse_class(row->field[rd->col[C_CLASS]], &a.cls) != 0)
         return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: class: '%s' is not 0, 1+, 2+ or 3+", rd->path, row->line,
-                            rd->col[C_CLASS] + 1, row->field[rd->col[C_CLASS]]);
+                            rd->col[C_CLASS] + 1, esc(show, sizeof show, row->field[rd->col[C_CLASS]]));
     for (int k = 0; k < 4; k++) {
         size_t i = rd->col[C_X0 + k];
         if (hs_parse_double(row->field[i], &a.rect[k]) != HS_CELL_NUMBER || !isfinite(a.rect[k]) || a.rect[k] < 0)
             return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: %s: '%s' is not a number >= 0", rd->path, row->line, i + 1,
-                                col_name[C_X0 + k], row->field[i]);
+                                col_name[C_X0 + k], esc(show, sizeof show, row->field[i]));
     }
     if (!(a.rect[0] < a.rect[2] && a.rect[1] < a.rect[3]))
         return hs_error_set(err, HS_EDATA, "%s:%ld: the rectangle (%g, %g)-(%g, %g) is empty", rd->path, row->line,

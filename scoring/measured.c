@@ -107,6 +107,8 @@ static int read_qupath(const char *path, const hs_qupath_opts *q, hs_tilemap **m
     if (qp->nimage != 1) {
         rc = hs_error_set(err, HS_EDATA, "%s: a QuPath export in a manifest must hold one image, not %zu", path,
                           qp->nimage);
+    } else if (qp->image[0].error) {
+        rc = hs_error_set(err, HS_EDATA, "%s", qp->image[0].error);
     } else {
         *map = qp->image[0].map;
         *from_class = qp->from_class;

@@ -31,7 +31,19 @@ typedef struct qimg {
     size_t n, cap;
     double xmax, ymax;
     unsigned long skipped;
+    char *error;         /* the first bad row's message, or NULL */
+    unsigned long n_bad;
 } qimg;
+
+/* Room for a value of the file quoted in a message: longer ones are cut with "..." so the reason stays whole. */
+#define SHOW 160
+
+/* s escaped for a message (control bytes as \n, \xNN...), cut to fit buf. */
+static const char *esc(char *buf, size_t cap, const char *s)
+{
+    hs_err_escape(buf, cap, s, strlen(s));
+    return buf;
+}
 
 typedef struct reader {
     const char *path;
@@ -96,9 +108,11 @@ static int centroid_unit(const char *field, char axis)
 /* Records column i as *slot, failing on a second column of the same meaning. */
 static int take(reader *rd, const hs_csv_row *row, size_t i, size_t *slot, hs_error *err)
 {
-    if (*slot != NONE)
+    if (*slot != NONE) {
+        char show[SHOW];
         return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s' duplicates column %zu", rd->path, row->line,
-                            i + 1, row->field[i], *slot + 1);
+                            i + 1, esc(show, sizeof show, row->field[i]), *slot + 1);
+    }
     *slot = i;
     return HS_OK;
 }
@@ -237,9 +251,12 @@ static int number(reader *rd, const hs_csv_row *row, size_t c, double *v, hs_err
     hs_cell_kind kind = hs_parse_double(row->field[c], v);
     if (kind == HS_CELL_MISSING)
         return 1;
-    if (kind == HS_CELL_TEXT || !isfinite(*v))
+    if (kind == HS_CELL_TEXT || !isfinite(*v)) {
+        char name[SHOW], show[SHOW];
         return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s': not a finite number: '%s'", rd->path,
-                            row->line, c + 1, rd->header[c], row->field[c]);
+                            row->line, c + 1, esc(name, sizeof name, rd->header[c]),
+                            esc(show, sizeof show, row->field[c]));
+    }
     return HS_OK;
 }
 
@@ -276,18 +293,34 @@ static qimg *image_of(reader *rd, const char *name)
     return &rd->img[id];
 }
 
-static int on_row(void *ctx, const hs_csv_row *row, hs_error *err)
+/* A centroid beyond HS_QUPATH_MAX_UM (v in micrometres, column c): the error naming it, else HS_OK. */
+static int check_position(reader *rd, const hs_csv_row *row, size_t c, double v, hs_error *err)
 {
-    reader *rd = ctx;
-    if (!rd->seen_header)
-        return on_header(rd, row, err);
-    if (row->nfield != rd->nfield)
-        return hs_error_set(err, HS_EDATA, "%s:%ld: row has %zu fields, the header has %zu", rd->path, row->line,
-                            row->nfield, rd->nfield);
-    qimg *im = image_of(rd, rd->c_image != NONE ? row->field[rd->c_image] : rd->default_name);
-    if (!im)
-        return hs_error_set(err, HS_ENOMEM, "%s:%ld: out of memory", rd->path, row->line);
+    if (v <= HS_QUPATH_MAX_UM)
+        return HS_OK;
+    char name[SHOW], show[SHOW];
+    esc(name, sizeof name, rd->header[c]);
+    esc(show, sizeof show, row->field[c]);
+    if (rd->q->centroid_px)
+        return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s': %s px at %g \xC2\xB5m/px is %g \xC2\xB5m from the "
+                            "image origin, beyond %g \xC2\xB5m (20 cm): not a position on a slide (wrong pixel size?)",
+                            rd->path, row->line, c + 1, name, show, rd->pixel_um, v, HS_QUPATH_MAX_UM);
+    return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s': %s \xC2\xB5m from the image origin is beyond %g "
+                        "\xC2\xB5m (20 cm): not a position on a slide (pixels written as micrometres?)", rd->path,
+                        row->line, c + 1, name, show, HS_QUPATH_MAX_UM);
+}
 
+/*
+ * Checks one row of image im and adds its cell: HS_OK (also for a row
+ * skipped), HS_EDATA with the message in err for a bad row, HS_ENOMEM.
+ */
+static int take_row(reader *rd, const hs_csv_row *row, qimg *im, hs_error *err)
+{
+    char show[SHOW];
+    if (rd->c_image != NONE && row->len[rd->c_image] > HS_QUPATH_MAX_IMAGE)
+        return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: an image name of %zu bytes (at most %d): '%s'", rd->path,
+                            row->line, rd->c_image + 1, row->len[rd->c_image], HS_QUPATH_MAX_IMAGE,
+                            esc(show, 64, row->field[rd->c_image]));
     hs_class k = HS_CLASS_0;
     if (rd->c_class != NONE) {
         const char *last;
@@ -309,7 +342,7 @@ static int on_row(void *ctx, const hs_csv_row *row, hs_error *err)
                 return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: unknown class '%s': expected Negative, 1+, 2+ or 3+ "
                                     "(optionally after a prefix such as 'Tumor: '; run positive cell detection "
                                     "with three thresholds)", rd->path, row->line, rd->c_class + 1,
-                                    row->field[rd->c_class]);
+                                    esc(show, sizeof show, row->field[rd->c_class]));
         }
     }
     int rc;
@@ -321,10 +354,17 @@ static int on_row(void *ctx, const hs_csv_row *row, hs_error *err)
             im->skipped++;
             return HS_OK;
         }
+        if (od < HS_QUPATH_OD_MIN || od > HS_QUPATH_OD_MAX) {
+            char name[SHOW];
+            return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: column '%s': %s is not a plausible DAB optical density "
+                                "(%g to %g; an intensity 0-255 in an OD column?)", rd->path, row->line, rd->c_int + 1,
+                                esc(name, sizeof name, rd->header[rd->c_int]),
+                                esc(show, sizeof show, row->field[rd->c_int]), HS_QUPATH_OD_MIN, HS_QUPATH_OD_MAX);
+        }
         if (comp < 0.0 || comp > 1.0)
             return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: completeness %s is outside [0, 1] (a fraction of the "
                                 "membrane, not a percentage)", rd->path, row->line, rd->c_comp + 1,
-                                row->field[rd->c_comp]);
+                                esc(show, sizeof show, row->field[rd->c_comp]));
         k = hs_her2_cell_class(rd->p, od, comp);
     }
     double x, y;
@@ -337,12 +377,15 @@ static int on_row(void *ctx, const hs_csv_row *row, hs_error *err)
     if (x < 0.0 || y < 0.0) {
         size_t c = x < 0.0 ? rd->c_x : rd->c_y;
         return hs_error_set(err, HS_EDATA, "%s:%ld:%zu: negative centroid %s", rd->path, row->line, c + 1,
-                            row->field[c]);
+                            esc(show, sizeof show, row->field[c]));
     }
     if (rd->q->centroid_px) {
         x *= rd->pixel_um;
         y *= rd->pixel_um;
     }
+    if ((rc = check_position(rd, row, rd->c_x, x, err)) != HS_OK ||
+        (rc = check_position(rd, row, rd->c_y, y, err)) != HS_OK)
+        return rc;
     if (im->n == im->cap) {
         size_t cap = im->cap ? 2 * im->cap : 256;
         qcell *cell = realloc(im->cell, cap * sizeof *cell);
@@ -355,6 +398,31 @@ static int on_row(void *ctx, const hs_csv_row *row, hs_error *err)
     im->xmax = fmax(im->xmax, x);
     im->ymax = fmax(im->ymax, y);
     return HS_OK;
+}
+
+static int on_row(void *ctx, const hs_csv_row *row, hs_error *err)
+{
+    reader *rd = ctx;
+    if (!rd->seen_header)
+        return on_header(rd, row, err);
+    if (row->nfield != rd->nfield)
+        return hs_error_set(err, HS_EDATA, "%s:%ld: row has %zu fields, the header has %zu", rd->path, row->line,
+                            row->nfield, rd->nfield);
+    qimg *im = image_of(rd, rd->c_image != NONE ? row->field[rd->c_image] : rd->default_name);
+    if (!im)
+        return hs_error_set(err, HS_ENOMEM, "%s:%ld: out of memory", rd->path, row->line);
+    /* a bad row makes its image an error (the first bad row named), and the other images are still read */
+    hs_error why;
+    int rc = take_row(rd, row, im, &why);
+    if (rc == HS_EDATA) {
+        im->n_bad++;
+        if (!im->error && !(im->error = strdup(why.msg)))
+            return hs_error_set(err, HS_ENOMEM, "%s:%ld: out of memory", rd->path, row->line);
+        return HS_OK;
+    }
+    if (rc != HS_OK && err)
+        *err = why;
+    return rc;
 }
 
 /* ---- file ---- */
@@ -409,8 +477,10 @@ static int detect_delim(const char *path, char *delim, hs_error *err)
 
 static void free_images(qimg *img, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(img[i].cell);
+        free(img[i].error);
+    }
     free(img);
 }
 
@@ -420,6 +490,7 @@ void hs_qupath_free(hs_qupath *q)
         return;
     for (size_t i = 0; i < q->nimage; i++) {
         free(q->image[i].image);
+        free(q->image[i].error);
         hs_tilemap_free(q->image[i].map);
     }
     free(q->image);
@@ -433,6 +504,7 @@ void hs_qupath_free(hs_qupath *q)
 static int build_maps(reader *rd, hs_error *err)
 {
     hs_qupath *q = rd->q;
+    char show_buf[SHOW];
     q->image = calloc(rd->nimg ? rd->nimg : 1, sizeof *q->image);
     if (!q->image)
         return hs_error_set(err, HS_ENOMEM, "%s: out of memory", rd->path);
@@ -440,23 +512,43 @@ static int build_maps(reader *rd, hs_error *err)
         qimg *im = &rd->img[i];
         hs_qupath_image *out = &q->image[i];
         q->nimage = i + 1;
-        out->image = strdup(hs_strmap_key(rd->names, i));
+        const char *name = hs_strmap_key(rd->names, i);
+        size_t len = strlen(name);
+        if (len > HS_QUPATH_MAX_IMAGE) {
+            char cut[64];
+            hs_err_escape(cut, sizeof cut, name, len);
+            out->image = strdup(cut);
+        } else {
+            out->image = strdup(name);
+        }
         if (!out->image)
             return hs_error_set(err, HS_ENOMEM, "%s: out of memory", rd->path);
+        out->n_skipped = im->skipped;
+        out->n_bad = im->n_bad;
+        if (im->error) {
+            out->error = im->error;
+            im->error = NULL;
+            continue;
+        }
         double fx = im->n ? floor(im->xmax / rd->tile_um) + 1.0 : 0.0;
         double fy = im->n ? floor(im->ymax / rd->tile_um) + 1.0 : 0.0;
-        if (fx * fy > MAX_TILES)
-            return hs_error_set(err, HS_EDATA, "%s: image '%s': centroids reach (%g, %g) \xC2\xB5m, %.0f x %.0f tiles "
-                                "of %g \xC2\xB5m: check the units", rd->path, out->image, im->xmax, im->ymax, fx,
-                                fy, rd->tile_um);
+        if (fx * fy > MAX_TILES) {
+            char show[SHOW];
+            hs_error why;
+            hs_error_set(&why, HS_EDATA, "%s: image '%s': centroids reach (%g, %g) \xC2\xB5m, %g x %g tiles of %g "
+                         "\xC2\xB5m, more than %g: check the units", rd->path, esc(show, sizeof show, out->image),
+                         im->xmax, im->ymax, fx, fy, rd->tile_um, MAX_TILES);
+            if (!(out->error = strdup(why.msg)))
+                return hs_error_set(err, HS_ENOMEM, "%s: out of memory", rd->path);
+            continue;
+        }
         out->map = hs_tilemap_alloc((size_t)fx, (size_t)fy, rd->tile_um);
         if (!out->map)
             return hs_error_set(err, HS_ENOMEM, "%s: image '%s': out of memory for the tile map", rd->path,
-                                out->image);
+                                esc(show_buf, sizeof show_buf, out->image));
         for (size_t c = 0; c < im->n; c++)
             hs_tilemap_add(out->map, im->cell[c].x, im->cell[c].y, im->cell[c].k);
         out->n_cells = im->n;
-        out->n_skipped = im->skipped;
     }
     return HS_OK;
 }

@@ -44,8 +44,24 @@
 /* The completeness column looked for when the caller names none. */
 #define HS_QUPATH_COMPLETENESS_DEFAULT "Membrane: DAB completeness"
 
+/*
+ * Plausibility bounds on the numbers of a row (docs/hardening.md says why):
+ * a centroid is 0..HS_QUPATH_MAX_UM micrometres from the image origin (px
+ * columns after the pixel size), a DAB OD mean is within
+ * [HS_QUPATH_OD_MIN, HS_QUPATH_OD_MAX], an image name has at most
+ * HS_QUPATH_MAX_IMAGE bytes.
+ */
+#define HS_QUPATH_MAX_UM 200000.0   /* 20 cm: 2.7 times a 75-mm glass slide */
+#define HS_QUPATH_OD_MIN (-4.0)
+#define HS_QUPATH_OD_MAX 8.0
+#define HS_QUPATH_MAX_IMAGE 1024
+
 typedef struct hs_qupath_image {
-    char *image;              /* the Image value (or the file's base name without an Image column) */
+    char *image;              /* the Image value (or the file's base name without an Image column); a name
+                                 longer than HS_QUPATH_MAX_IMAGE is kept cut, escaped, ending in "..." */
+    char *error;              /* NULL, or why the image cannot be scored: its first bad row's message
+                                 (FILE:LINE:COLUMN: what is wrong); map is then NULL */
+    unsigned long n_bad;      /* rows of this image with a bad value (error names the first) */
     hs_tilemap *map;          /* its tumour cells on tiles of tile_um from the image origin */
     unsigned long n_cells;    /* cells put on the map */
     unsigned long n_skipped;  /* rows of this image not counted (see above) */
@@ -67,11 +83,15 @@ typedef struct hs_qupath {
  * completeness_col names the completeness column (NULL: use
  * HS_QUPATH_COMPLETENESS_DEFAULT when present; a name given must exist); p
  * holds the class thresholds.  On success *out owns every image (free with
- * hs_qupath_free).  Fails with HS_EINVAL (bad argument), HS_EIO (cannot open
- * or read), HS_EDATA (malformed file, no header, missing required column,
- * px centroids without pixel_um, bad number, completeness outside [0,1],
- * negative centroid, unknown class name; the message names FILE:LINE:COLUMN),
- * HS_ENOMEM; *out is then NULL.
+ * hs_qupath_free).  A bad row (a value that is not a finite number, outside
+ * its bounds above, completeness outside [0, 1], an unknown class name, an
+ * image name that is too long, or a tile map too large) does not stop the
+ * read: its image gets an error (the first bad row's FILE:LINE:COLUMN
+ * message, values quoted escaped and cut) and no map, and the other images
+ * are read.  Fails with HS_EINVAL (bad argument), HS_EIO (cannot open or
+ * read), HS_EDATA (malformed file, no header, missing required column, px
+ * centroids without pixel_um, a row with another number of fields than the
+ * header), HS_ENOMEM; *out is then NULL.
  */
 int hs_qupath_read(hs_qupath **out, const char *path, double tile_um, double pixel_um, const char *completeness_col,
                    const hs_her2_params *p, hs_error *err) HS_RESULT_USED;

@@ -27,47 +27,56 @@ int hs_error_set(hs_error *err, int code, const char *fmt, ...)
     return code;
 }
 
-/* The escape of byte c into esc (at least 5 bytes); returns its length. */
-static size_t escape_byte(unsigned char c, char *esc)
+/* The escaped form of byte c into out (up to 4 characters); returns its length. */
+static size_t escape_byte(unsigned char c, char *out)
 {
+    static const char hex[] = "0123456789ABCDEF";
     if (c == '\n' || c == '\t' || c == '\r') {
-        esc[0] = '\\';
-        esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+        out[0] = '\\';
+        out[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
         return 2;
     }
     if (c < 0x20 || c == 0x7f) {
-        snprintf(esc, 5, "\\x%02x", c);
+        out[0] = '\\';
+        out[1] = 'x';
+        out[2] = hex[c >> 4];
+        out[3] = hex[c & 15];
         return 4;
     }
-    esc[0] = (char)c;
+    out[0] = (char)c;
     return 1;
 }
 
 size_t hs_err_escape(char *dst, size_t cap, const char *src, size_t n)
 {
-    if (cap == 0)
+    if (!dst || cap == 0)
         return 0;
-    size_t total = 0;
-    char esc[5];
+    const unsigned char *s = (const unsigned char *)src;
+    if (!s)
+        n = 0;
+    size_t total = 0; /* the escaped length of the whole of src */
+    char tmp[4];
     for (size_t i = 0; i < n; i++)
-        total += escape_byte((unsigned char)src[i], esc);
-    /* When it does not all fit, keep room for "..." after the last whole escape. */
-    size_t room = total < cap ? cap - 1 : cap - 1 < 3 ? 0 : cap - 1 - 3;
-    size_t out = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = escape_byte((unsigned char)src[i], esc);
-        if (out + k > room)
-            break;
-        memcpy(dst + out, esc, k);
-        out += k;
+        total += escape_byte(s[i], tmp);
+    size_t room = cap - 1, w = 0;
+    if (total <= room) {
+        for (size_t i = 0; i < n; i++)
+            w += escape_byte(s[i], dst + w);
+        dst[w] = '\0';
+        return w;
     }
-    if (total >= cap) {
-        size_t dots = cap - 1 - out < 3 ? cap - 1 - out : 3;
-        memcpy(dst + out, "...", dots);
-        out += dots;
+    /* cut: as many whole escapes as fit before "...", then back to a UTF-8 character boundary */
+    size_t dots = room < 3 ? room : 3, limit = room - dots, i = 0;
+    while (i < n && w + escape_byte(s[i], tmp) <= limit)
+        w += escape_byte(s[i++], dst + w);
+    while (i > 0 && i < n && (s[i] & 0xC0) == 0x80 && s[i - 1] >= 0x80) {
+        i--; /* s[i] continues a multi-byte character: drop the bytes of it already copied */
+        w--;
     }
-    dst[out] = '\0';
-    return out;
+    memcpy(dst + w, "...", dots);
+    w += dots;
+    dst[w] = '\0';
+    return w;
 }
 
 const char *hs_strerror(int code)

@@ -49,14 +49,13 @@ void hs_error_clear(hs_error *err);
 int hs_error_set(hs_error *err, int code, const char *fmt, ...) HS_FORMAT(3, 4);
 
 /*
- * Writes into dst (capacity cap, cap >= 1) a NUL-terminated copy of the n
- * bytes at src with control bytes made visible: newline, tab and carriage
- * return as \n, \t, \r, every other byte below 0x20 and 0x7f as \xNN (a NUL
- * byte too: src need not be a C string).  Bytes >= 0x80 are copied as they
- * are (UTF-8 names stay readable).  When the escaped text does not fit, it
- * is cut at a whole escape and ends with "...".  Returns the number of
- * characters written, without the NUL; 0 when cap is 0 (nothing written).
- * For text that came from a file and goes into a message.
+ * Copies src[0..n-1] (which may hold any byte, NUL included) into dst as text
+ * fit to quote in a message: '\n', '\t' and '\r' become the two characters
+ * \n, \t, \r; every other byte below 0x20 and 0x7f becomes \xNN (two upper-
+ * case hex digits); every other byte is copied as is.  When the escaped copy
+ * does not fit in cap - 1 characters it is cut (never inside an escape or a
+ * UTF-8 sequence) and "..." is appended.  dst is always NUL-terminated when
+ * cap > 0.  Returns the number of characters written, the NUL excluded.
  */
 size_t hs_err_escape(char *dst, size_t cap, const char *src, size_t n);
 

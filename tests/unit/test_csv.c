@@ -239,12 +239,16 @@ static int all_bytes(const char *s, size_t n, char ch)
     return 1;
 }
 
-/* Appends nf fields "<tag>NNNNNN" separated by commas, without a line end. */
+/* What follows the number in each field of put_fields: long enough for a line of > 1 MiB in fewer than
+   HS_CSV_MAX_FIELDS fields. */
+#define FIELD_TAIL "_abcdefghijklmnopqrstuvwxyz"
+
+/* Appends nf fields "<tag>NNNNNN" FIELD_TAIL separated by commas, without a line end. */
 static size_t put_fields(char *buf, char tag, size_t nf)
 {
     size_t n = 0;
     for (size_t i = 0; i < nf; i++)
-        n += (size_t)sprintf(buf + n, "%s%c%06zu", i ? "," : "", tag, i);
+        n += (size_t)sprintf(buf + n, "%s%c%06zu" FIELD_TAIL, i ? "," : "", tag, i);
     return n;
 }
 
@@ -252,9 +256,9 @@ static size_t put_fields(char *buf, char tag, size_t nf)
 static size_t bad_fields(const rec *r, char tag)
 {
     size_t bad = 0;
-    char want[32];
+    char want[64];
     for (size_t i = 0; i < r->nfield; i++) {
-        snprintf(want, sizeof want, "%c%06zu", tag, i);
+        snprintf(want, sizeof want, "%c%06zu" FIELD_TAIL, tag, i);
         bad += strcmp(r->field[i], want) != 0;
     }
     return bad;
@@ -269,13 +273,13 @@ static size_t bad_fields(const rec *r, char tag)
 static void test_long_lines_and_block_boundaries(void)
 {
     const size_t MiB = (size_t)1 << 20; /* csvread's read block */
-    const size_t nf2 = 140000, ny = 300000, nf4 = 300000;
+    const size_t nf2 = 40000, ny = 300000, nf4 = 80000;
     size_t cap = 8 * MiB, n = 0;
     char *buf = malloc(cap);
     CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
     /* line 1 */
     n += (size_t)sprintf(buf + n, "h1,h2\n");
-    /* line 2: 140000 fields of 7 bytes, 1.12 MB, crossing the first boundary */
+    /* line 2: 40000 fields of 34 bytes, 1.4 MB, crossing the first boundary */
     n += put_fields(buf + n, 'f', nf2);
     buf[n++] = '\n';
     CU_ASSERT_FATAL(n > MiB);
@@ -284,7 +288,7 @@ static void test_long_lines_and_block_boundaries(void)
     memset(buf + n, 'y', ny);
     n += ny;
     n += (size_t)sprintf(buf + n, "\",z\n");
-    /* line 4: 2.4 MB, so that the block [2 MiB, 3 MiB) holds no newline at all */
+    /* line 4: 2.8 MB, so that the block [2 MiB, 3 MiB) holds no newline at all */
     size_t start4 = n;
     n += put_fields(buf + n, 'g', nf4);
     buf[n++] = '\n';
@@ -344,15 +348,24 @@ static void test_unterminated_quote(void)
     char *path;
     CU_ASSERT_EQUAL(read_text("open.csv", "a,b\n1,2\n\n3,\"open\nmore\nstuff\n", HS_TEST_STRLEN, ',', &c, &e, &path),
                     HS_EDATA);
-    CU_ASSERT(msg_is(&e, path, ":4: malformed CSV: quoted field not closed before the end of the file"));
+    CU_ASSERT(msg_is(&e, path, ":4:2: malformed CSV: unterminated quoted field starting at line 4 (its closing quote "
+                               "is missing before the end of the file)"));
+    CU_ASSERT_PTR_NULL(strstr(e.msg, "strict")); /* libcsv's jargon is not passed on */
     CU_ASSERT_EQUAL(c.n, 2); /* the records before it were delivered */
     free(path);
     coll_free(&c);
 
     /* On line 1, at the end of a file without a final newline. */
     CU_ASSERT_EQUAL(read_text("open1.csv", "\"abc", HS_TEST_STRLEN, ',', &c, &e, &path), HS_EDATA);
-    CU_ASSERT(msg_is(&e, path, ":1: malformed CSV: quoted field not closed"));
+    CU_ASSERT(msg_is(&e, path, ":1:1: malformed CSV: unterminated quoted field starting at line 1"));
     CU_ASSERT_EQUAL(c.n, 0);
+    free(path);
+    coll_free(&c);
+
+    /* The record starts on line 2; its second field, opened on line 3 after a two-line first field, is not closed. */
+    CU_ASSERT_EQUAL(read_text("open3.csv", "a,b\n\"x\ny\",\"open\nmore\n", HS_TEST_STRLEN, ',', &c, &e, &path),
+                    HS_EDATA);
+    CU_ASSERT(msg_is(&e, path, ":3:2: malformed CSV: unterminated quoted field starting at line 3"));
     free(path);
     coll_free(&c);
 }
@@ -364,7 +377,12 @@ static void test_stray_quote(void)
     char *path;
     /* A quote inside an unquoted field, line 3; the record on line 4 is never delivered. */
     CU_ASSERT_EQUAL(read_text("stray.csv", "a,b\n1,2\nx,y\"z\n4,5\n", HS_TEST_STRLEN, ',', &c, &e, &path), HS_EDATA);
-    CU_ASSERT(msg_is(&e, path, ":3: malformed CSV: a quote inside an unquoted field or text after a closing quote"));
+    CU_ASSERT(msg_is(&e, path, ":3:2: malformed CSV: a quote inside an unquoted field (quote the whole field and "
+                               "write the quote twice: \"a \"\"b\"\" c\"), at byte 4 of the line, near: x,y\"z"));
+    CU_ASSERT_EQUAL(strlen(e.msg), strlen(path) + strlen(":3:2: malformed CSV: a quote inside an unquoted field (quote "
+                                                         "the whole field and write the quote twice: \"a \"\"b\"\" "
+                                                         "c\"), at byte 4 of the line, near: x,y\"z"));
+    CU_ASSERT_PTR_NULL(strstr(e.msg, "strict"));
     CU_ASSERT_EQUAL(c.n, 2);
     free(path);
     coll_free(&c);
@@ -372,9 +390,119 @@ static void test_stray_quote(void)
     /* Text after a closing quote, on line 3, the second line of a record that starts on line 2. */
     CU_ASSERT_EQUAL(read_text("after.csv", "a,b\n\"multi\nline\"oops,c\n", HS_TEST_STRLEN, ',', &c, &e, &path),
                     HS_EDATA);
-    CU_ASSERT(msg_is(&e, path, ":3: malformed CSV: "));
+    CU_ASSERT(msg_is(&e, path, ":3:1: malformed CSV: text after the closing quote of a quoted field (a quote inside "
+                               "a quoted field is written twice: \"a \"\"b\"\" c\"), at byte 6 of the line, near: "
+                               "line\"oops,c"));
+    coll_free(&c);
+    free(path);
+
+    /* A long line: the text around the quote is shown cut, with "..." on both sides; a tab shown escaped. */
+    CU_ASSERT_EQUAL(read_text("far.csv", "a,b\n0123456789abcdef,x\ty\"0123456789abcdef0123\n",
+                              HS_TEST_STRLEN, ',', &c, &e, &path), HS_EDATA);
+    CU_ASSERT(msg_is(&e, path, ":2:2: malformed CSV: a quote inside an unquoted field"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "at byte 21 of the line, near: ...89abcdef,x\\ty\"0123456789a..."));
     CU_ASSERT_EQUAL(c.n, 1);
     free(path);
+    coll_free(&c);
+}
+
+/* Reads text of len bytes expecting HS_EDATA and a message that starts with the path then rest; frees all. */
+static void expect_refused(const char *name, const char *text, size_t len, const char *rest)
+{
+    coll c = {0};
+    hs_error e = {0};
+    char *path;
+    CU_ASSERT_EQUAL(read_text(name, text, len, ',', &c, &e, &path), HS_EDATA);
+    if (!msg_is(&e, path, rest))
+        fprintf(stderr, "\n%s: got '%s'\n", name, e.msg);
+    CU_ASSERT(msg_is(&e, path, rest));
+    free(path);
+    coll_free(&c);
+}
+
+/* The bounds of csvread.h, each read at the bound and refused one past it. */
+static void test_bounds(void)
+{
+    const size_t nmax = HS_CSV_MAX_FIELDS;
+    char *buf = malloc(8 * nmax + (size_t)HS_CSV_MAX_FIELD + 64);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+    coll c = {0};
+    hs_error e = {0};
+    /* a header of HS_CSV_MAX_FIELDS names "c<i>", then one row */
+    size_t n = 0;
+    for (size_t i = 0; i < nmax; i++)
+        n += (size_t)sprintf(buf + n, "%sc%zu", i ? "," : "", i);
+    size_t hdr = n;
+    n += (size_t)sprintf(buf + n, "\n1\n");
+    CU_ASSERT_EQUAL(read_text("wide.csv", buf, n, ',', &c, &e, NULL), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(c.n, 2);
+    CU_ASSERT_EQUAL(c.r[0].nfield, nmax);
+    coll_free(&c);
+    /* one column more: refused, naming the first column past the bound */
+    n = hdr + (size_t)sprintf(buf + hdr, ",extra\n1\n");
+    expect_refused("wider.csv", buf, n, ":1:100001: more than 100000 fields in one record");
+
+    /* a column name of HS_CSV_MAX_NAME bytes is read, one byte more refused; a data field may be longer */
+    n = (size_t)sprintf(buf, "a,");
+    memset(buf + n, 'N', HS_CSV_MAX_NAME);
+    n += HS_CSV_MAX_NAME;
+    n += (size_t)sprintf(buf + n, "\n1,");
+    memset(buf + n, 'v', 5000);
+    n += 5000;
+    buf[n++] = '\n';
+    CU_ASSERT_EQUAL(read_text("name.csv", buf, n, ',', &c, &e, NULL), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(c.n, 2);
+    CU_ASSERT_EQUAL(c.r[0].len[1], HS_CSV_MAX_NAME);
+    CU_ASSERT_EQUAL(c.r[1].len[1], 5000);
+    coll_free(&c);
+    n = (size_t)sprintf(buf, "a,");
+    memset(buf + n, 'N', HS_CSV_MAX_NAME + 1);
+    n += HS_CSV_MAX_NAME + 1;
+    n += (size_t)sprintf(buf + n, "\n1,2\n");
+    expect_refused("longname.csv", buf, n, ":1:2: a column name of 1025 bytes (at most 1024): 'NNNN");
+
+    /* a field of HS_CSV_MAX_FIELD bytes is read, one more refused */
+    n = (size_t)sprintf(buf, "a,b\n1,");
+    memset(buf + n, 'x', (size_t)HS_CSV_MAX_FIELD);
+    n += (size_t)HS_CSV_MAX_FIELD;
+    buf[n++] = '\n';
+    CU_ASSERT_EQUAL(read_text("field.csv", buf, n, ',', &c, &e, NULL), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(c.n, 2);
+    CU_ASSERT_EQUAL(c.r[1].len[1], (size_t)HS_CSV_MAX_FIELD);
+    coll_free(&c);
+    buf[n - 1] = 'x';
+    buf[n++] = '\n';
+    expect_refused("bigfield.csv", buf, n, ":2:2: a field longer than 1048576 bytes");
+    /* a quote never closed: stopped at the bound, naming the line where the field starts, before the file ends */
+    n = (size_t)sprintf(buf, "a,b\n1,2\n3,\"");
+    for (size_t i = 0; i < (size_t)HS_CSV_MAX_FIELD / 100 + 10; i++)
+        n += (size_t)sprintf(buf + n, "%099d\n", 0);
+    expect_refused("openq.csv", buf, n, ":3:2: a field longer than 1048576 bytes (a quote never closed?)");
+    free(buf);
+}
+
+/* Headers that are not UTF-8 text: said so, not read as a header without its columns. */
+static void test_encodings(void)
+{
+    expect_refused("bom2.csv", "\xEF\xBB\xBF\xEF\xBB\xBF" "a,b\n1,2\n", HS_TEST_STRLEN,
+                   ":1: a second byte-order mark (EF BB BF EF BB BF) at the start of the header");
+    expect_refused("le.csv", "\xFF\xFE" "a\0,\0b\0\n\0", 10, ":1: the header is UTF-16 (byte-order mark FF FE); save it as UTF-8");
+    expect_refused("be.csv", "\xFE\xFF\0a\0,\0b\0\n", 10, ":1: the header is UTF-16 (byte-order mark FE FF); save it as UTF-8");
+    expect_refused("le0.csv", "a\0,\0b\0\n\0", 8, ":1: the header is UTF-16 (a NUL byte between its characters, "
+                   "little-endian); save it as UTF-8");
+    expect_refused("be0.csv", "\0a\0,\0b\0\n", 8, ":1: the header is UTF-16 (a NUL byte between its characters, "
+                   "big-endian); save it as UTF-8");
+    /* after a UTF-8 mark too */
+    expect_refused("bomle.csv", "\xEF\xBB\xBF" "a\0,\0b\0\n\0", 11, ":1: the header is UTF-16");
+    /* a mark at the start of a later column name (files joined) */
+    expect_refused("bommid.csv", "a,\xEF\xBB\xBF" "b\n1,2\n", HS_TEST_STRLEN,
+                   ":1:2: the column name starts with a byte-order mark");
+    /* one mark is fine, and a mark-like text in a data field is data */
+    coll c = {0};
+    hs_error e = {0};
+    CU_ASSERT_EQUAL(read_text("bom1.csv", "\xEF\xBB\xBF" "a,b\n\xEF\xBB\xBFx,2\n", HS_TEST_STRLEN, ',', &c, &e, NULL),
+                    HS_OK);
+    CU_ASSERT_EQUAL(c.n, 2);
     coll_free(&c);
 }
 
@@ -611,7 +739,8 @@ int hs_suite_csv(void)
         !CU_add_test(s, "whitespace-only line", test_whitespace_only_line) ||
         !CU_add_test(s, "long lines, block boundaries", test_long_lines_and_block_boundaries) ||
         !CU_add_test(s, "unterminated quote", test_unterminated_quote) ||
-        !CU_add_test(s, "stray quote", test_stray_quote) || !CU_add_test(s, "missing file", test_missing_file) ||
+        !CU_add_test(s, "stray quote", test_stray_quote) || !CU_add_test(s, "bounds", test_bounds) ||
+        !CU_add_test(s, "UTF-16 and second BOM", test_encodings) || !CU_add_test(s, "missing file", test_missing_file) ||
         !CU_add_test(s, "callback stops", test_callback_stops) ||
         !CU_add_test(s, "tab delimiter, NUL byte", test_other_delimiter_and_nul) ||
         !CU_add_test(s, "empty files", test_empty_files) ||

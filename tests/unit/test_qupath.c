@@ -284,20 +284,48 @@ static void expect_error(const char *name, const char *text, double pixel_um, co
         hs_qupath_free(q);
 }
 
+/*
+ * Reads text expecting success with image number idx (0-based) in error: its
+ * message contains where, it has no map and n_bad bad rows; the images
+ * before and after it are not touched (no error).
+ */
+static void expect_image_error(const char *name, const char *text, double pixel_um, const char *comp, size_t idx,
+                               unsigned long n_bad, const char *where)
+{
+    hs_qupath *q = NULL;
+    hs_error e = {0};
+    CU_ASSERT_EQUAL_FATAL(read_text(&q, name, text, pixel_um, comp, &e), HS_OK);
+    CU_ASSERT_FATAL(q->nimage > idx);
+    for (size_t i = 0; i < q->nimage; i++)
+        if (i != idx) {
+            CU_ASSERT_PTR_NULL(q->image[i].error);
+            CU_ASSERT_PTR_NOT_NULL(q->image[i].map);
+        }
+    const hs_qupath_image *im = &q->image[idx];
+    CU_ASSERT_PTR_NULL(im->map);
+    CU_ASSERT_EQUAL(im->n_bad, n_bad);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(im->error);
+    if (!strstr(im->error, where)) {
+        fprintf(stderr, "\nqupath: image message '%s' lacks '%s'\n", im->error, where);
+        CU_FAIL("image error location");
+    }
+    hs_qupath_free(q);
+}
+
 static void test_errors(void)
 {
     /* bad number: line 3, column 3 */
-    expect_error("n.tsv", "Image\tClass\tCentroid X µm\tCentroid Y µm\nA\t1+\t1\t5\nA\t1+\t12x\t5\n", 0, NULL,
-                 HS_EDATA, "n.tsv:3:3:");
+    expect_image_error("n.tsv", "Image\tClass\tCentroid X µm\tCentroid Y µm\nA\t1+\t1\t5\nA\t1+\t12x\t5\n", 0, NULL,
+                       0, 1, "n.tsv:3:3: column 'Centroid X µm': not a finite number: '12x'");
     /* infinite centroid: line 2, column 4 */
-    expect_error("inf.csv", "Image,Class,Centroid X µm,Centroid Y µm\nA,1+,1,Inf\n", 0, NULL, HS_EDATA,
-                 "inf.csv:2:4:");
+    expect_image_error("inf.csv", "Image,Class,Centroid X µm,Centroid Y µm\nA,1+,1,Inf\n", 0, NULL, 0, 1,
+                       "inf.csv:2:4:");
     /* unknown class names: single-threshold Positive, an unknown prefix-less name, 4+ */
-    expect_error("u.tsv", "Image\tClass\tCentroid X µm\tCentroid Y µm\nA\t1+\t1\t5\nA\tPositive\t1\t5\n", 0, NULL,
-                 HS_EDATA, "u.tsv:3:2:");
-    expect_error("u2.tsv", "Image\tClass\tCentroid X µm\tCentroid Y µm\nA\tTumor\t1\t5\n", 0, NULL, HS_EDATA,
-                 "u2.tsv:2:2:");
-    expect_error("u3.csv", "Centroid X µm,Centroid Y µm,Class\n1,5,Tumor: 4+\n", 0, NULL, HS_EDATA, "u3.csv:2:3:");
+    expect_image_error("u.tsv", "Image\tClass\tCentroid X µm\tCentroid Y µm\nA\t1+\t1\t5\nA\tPositive\t1\t5\n", 0,
+                       NULL, 0, 1, "u.tsv:3:2:");
+    expect_image_error("u2.tsv", "Image\tClass\tCentroid X µm\tCentroid Y µm\nA\tTumor\t1\t5\n", 0, NULL, 0, 1,
+                       "u2.tsv:2:2:");
+    expect_image_error("u3.csv", "Centroid X µm,Centroid Y µm,Class\n1,5,Tumor: 4+\n", 0, NULL, 0, 1, "u3.csv:2:3:");
     /* missing columns */
     expect_error("m1.tsv", "Image\tClass\tCentroid X µm\n", 0, NULL, HS_EDATA, "m1.tsv:1:");
     expect_error("m2.tsv", "Image\tCentroid X µm\tCentroid Y µm\tCell: DAB OD mean\nA\t1\t1\t0.5\n", 0, NULL,
@@ -309,14 +337,70 @@ static void test_errors(void)
     /* duplicate column: column 3 repeats column 2 */
     expect_error("d.tsv", "Image\tClass\tClass\tCentroid X µm\tCentroid Y µm\n", 0, NULL, HS_EDATA, "d.tsv:1:3:");
     /* completeness as a percentage: line 2, column 5 */
-    expect_error("c.tsv", "Image\tCentroid X µm\tCentroid Y µm\tCell: DAB OD mean\tMembrane: DAB completeness\n"
-                 "A\t1\t1\t0.5\t80\n", 0, NULL, HS_EDATA, "c.tsv:2:5:");
+    expect_image_error("c.tsv", "Image\tCentroid X µm\tCentroid Y µm\tCell: DAB OD mean\tMembrane: DAB completeness\n"
+                       "A\t1\t1\t0.5\t80\n", 0, NULL, 0, 1, "c.tsv:2:5:");
     /* negative centroid: line 2, column 3 */
-    expect_error("g.csv", "Class,Centroid X µm,Centroid Y µm\n1+,1,-2\n", 0, NULL, HS_EDATA, "g.csv:2:3:");
+    expect_image_error("g.csv", "Class,Centroid X µm,Centroid Y µm\n1+,1,-2\n", 0, NULL, 0, 1, "g.csv:2:3:");
     /* wrong number of fields: line 3 */
     expect_error("w.csv", "Class,Centroid X µm,Centroid Y µm\n1+,1,2\n1+,1\n", 0, NULL, HS_EDATA, "w.csv:3:");
     /* centroids in the wrong unit make an absurd map */
-    expect_error("big.csv", "Class,Centroid X px,Centroid Y px\n1+,1e9,1e9\n", 1.0, NULL, HS_EDATA, "big.csv");
+    expect_image_error("big.csv", "Class,Centroid X px,Centroid Y px\n1+,1e9,1e9\n", 1.0, NULL, 0, 1,
+                       "big.csv:2:2: column 'Centroid X px': 1e9 px at 1 µm/px is 1e+09 µm from the image origin, "
+                       "beyond 200000 µm");
+    /* inside the position bound, more than 1e8 tiles of a small tile side (10 um) is still refused, per image */
+    {
+        hs_her2_params hp;
+        hs_her2_params_default(&hp);
+        char *tp = hs_test_write(dir, "tiles.csv", "Image,Class,Centroid X µm,Centroid Y µm\nA,1+,1,1\n"
+                                 "B,1+,190000,190000\n", HS_TEST_STRLEN);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(tp);
+        hs_qupath *tq = NULL;
+        hs_error te;
+        CU_ASSERT_EQUAL_FATAL(hs_qupath_read(&tq, tp, 10.0, 0.0, NULL, &hp, &te), HS_OK);
+        CU_ASSERT_EQUAL_FATAL(tq->nimage, 2);
+        CU_ASSERT_PTR_NULL(tq->image[0].error);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(tq->image[1].error);
+        CU_ASSERT_PTR_NULL(tq->image[1].map);
+        CU_ASSERT_PTR_NOT_NULL(strstr(tq->image[1].error, "image 'B': centroids reach (190000, 190000) µm, 19001 x "
+                                                          "19001 tiles of 10 µm, more than 1e+08: check the units"));
+        hs_qupath_free(tq);
+        free(tp);
+    }
+    /* the bounds: 200000 µm is a position, a little more is not; an OD of 8 is one, 8.5 and -4.5 are not; each bad
+       row counted on its image, the first named, the good image beside it read */
+    expect_image_error("pos.tsv", "Image\tClass\tCentroid X µm\tCentroid Y µm\nA\t1+\t1\t200000\nB\t2+\t1\t5\n"
+                       "A\t1+\t200000.5\t1\nA\t1+\t1e300\t1\n", 0, NULL, 0, 2,
+                       "pos.tsv:4:3: column 'Centroid X µm': 200000.5 µm from the image origin is beyond 200000 µm");
+    expect_image_error("od.tsv", "Image\tCentroid X µm\tCentroid Y µm\tCell: DAB OD mean\tMembrane: DAB completeness\n"
+                       "A\t1\t1\t8\t0.5\nB\t1\t1\t8.5\t0.5\nB\t1\t1\t-4.5\t0.5\nA\t1\t1\t-4\t0.5\n", 0, NULL, 1, 2,
+                       "od.tsv:3:4: column 'Cell: DAB OD mean': 8.5 is not a plausible DAB optical density (-4 to 8");
+    /* an image name of HS_QUPATH_MAX_IMAGE bytes is read; one byte more makes that image an error, named cut */
+    {
+        char *t = malloc(3 * HS_QUPATH_MAX_IMAGE + 200);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        size_t n = (size_t)sprintf(t, "Image\tClass\tCentroid X µm\tCentroid Y µm\n");
+        memset(t + n, 'I', HS_QUPATH_MAX_IMAGE);
+        n += HS_QUPATH_MAX_IMAGE;
+        n += (size_t)sprintf(t + n, "\t1+\t1\t1\n");
+        memset(t + n, 'J', HS_QUPATH_MAX_IMAGE + 1);
+        n += HS_QUPATH_MAX_IMAGE + 1;
+        n += (size_t)sprintf(t + n, "\t1+\t1\t1\n");
+        t[n] = '\0';
+        expect_image_error("long.tsv", t, 0, NULL, 1, 1, "long.tsv:3:1: an image name of 1025 bytes (at most 1024): "
+                           "'JJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJJ...'");
+        hs_qupath *q = NULL;
+        hs_error e;
+        CU_ASSERT_EQUAL_FATAL(read_text(&q, "long.tsv", t, 0, NULL, &e), HS_OK);
+        CU_ASSERT_EQUAL(strlen(q->image[0].image), HS_QUPATH_MAX_IMAGE);
+        CU_ASSERT_EQUAL(strlen(q->image[1].image), 63); /* cut to 60 bytes and "..." */
+        hs_qupath_free(q);
+        free(t);
+    }
+    /* control bytes of the file are escaped in messages */
+    expect_image_error("ctl.tsv", "Image\tClass\tCentroid X µm\tCentroid Y µm\nA\t1+\t1\t\x14" "7.5\n", 0, NULL, 0, 1,
+                       "ctl.tsv:2:4: column 'Centroid Y µm': not a finite number: '\\x147.5'");
+    expect_image_error("ctl2.tsv", "Image\tClass\tCentroid X µm\tCentroid Y µm\nA\t3\x7f+\t1\t1\n", 0, NULL, 0, 1,
+                       "ctl2.tsv:2:2: unknown class '3\\x7F+'");
     /* empty and blank files */
     expect_error("e.tsv", "", 0, NULL, HS_EDATA, "e.tsv:1:");
     expect_error("e2.tsv", "\n\n", 0, NULL, HS_EDATA, "e2.tsv:");

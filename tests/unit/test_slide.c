@@ -1111,7 +1111,7 @@ static void test_tag_names_and_escapes(void)
     /* libtiff's messages are kept on one line, control bytes from the file escaped. */
     char buf[64] = "";
     format_msg(buf, sizeof buf, "Mod", "bad name \"%s\"\n", "a\x1b[31mb\tc");
-    CU_ASSERT_STRING_EQUAL(buf, "Mod: bad name \"a\\x1b[31mb\\tc\"");
+    CU_ASSERT_STRING_EQUAL(buf, "Mod: bad name \"a\\x1B[31mb\\tc\"");
 }
 
 static void test_too_large(void)
