@@ -11,13 +11,15 @@
 #     after every kill the checkpoint is consistent and every table present is the reference run's byte for
 #     byte (nothing cut or stale looks complete; results.h5 only beside every other output); after the
 #     resume the results are the reference's, each slide exactly once, nothing temporary left.  The kills
-#     are drawn from FAULT_SEED (default 2026); a failure prints the seed and the kill.
+#     are drawn from FAULT_SEED (default 2026); a failure prints the seed and the kill;
+#  4. an output folder that cannot be made, and a full one (a 1 MB tmpfs, where the user may mount one): exit 1,
+#     a clear error, no slide recorded as failed for want of space, a resume with room gives the same results.
 # Usage: tests/faults/run.sh BUILD_DIR TALLY_FILE
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(cd "$1" && pwd)/hetsurv
 tally=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'umount "$tmp/small" 2> /dev/null; rm -rf "$tmp"' EXIT
 suite=faults pass=0 fail=0
 . "$here/../cohort_checks.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -47,9 +49,17 @@ ends() {
   while kill -0 "$1" 2> /dev/null && [ $n -lt $lim ]; do sleep 0.1; n=$((n + 1)); done
   if kill -0 "$1" 2> /dev/null; then pkill -KILL -s "$1"; wait "$1"; rc=124; else wait "$1"; rc=$?; fi
 }
-# hold sh|ex FILE: holds a flock on FILE (as a left-over process of a killed run would) until killed
-hold() { exec python3 -c 'import fcntl, sys, time
-f = open(sys.argv[2], "a"); fcntl.flock(f, fcntl.LOCK_SH if sys.argv[1] == "sh" else fcntl.LOCK_EX); time.sleep(60)' "$1" "$2"; }
+# hold sh|ex FILE: holds a flock on FILE (as a left-over process of a killed run would) until killed; returns once
+# it holds it, the holder's pid in $fl
+hold() {
+  rm -f held
+  python3 -c 'import fcntl, sys, time
+f = open(sys.argv[2], "a"); fcntl.flock(f, fcntl.LOCK_SH if sys.argv[1] == "sh" else fcntl.LOCK_EX)
+open("held", "w").close(); time.sleep(60)' "$1" "$2" &
+  fl=$!
+  n=0
+  while [ ! -e held ] && [ $n -lt 300 ]; do sleep 0.05; n=$((n + 1)); done
+}
 # check DIR REF N MODE NAME: ckcheck.py's checks (killed / done)
 check() {
   if python3 "$here/ckcheck.py" "$1" "$2" "$3" "$4" > ck.out 2>&1; then ok; else no "$5: $(tr '\n' ';' < ck.out)"; fi
@@ -78,7 +88,7 @@ mpirun -np 2 "$bin" run c/manifest.csv --out rrq -q --resume --no-plots --no-rep
 t_resq=$(echo "$(now) - $t0" | bc)
 expect "resume of a finished run" 0 "$rc"
 same_outputs "resume of a finished run" ref rr
-echo "faults: a run of 12 slides takes $t_full s (figures and report), $t_quick s (--no-plots --no-report); a resume of it $t_res s, $t_resq s"
+printf "faults: a run of 12 slides takes %.2f s (figures and report), %.2f s (--no-plots --no-report); a resume of it %.2f s, %.2f s\n" "$t_full" "$t_quick" "$t_res" "$t_resq"
 
 # 1. one non-zero rank SIGKILLed while slides are scored (np 3, larger slides so that scoring lasts)
 "$bin" simulate --patients 9 --seed 9 --size 2048 --out b > /dev/null 2>&1
@@ -120,14 +130,12 @@ else no "mpirun killed: an immediate resume exit $rc: $(tail -n 3 bm2.log | tr '
 echo "faults: mpirun killed: $left processes of it left at the resume; the resume's exit $rc$(grep -Eo 'still writing|in use' bm2.log | head -1 | sed 's/^/ (/;s/$/)/')"
 gone bm "mpirun killed"
 # what protects that resume, made certain: a left-over rank holds lock.ranks (shared), a left-over rank 0 the lock
-hold sh bm/checkpoint/lock.ranks & fl=$!
-sleep 0.2
+hold sh bm/checkpoint/lock.ranks
 mpirun -np 2 "$bin" run b/manifest.csv --out bm --resume -q --no-plots --no-report > bm4.log 2>&1
 expect "left-over rank: resume refused" 1 "$?"
 has "left-over rank: said" '^hetsurv run: bm: processes of an earlier run \(its mpirun was killed\) are still writing the checkpoint; wait for them to end, then rerun with --resume' bm4.log
 kill "$fl"; { wait "$fl"; } 2> /dev/null
-hold ex bm/checkpoint/lock & fl=$!
-sleep 0.2
+hold ex bm/checkpoint/lock
 mpirun -np 2 "$bin" run b/manifest.csv --out bm --resume -q --no-plots --no-report > bm4.log 2>&1
 expect "left-over rank 0: resume refused" 1 "$?"
 has "left-over rank 0: said" 'bm is in use by another hetsurv run; wait for it to end' bm4.log
@@ -137,6 +145,29 @@ mpirun -np 2 "$bin" run b/manifest.csv --out bm --resume -q --no-plots --no-repo
 expect "mpirun killed: resume exit" 0 "$?"
 same_outputs "mpirun killed: resume" bref bm
 check bm bref 9 done "mpirun killed: after the resume"
+
+# 4 (first, it is short). An output folder that cannot be made, and a full one (a 1 MB tmpfs, where this user may
+#    mount one): a clear error and exit 1; no slide recorded as failed for want of space (it once was: "cell spill
+#    file: write error: No space left on device" as the slide's verdict, kept by every resume); with room, a resume
+#    gives the reference's results
+touch afile
+"$bin" run c/manifest.csv --out afile/x -q > nd.log 2>&1
+expect "unwritable folder: exit" 1 "$?"
+has "unwritable folder: said" '^hetsurv run: afile/x: cannot create the output folder: Not a directory' nd.log
+if mkdir small && mount -t tmpfs -o size=1m tmpfs small 2> /dev/null; then
+  mpirun -np 2 "$bin" run c/manifest.csv --out small/r -q --no-plots --no-report > full.log 2>&1
+  expect "full folder: exit" 1 "$?"
+  has "full folder: said" 'No space left on device|could not save its measurement' full.log
+  if grep -l '^verdict failed' small/r/checkpoint/*.meta > /dev/null 2>&1; then
+    no "full folder: a slide recorded as failed: $(grep -h '^error' small/r/checkpoint/*.meta | head -1)"; else ok; fi
+  check small/r refq 12 killed "full folder"
+  cp -r small/r roomy && umount small
+  mpirun -np 2 "$bin" run c/manifest.csv --out roomy --resume -q --no-plots --no-report > roomy.log 2>&1
+  expect "full folder: resume with room" 0 "$?"
+  same_outputs "full folder: resume with room" refq roomy
+else
+  echo "faults: no tmpfs can be mounted here: the full-folder check is skipped"
+fi
 
 # 3. SIGKILL at random points, in chains: a fresh run killed, resumes killed, a resume to the end
 python3 - "$seed" "$kills" > plan.txt << 'EOF'
