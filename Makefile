@@ -107,6 +107,7 @@ check: deps
 	@tests/repro/outputs.sh $(B) $(B)/tally
 	@tests/repro/csv.sh $(B) $(B)/tally
 	@tests/repro/valgrind.sh $(B) $(B)/tally
+	@FAULT_KILLS=$(CHECK_FAULT_KILLS) tests/faults/run.sh $(B) $(B)/tally
 	@tests/figures/run.sh $(B) $(B)/tally
 	@tests/figures/maps.sh $(B) $(B)/tally
 	@tests/scoring/run.sh $(B) $(B)/tally
@@ -114,6 +115,16 @@ check: deps
 	@tests/report/run.sh $(B) $(B)/tally
 	@tests/slurm/run.sh $(B) $(B)/tally
 	@tests/summary.sh $(B)/tally
+
+# Fault injection (tests/faults/run.sh): `make check` kills the cohort run at CHECK_FAULT_KILLS random points (what
+# fits in its time), `make faults` at FAULT_KILLS (default 100) points.
+CHECK_FAULT_KILLS ?= 30
+.PHONY: faults
+faults:
+	@$(MAKE) --no-print-directory all
+	@rm -f $(B)/tally.faults
+	@FAULT_KILLS=$${FAULT_KILLS:-100} tests/faults/run.sh $(B) $(B)/tally.faults
+	@tests/summary.sh $(B)/tally.faults
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -213,6 +213,54 @@ int hs_ckpt_lock(const char *dir, int shard, int *fd, int *warn, hs_error *err)
     return HS_OK;
 }
 
+/* Opens DIR/checkpoint/lock.ranks and flocks it with `op` (not waiting); *fd the descriptor, -1 where the file
+ * system cannot lock; *busy set when another process holds it. */
+static int lock_ranks(const char *dir, int op, int *fd, int *busy, hs_error *err)
+{
+    char lp[4200];
+    *fd = -1;
+    *busy = 0;
+    if (snprintf(lp, sizeof lp, "%s/checkpoint/lock.ranks", dir) >= (int)sizeof lp)
+        return hs_error_set(err, HS_EINVAL, "%s: path too long", dir);
+    int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (f < 0)
+        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", lp, strerror(errno));
+    if (flock(f, op | LOCK_NB) != 0) {
+        int e = errno;
+        close(f);
+        if (e == ENOLCK || e == ENOSYS || e == EOPNOTSUPP)
+            return HS_OK;
+        if (e == EWOULDBLOCK) {
+            *busy = 1;
+            return HS_OK;
+        }
+        return hs_error_set(err, HS_EIO, "%s: cannot lock: %s", lp, strerror(e));
+    }
+    *fd = f;
+    return HS_OK;
+}
+
+int hs_ckpt_lock_rank(const char *dir, int *fd, hs_error *err)
+{
+    int busy, rc = lock_ranks(dir, LOCK_SH, fd, &busy, err);
+    if (rc == HS_OK && busy) /* only a new run's check holds it exclusively, before its ranks start */
+        rc = hs_error_set(err, HS_EINVAL, "%s is in use by another hetsurv run; wait for it to end", dir);
+    return rc;
+}
+
+int hs_ckpt_ranks_idle(const char *dir, hs_error *err)
+{
+    int fd, busy, rc = lock_ranks(dir, LOCK_EX, &fd, &busy, err);
+    if (fd >= 0)
+        close(fd);
+    if (rc == HS_OK && busy)
+        rc = hs_error_set(err, HS_EINVAL,
+                          "%s: processes of an earlier run (its mpirun was killed) are still writing the checkpoint; "
+                          "wait for them to end, then rerun with --resume",
+                          dir);
+    return rc;
+}
+
 void hs_ckpt_unlock(int fd)
 {
     if (fd >= 0)

@@ -46,6 +46,16 @@ int hs_ckpt_lock(const char *dir, int shard, int *fd, int *warn, hs_error *err) 
 void hs_ckpt_unlock(int fd);
 
 /*
+ * The ranks other than 0 hold DIR/checkpoint/lock.ranks shared (hs_ckpt_lock_rank; their measuring children
+ * inherit it) while they run: killed mpirun, its ranks may go on for a moment.  hs_ckpt_ranks_idle (rank 0 of
+ * a new run, holding the run's lock) returns HS_EINVAL, saying to wait, while any rank of an earlier run still
+ * holds it, so that no resume measures a slide that a left-over process is still writing.  Where the file
+ * system cannot lock, both succeed (*fd = -1).
+ */
+int hs_ckpt_lock_rank(const char *dir, int *fd, hs_error *err) HS_RESULT_USED;
+int hs_ckpt_ranks_idle(const char *dir, hs_error *err) HS_RESULT_USED;
+
+/*
  * Sharded runs (a Slurm job array): shard k measures its share of the items
  * into the same checkpoint, under its own lock (hs_ckpt_lock with shard k,
  * DIR/checkpoint/lock.shard<k>); the merge that follows takes the run's lock.

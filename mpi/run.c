@@ -3,6 +3,7 @@
  */
 #include "run.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
@@ -35,10 +36,27 @@
 
 static volatile sig_atomic_t stop_flag;
 
+/* Rank 0's word to the user when a signal arrives, written from the handler: when a rank dies, mpirun ends the
+ * job with SIGTERM and then SIGKILL, and the ranks left waiting on the dead one never reach the end of the run. */
+static char stop_msg[4600];
+static size_t stop_len;
+static int stop_fd = -1;
+static volatile sig_atomic_t stop_said;
+
 static void on_stop(int sig)
 {
     (void)sig;
+    if (!stop_flag && stop_fd >= 0 && stop_len) {
+        ssize_t w = write(stop_fd, stop_msg, stop_len);
+        stop_said = w == (ssize_t)stop_len;
+    }
     stop_flag = 1;
+}
+
+/* HS_EINTR once a signal has asked the run to stop (checked between the steps after the measurement). */
+static int check_stop(hs_error *err)
+{
+    return stop_flag ? hs_error_set(err, HS_EINTR, "stopped by a signal") : HS_OK;
 }
 
 /* Everything a run holds. */
@@ -58,7 +76,7 @@ typedef struct run {
     double t_start, t_measure, t_calibrate, t_classify, t_h5, t_analysis;
     hs_dispatch_stats dstats;
     size_t nfailed;
-    int lock_fd;                    /* rank 0: the checkpoint's lock */
+    int lock_fd;                    /* rank 0: the checkpoint's lock; other ranks: lock.ranks, shared */
     /* progress (rank 0) */
     int tty;
     double last_line;
@@ -163,6 +181,40 @@ static int add_controls(run *r, hs_error *err)
     return rc;
 }
 
+/*
+ * Removes the temporary files an interrupted run left in DIR, DIR/dfs, DIR/os and DIR/maps (rank 0, holding the
+ * lock): the "NAME.tmp" of hs_atomic and the ".NAME.tmp.PID.N" of the survival tables.  Nothing else is touched.
+ */
+static int sweep_temporaries(const char *out, hs_error *err)
+{
+    static const char *const sub[] = {"", "/dfs", "/os", "/maps"};
+    for (size_t k = 0; k < sizeof sub / sizeof sub[0]; k++) {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s%s", out, sub[k]);
+        DIR *d = opendir(dir);
+        if (!d)
+            continue; /* not made yet */
+        struct dirent *e;
+        int rc = HS_OK;
+        while (rc == HS_OK && (e = readdir(d))) {
+            const char *n = e->d_name;
+            size_t len = strlen(n);
+            int tmp = (len > 4 && !strcmp(n + len - 4, ".tmp")) || (n[0] == '.' && strstr(n, ".tmp.") != NULL);
+            char path[4500];
+            if (!tmp || !strcmp(n, ".") || !strcmp(n, ".."))
+                continue;
+            snprintf(path, sizeof path, "%s/%s", dir, n);
+            if (remove(path) != 0 && errno != ENOENT)
+                rc = hs_error_set(err, HS_EIO, "%s: cannot remove a left-over temporary file: %s", path,
+                                  strerror(errno));
+        }
+        closedir(d);
+        if (rc != HS_OK)
+            return rc;
+    }
+    return HS_OK;
+}
+
 /* Reads the manifest and controls, and prepares the checkpoint (rank 0). */
 static int setup(run *r, hs_error *err)
 {
@@ -187,6 +239,8 @@ static int setup(run *r, hs_error *err)
         return rc;
     if (c->merge && (rc = hs_ckpt_shards_idle(c->out, err)) != HS_OK)
         return rc;
+    if (!c->shard_n && (rc = hs_ckpt_ranks_idle(c->out, err)) != HS_OK)
+        return rc; /* shards run side by side: their ranks hold it together */
     if (warn)
         say(r, "%s: the file system cannot lock files: make sure no other run uses this folder", c->out);
     char *key = NULL;
@@ -202,6 +256,8 @@ static int setup(run *r, hs_error *err)
     }
     rc = c->shard_n ? hs_ckpt_prepare_shard(c->out, key, err) : hs_ckpt_prepare(c->out, key, c->resume, c->restart, err);
     free(key);
+    if (rc == HS_OK && !c->shard_n)
+        rc = sweep_temporaries(c->out, err);
     return rc;
 }
 
@@ -730,7 +786,25 @@ static void remove_maps(const run *r)
     }
 }
 
-/* Rank 0's outputs after classification: tables, analyses; then results.h5 from every rank. */
+/*
+ * Removes an earlier run's results.h5 and report.html before the outputs are rewritten (rank 0): results.h5 is
+ * renamed into place last, so a run killed while writing its outputs leaves no results.h5, never one beside
+ * tables of another analysis (the analysis options may change on --resume).
+ */
+static int remove_finish_marks(const run *r, hs_error *err)
+{
+    static const char *const name[] = {"results.h5", "report.html"};
+    for (size_t k = 0; k < sizeof name / sizeof name[0]; k++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", r->cfg->out, name[k]);
+        if (remove(path) != 0 && errno != ENOENT)
+            return hs_error_set(err, HS_EIO, "%s: cannot remove the earlier run's file: %s", path, strerror(errno));
+    }
+    return HS_OK;
+}
+
+/* Rank 0's outputs after classification: tables, analyses, figures, report; results.h5 (written by every rank)
+ * renamed into place last. */
 static int outputs(run *r, hs_error *err)
 {
     const hs_run_config *c = r->cfg;
@@ -741,7 +815,9 @@ static int outputs(run *r, hs_error *err)
         if (r->nfailed)
             say(r, "%zu of %zu slides failed (status=error in slides.csv); they are excluded from the analysis",
                 r->nfailed, r->cohort.npatient);
-        rc = write_slides_csv(r, err);
+        rc = remove_finish_marks(r, err);
+        if (rc == HS_OK)
+            rc = write_slides_csv(r, err);
         if (rc == HS_OK)
             rc = write_calibration(r, err);
     }
@@ -755,24 +831,27 @@ static int outputs(run *r, hs_error *err)
     r->t_h5 = MPI_Wtime() - t0;
     if (rc == HS_OK)
         remove_maps(r);
+    /* rank 0 checks for a stop request before each step: a stopped run never renames results.h5 into place */
     if (rc == HS_OK && r->rank == 0) {
         t0 = MPI_Wtime();
-        rc = analyse(r, "dfs", "dfs_time", "dfs_event", &r->result[0], err);
-        if (rc == HS_OK)
+        if ((rc = check_stop(err)) == HS_OK)
+            rc = analyse(r, "dfs", "dfs_time", "dfs_event", &r->result[0], err);
+        if (rc == HS_OK && (rc = check_stop(err)) == HS_OK)
             rc = analyse(r, "os", "os_time", "os_event", &r->result[1], err);
-        if (rc == HS_OK && c->figures)
+        if (rc == HS_OK && c->figures && (rc = check_stop(err)) == HS_OK)
             rc = cohort_figure(r, err);
         r->t_analysis = MPI_Wtime() - t0;
         t0 = MPI_Wtime();
-        if (rc == HS_OK)
+        if (rc == HS_OK && (rc = check_stop(err)) == HS_OK)
             rc = h5_finish(r, tmp, err);
-        if (rc == HS_OK)
-            rc = hs_atomic_rename(tmp, h5, err); /* synced, then renamed: results.h5 is whole or absent */
         r->t_h5 += MPI_Wtime() - t0;
-        if (rc == HS_OK && c->maps == HS_RUN_MAPS_GALLERY && c->figures)
+        if (rc == HS_OK && c->maps == HS_RUN_MAPS_GALLERY && c->figures && (rc = check_stop(err)) == HS_OK)
             rc = draw_gallery(r, err);
-        if (rc == HS_OK && !c->no_report)
+        if (rc == HS_OK && !c->no_report && (rc = check_stop(err)) == HS_OK)
             rc = write_report(r, err);
+        /* results.h5 comes last: when it exists, every output beside it is complete and of this run */
+        if (rc == HS_OK && (rc = check_stop(err)) == HS_OK)
+            rc = hs_atomic_rename(tmp, h5, err); /* synced, then renamed: results.h5 is whole or absent */
     }
     rc = hs_cohort_agree(r->comm, rc, err);
     if (rc != HS_OK && r->rank == 0)
@@ -787,6 +866,8 @@ static int stages(run *r, hs_error *err)
     rc = hs_cohort_agree(r->comm, rc, err);
     if (rc == HS_OK)
         rc = hs_cohort_bcast(&r->cohort, r->comm, err);
+    if (rc == HS_OK)
+        rc = hs_cohort_agree(r->comm, r->rank == 0 ? HS_OK : hs_ckpt_lock_rank(c->out, &r->lock_fd, err), err);
     if (rc != HS_OK)
         return rc;
     hs_score_params sp = c->score;
@@ -808,6 +889,8 @@ static int stages(run *r, hs_error *err)
     r->t_measure = MPI_Wtime() - t0;
     if (rc != HS_OK || c->shard_n)
         return rc; /* a shard only measures: the merge calibrates, classifies and writes */
+    if ((rc = hs_cohort_agree(r->comm, check_stop(err), err)) != HS_OK)
+        return rc;
     t0 = MPI_Wtime();
     rc = hs_cohort_calibrate(&cr, &r->cohort, &r->bc, err);
     r->t_calibrate = MPI_Wtime() - t0;
@@ -818,10 +901,14 @@ static int stages(run *r, hs_error *err)
     if (r->rank == 0)
         r->rows = calloc(r->cohort.npatient ? r->cohort.npatient : 1, sizeof *r->rows);
     rc = r->dims && (r->rank != 0 || r->rows) ? HS_OK : hs_error_set(err, HS_ENOMEM, "out of memory");
+    if (rc == HS_OK)
+        rc = check_stop(err);
     rc = hs_cohort_agree(r->comm, rc, err);
     if (rc == HS_OK)
         rc = hs_cohort_classify(&cr, &r->cohort, r->bc, r->rows, &r->own, &r->nown, r->dims, err);
     r->t_classify = MPI_Wtime() - t0;
+    if (rc == HS_OK)
+        rc = hs_cohort_agree(r->comm, check_stop(err), err);
     if (rc == HS_OK)
         rc = outputs(r, err);
     return rc;
@@ -844,6 +931,16 @@ int hs_run(const hs_run_config *cfg)
     r.tty = cfg->log && isatty(fileno(cfg->log));
     r.last_line = -1e9;
     r.lock_fd = -1;
+    if (r.rank == 0 && cfg->log) {
+        int n = snprintf(stop_msg, sizeof stop_msg,
+                         "%shetsurv %s: interrupted by a signal (the job was cancelled, or a rank died and mpirun is "
+                         "ending the job): every slide finished is kept in %s/checkpoint; rerun with --resume to "
+                         "finish\n",
+                         r.tty ? "\n" : "", cfg->name ? cfg->name : "run", cfg->out);
+        stop_len = n > 0 && (size_t)n < sizeof stop_msg ? (size_t)n : 0;
+        fflush(cfg->log);
+        stop_fd = fileno(cfg->log);
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
@@ -854,8 +951,9 @@ int hs_run(const hs_run_config *cfg)
     hs_error_clear(&err);
     int rc = stages(&r, &err), status;
     if (rc == HS_EINTR) {
-        say(&r, "stopped: the checkpoint in %s/checkpoint holds every slide finished; rerun with --resume to finish",
-            cfg->out);
+        if (!stop_said)
+            say(&r, "stopped: the checkpoint in %s/checkpoint holds every slide finished; rerun with --resume to "
+                    "finish", cfg->out);
         status = HS_RUN_INCOMPLETE;
     } else if (rc != HS_OK) {
         say(&r, "%s", err.msg);

@@ -140,7 +140,12 @@ int hs_measure_save(const char *path, const hs_score_params *p, const hs_qupath_
     hs_score_result res;
     int rc = hs_score_slide(path, p, cells, &res, &why);
     if (rc != HS_OK) {
+        /* a write error on the checkpoint's own cell file (a full disk) is not the slide's: no verdict is saved,
+           the run stops, and a resume measures the slide again */
+        int disk = ferror(cells);
         hs_atomic_abort(cells, tmp);
+        if (disk)
+            return hs_error_set(err, HS_EIO, "%s: %s", cells_path, why.msg);
         return save_meta(meta_path, why.msg, NULL, NULL, 0, err);
     }
     rc = hs_atomic_commit(cells, tmp, cells_path, err);

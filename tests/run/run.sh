@@ -133,9 +133,11 @@ same_outputs "resume after SIGTERM" bigref bigt
 # 8. SIGKILL of everything at a random moment, twice, then resume: identical
 for seed in 1 2; do
   rm -rf bigk
-  mpirun -np 2 "$bin" run big/manifest.csv --out bigk -q > bigk.log 2>&1 &
+  setsid mpirun -np 2 "$bin" run big/manifest.csv --out bigk -q > bigk.log 2>&1 &
+  mp=$!
   sleep "$(python3 -c "import random; random.seed($seed); print(round(random.uniform(0.5, 3.0), 2))")"
-  pkill -KILL -f "$bin run big/manifest.csv --out bigk"; pkill -KILL -x mpirun; wait 2> /dev/null
+  # this run's session only: another suite's mpirun on the machine is left alone
+  pkill -KILL -s "$mp"; wait 2> /dev/null
   sleep 0.3
   run_np 2 bigk big/manifest.csv --resume
   expect "resume after SIGKILL $seed" 0 "$rc"
