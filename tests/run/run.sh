@@ -69,7 +69,7 @@ expect "faults exit" 0 "$rc"
 has "faults counted" '^hetsurv run: 4 of 24 slides failed' rf.log
 expect "faults statuses" "ok ok error ok error ok error ok error" "$(column rf/slides.csv status | head -9 | tr '\n' ' ' | sed 's/ $//')"
 has "missing named" '^P003,.*,error,f/slides/missing.tif: No such file' rf/slides.csv
-has "truncated named" '^P005,.*,error,f/slides/trunc.tif: ' rf/slides.csv
+has "truncated named" '^P005,.*,error,"?f/slides/trunc.tif: the file is truncated' rf/slides.csv
 has "crash or error named" '^P009,.*,error,"?f/slides/crash.tif: ' rf/slides.csv
 run_np 2 rc c/manifest.csv --calibration fixed
 python3 -c 'import csv, sys
