@@ -125,9 +125,7 @@ int hs_forest_load(hs_forest_data **out, const char *dir, hs_error *err)
             if ((rc = hs_figcsv_num(cox, j, m + 1, v[m], err)) != HS_OK)
                 goto done;
         const char *f = cox->cell[j * 6 + 5];
-        t->flag = strcmp(f, "infinite") == 0 ? HS_COX_COEF_INFINITE
-                  : strcmp(f, "aliased") == 0 ? HS_COX_COEF_ALIASED
-                                              : HS_COX_COEF_OK;
+        t->flag = hs_cox_coef_flag_parse(f);
     }
     /* the group is the model's last term; its reference is km.csv's first curve "GROUP=level" */
     if (km && km->nrow) {
@@ -223,6 +221,9 @@ static void term_text(const hs_forest_term *t, char *hr, size_t nh, char *p, siz
 {
     if (t->flag == HS_COX_COEF_INFINITE) {
         snprintf(hr, nh, "infinite coefficient: not estimable");
+        snprintf(p, np, "NA");
+    } else if (t->flag == HS_COX_COEF_DEGENERATE) {
+        snprintf(hr, nh, "variance 0: not estimable (extreme scale?)");
         snprintf(p, np, "NA");
     } else if (t->flag == HS_COX_COEF_ALIASED || isnan(t->hr)) {
         snprintf(hr, nh, "aliased: not estimable");

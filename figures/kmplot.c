@@ -283,9 +283,7 @@ int hs_kmplot_load(hs_kmplot_data **out, const char *dir, hs_error *err)
                 if ((rc = hs_figcsv_num(cox, j, m + 1, &v[m * n + j], err)) != HS_OK)
                     goto done;
             const char *f = cox->cell[j * 5 + 4];
-            fl[j] = strcmp(f, "infinite") == 0 ? HS_COX_COEF_INFINITE
-                    : strcmp(f, "aliased") == 0 ? HS_COX_COEF_ALIASED
-                                                : HS_COX_COEF_OK;
+            fl[j] = hs_cox_coef_flag_parse(f);
         }
         if (find_hr(d, n, (const char *const *)terms, v, v + n, v + 2 * n, fl) != HS_OK)
             goto oom;
@@ -413,6 +411,9 @@ static void make_stats(layout *L, const hs_kmplot_data *d)
         if (d->hr_flag == HS_COX_COEF_INFINITE)
             snprintf(L->stats[L->nstats++], sizeof L->stats[0], "%s %s vs %s: not estimable (infinite coefficient)",
                      adj, d->hr_term, d->curve[0].name);
+        else if (d->hr_flag == HS_COX_COEF_DEGENERATE)
+            snprintf(L->stats[L->nstats++], sizeof L->stats[0], "%s %s vs %s: not estimable (variance 0)", adj,
+                     d->hr_term, d->curve[0].name);
         else if (d->hr_flag == HS_COX_COEF_ALIASED || isnan(d->hr))
             snprintf(L->stats[L->nstats++], sizeof L->stats[0], "%s %s vs %s: not estimable (aliased)", adj,
                      d->hr_term, d->curve[0].name);

@@ -501,8 +501,9 @@ static int analyse(run *r, const char *name, const char *time, const char *event
         if (k && k->flag != HS_COX_COEF_OK) {
             say(r, "%s: %s HR not estimable (%s; see cox.csv); log-rank p %.3g; %zu patients, %zu events", name,
                 res->coef_name[res->ncoef - 1],
-                k->flag == HS_COX_COEF_INFINITE ? "the coefficient tends to infinity: a group without events?"
-                                                : "aliased with the covariates",
+                k->flag == HS_COX_COEF_INFINITE     ? "the coefficient tends to infinity: a group without events?"
+                : k->flag == HS_COX_COEF_DEGENERATE ? "its variance is 0 or not finite: a covariate on an extreme scale?"
+                                                    : "aliased with the covariates",
                 lr, res->km_n, events);
         } else if (k) {
             say(r, "%s: %s HR %.3g (95%% CI %.3g-%.3g), Wald p %.3g; log-rank p %.3g; %zu patients, %zu events%s%s",

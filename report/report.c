@@ -540,6 +540,9 @@ static void survival_tables(FILE *f, const hs_survival_result *r)
             td_text(f, c->flag == HS_COX_COEF_INFINITE ? "infinite: the coefficient diverges; se, CI and p are "
                                                          "meaningless (the LR test stands)"
                        : c->flag == HS_COX_COEF_ALIASED ? "aliased: not estimable"
+                       : c->flag == HS_COX_COEF_DEGENERATE
+                           ? "degenerate: its variance is 0 or not finite (a covariate on an extreme scale); "
+                             "se, CI and p not given"
                                                         : "");
             fputs("</tr>\n", f);
         }

@@ -792,6 +792,11 @@ int hs_cox_summary(const hs_cox *fit, hs_cox_coef *out, hs_error *err)
     const double zq = gsl_cdf_ugaussian_Pinv(0.975);
     for (size_t j = 0; j < fit->p; j++) {
         double b = fit->coef[j], se = fit->se[j], z = b / se;
+        if (!isnan(b) && !fit->infinite[j] && !(se > 0 && isfinite(se))) {
+            out[j] = (hs_cox_coef){.coef = b, .se = NAN, .z = NAN, .p = NAN, .hr = exp(b),
+                                   .hr_lower95 = NAN, .hr_upper95 = NAN, .flag = HS_COX_COEF_DEGENERATE};
+            continue;
+        }
         out[j] = (hs_cox_coef){
             .coef = b,
             .se = se,
@@ -804,4 +809,21 @@ int hs_cox_summary(const hs_cox *fit, hs_cox_coef *out, hs_error *err)
         };
     }
     return HS_OK;
+}
+
+const char *hs_cox_coef_flag_name(hs_cox_coef_flag flag)
+{
+    return flag == HS_COX_COEF_ALIASED      ? "aliased"
+           : flag == HS_COX_COEF_INFINITE   ? "infinite"
+           : flag == HS_COX_COEF_DEGENERATE ? "degenerate"
+                                            : "";
+}
+
+hs_cox_coef_flag hs_cox_coef_flag_parse(const char *name)
+{
+    static const hs_cox_coef_flag all[] = {HS_COX_COEF_ALIASED, HS_COX_COEF_INFINITE, HS_COX_COEF_DEGENERATE};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(name, hs_cox_coef_flag_name(all[i])) == 0)
+            return all[i];
+    return HS_COX_COEF_OK;
 }

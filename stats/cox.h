@@ -80,8 +80,14 @@ void hs_cox_free(hs_cox *fit);
 typedef enum {
     HS_COX_COEF_OK = 0,
     HS_COX_COEF_ALIASED = 1,  /* not estimable (collinear column): every number NAN */
-    HS_COX_COEF_INFINITE = 2  /* R's "coefficient may be infinite": se, z, p and CI are meaningless */
+    HS_COX_COEF_INFINITE = 2, /* R's "coefficient may be infinite": se, z, p and CI are meaningless */
+    HS_COX_COEF_DEGENERATE = 3 /* its variance is 0 or not finite (R prints se 0, z Inf, p 0: a covariate
+                                  whose scale is extreme, e.g. one value of 1e300): se, z, p and CI NAN */
 } hs_cox_coef_flag;
+
+/* The flag's word in cox.csv's flag column ("" for HS_COX_COEF_OK), and back (unknown words are OK). */
+const char *hs_cox_coef_flag_name(hs_cox_coef_flag flag);
+hs_cox_coef_flag hs_cox_coef_flag_parse(const char *name);
 
 /* One row of summary(fit): a coefficient with its test and its hazard ratio's 95% limits. */
 typedef struct hs_cox_coef {
@@ -95,8 +101,8 @@ typedef struct hs_cox_coef {
 
 /*
  * Fills out[0..fit->p-1] as summary.coxph computes its table, except that
- * an aliased coefficient has se, z, p and limits NAN (R prints se 0 there,
- * which would suggest a known value).  Every caller that reports a fit uses
+ * an aliased or degenerate coefficient has se, z, p and limits NAN (R prints
+ * se 0 there, which would suggest a known value).  Every caller that reports a fit uses
  * this, so the rules live in one place.  Returns HS_OK, or HS_EINVAL for a
  * NULL argument (p == 0 needs no out).
  */

@@ -906,11 +906,6 @@ static void write_median(FILE *f, const hs_survival_result *r)
     }
 }
 
-static const char *flag_text(hs_cox_coef_flag flag)
-{
-    return flag == HS_COX_COEF_ALIASED ? "aliased" : flag == HS_COX_COEF_INFINITE ? "infinite" : "";
-}
-
 static void write_cox(FILE *f, const hs_survival_result *r)
 {
     for (size_t j = 0; j < r->ncoef; j++) {
@@ -923,7 +918,7 @@ static void write_cox(FILE *f, const hs_survival_result *r)
         put_num(f, c->hr);
         put_num(f, c->hr_lower95);
         put_num(f, c->hr_upper95);
-        fprintf(f, ",%s\n", flag_text(c->flag));
+        fprintf(f, ",%s\n", hs_cox_coef_flag_name(c->flag));
     }
 }
 
@@ -1106,8 +1101,9 @@ static void print_cox(FILE *f, const hs_survival_result *r)
                 num_or_na(v[4], "%.4g", c->p), num_or_na(v[5], "%.4g", c->hr_lower95),
                 num_or_na(v[6], "%.4g", c->hr_upper95),
                 c->flag == HS_COX_COEF_ALIASED    ? "  (aliased: not estimable)"
-                : c->flag == HS_COX_COEF_INFINITE ? "  (coefficient may be infinite)"
-                                                  : "");
+                : c->flag == HS_COX_COEF_INFINITE   ? "  (coefficient may be infinite)"
+                : c->flag == HS_COX_COEF_DEGENERATE ? "  (degenerate: variance 0 or not finite)"
+                                                    : "");
     }
     if (fit->df > 0) {
         static const struct {
@@ -1129,6 +1125,11 @@ static void print_cox(FILE *f, const hs_survival_result *r)
         if (r->coef[j].flag == HS_COX_COEF_INFINITE)
             fprintf(f, "  WARNING: loglik converged before variable %zu (%s); coefficient may be infinite\n", j + 1,
                     r->coef_name[j]);
+        else if (r->coef[j].flag == HS_COX_COEF_DEGENERATE)
+            fprintf(f,
+                    "  WARNING: the variance of variable %zu (%s) is 0 or not finite: its values are on an extreme "
+                    "scale (rescale it); se, z, p and CI not given\n",
+                    j + 1, r->coef_name[j]);
     if (r->zph_note) {
         fprintf(f, "  WARNING: cox.zph not computed: %s\n", r->zph_note);
     } else if (r->zph) {

@@ -56,5 +56,25 @@ has "NUL in a QuPath number: named" 'Q_nul_num.tsv:2:5: a NUL byte inside the fi
 expect "NUL in a QuPath image name: exit" 1 "$?"
 has "NUL in a QuPath image name: named" 'Q_image_nul.tsv:5:1: a NUL byte inside the field' n4.log
 
+# 4. a covariate on an extreme scale (one age of 1e300): R's coxph gives se 0, z Inf, p 0, which reads as a
+# certain effect.  hetsurv keeps R's coefficient, flags the term "degenerate" and gives no se, z, p or CI.
+"$bin" survival --data "$d/extreme_covariate.csv" --time dfs_time --event dfs_event --covariates age,grade \
+  --no-plots --out x > x1.log 2>&1
+expect "extreme covariate: exit" 0 "$?"
+has "extreme covariate: flagged, no se/z/p/CI" '^age,[^,]+,NA,NA,NA,1,NA,NA,degenerate$' x/cox.csv
+has "extreme covariate: warned" 'WARNING: the variance of variable 1 \(age\) is 0 or not finite' x1.log
+if command -v Rscript > /dev/null 2>&1; then
+  # the coefficients still equal R's (relative 1e-9), and so does the other term's whole row
+  Rscript -e 'suppressMessages(library(survival)); d <- read.csv(commandArgs(TRUE)[1])
+    s <- summary(coxph(Surv(dfs_time, dfs_event) ~ age + grade, data = d))$coefficients
+    cat(sprintf("%.17g", c(s[1, 1], s[2, 1], s[2, 3], s[2, 5])), sep = "\n")' "$d/extreme_covariate.csv" > x.r 2>&1
+  got=$(awk -F, '$1 == "age" { print $2 } $1 == "grade" { print $2; print $3; print $5 }' x/cox.csv)
+  cmpr=$(printf '%s\n' "$got" | paste - x.r | awk '{ d = $1 - $2; if (d < 0) d = -d; a = $2 < 0 ? -$2 : $2
+    if (!(d <= 1e-9 * a)) bad++ } END { print NR == 4 && bad == 0 ? "same" : "differ" }')
+  expect "extreme covariate: coefficients as R's" same "$cmpr"
+else
+  no "extreme covariate: Rscript missing (make deps installs r-base-core)"
+fi
+
 echo "repro: $pass passed, $fail failed"
 echo "repro $pass $fail" >> "$tally"
