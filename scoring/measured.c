@@ -33,6 +33,7 @@
 #include "util/hs_atomic.h"
 
 #define MAGIC "hetsurv-measured 1"
+#define MAX_SIDE_UM 1e6 /* a slide side read back from a checkpoint: 1 m, ten times any glass slide */
 
 int hs_measured_is_qupath(const char *path)
 {
@@ -538,6 +539,11 @@ int hs_measured_load(hs_measured *m, const char *cells_path, const char *meta_pa
         return hs_error_set(err, HS_EDATA, "%s: not a complete hetsurv measurement", meta_path);
     if (verdict == 0)
         return HS_OK;
+    /* the tile map is sized from these: a damaged value must not ask for terabytes */
+    if (verdict == 1 && !(r->width_um >= 0 && r->width_um <= MAX_SIDE_UM && r->height_um >= 0 &&
+                          r->height_um <= MAX_SIDE_UM))
+        return hs_error_set(err, HS_EDATA, "%s: slide size %g x %g um is not plausible (at most %g um a side)",
+                            meta_path, r->width_um, r->height_um, MAX_SIDE_UM);
     if (verdict == 2) {
         m->qupath = m->ok = 1;
         if (!(nx && ny && tile > 0 && isfinite(tile)))
