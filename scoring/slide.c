@@ -84,6 +84,7 @@
 #include <tiffio.h>
 
 #include "scoring/slide_internal.h"
+#include "scoring/tiffcheck_internal.h"
 #include "scoring/tiffmsg_internal.h"
 
 #define MAX_PIXELS ((uint64_t)1 << 28)   /* 256 megapixels: the in-memory backends' limit */
@@ -1016,7 +1017,9 @@ int hs_slide_open_backend(hs_slide **out, const char *path, double mpp_override,
     } else {
         int tiff = is_tiff_magic(magic, nmagic);
         hs_tiffmsg_clear();
-        if (openslide_detect_vendor(path)) {
+        /* OpenSlide allocates what each directory entry states: a damaged count must not reach it */
+        rc = tiff ? hs_tiffcheck_entries(f, (long long)st.st_size, path, err) : HS_OK;
+        if (rc == HS_OK && openslide_detect_vendor(path)) {
             rc = open_openslide(s, tiff, err);
             /* Tiled TIFF layouts libtiff decodes like OpenSlide, only faster: OpenSlide keeps the metadata. */
             if (rc == HS_OK && tiff && backend == HS_SLIDE_BACKEND_AUTO &&
@@ -1029,9 +1032,9 @@ int hs_slide_open_backend(hs_slide **out, const char *path, double mpp_override,
                     rc = HS_OK;
                 }
             }
-        } else if (tiff)
+        } else if (rc == HS_OK && tiff)
             rc = USE_LIBTIFF;
-        else
+        else if (rc == HS_OK)
             rc = hs_error_set(err, HS_EFORMAT,
                               "%s: not a slide image (OpenSlide does not recognise it and it is neither TIFF nor "
                               "PNG)",
