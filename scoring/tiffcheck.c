@@ -88,6 +88,9 @@ int hs_tiffcheck_entries(FILE *f, long long size, const char *path, hs_error *er
             free(e);
             return HS_OK;
         }
+        /* the geometry of a tiled directory: width, length, tile width, tile length, samples, planar, offsets */
+        uint64_t g[7] = {0, 0, 0, 0, 1, 1, 0};
+        int has_offsets = 0, depth = 0;
         for (uint64_t i = 0; i < n && rc == HS_OK; i++) {
             const unsigned char *x = e + i * (uint64_t)nentry;
             unsigned tag = (unsigned)get(x, 2, be), type = (unsigned)get(x + 2, 2, be), ts = type_size(type);
@@ -97,6 +100,29 @@ int hs_tiffcheck_entries(FILE *f, long long size, const char *path, hs_error *er
                                   "%s: corrupt TIFF: tag %s (%u) of directory %d states %llu values, more than the "
                                   "file's %lld bytes hold",
                                   path, tag_name(tag), tag, d, (unsigned long long)count, size);
+            static const unsigned geo[] = {256, 257, 322, 323, 277, 284};
+            for (int k = 0; k < 6; k++)
+                if (tag == geo[k] && count == 1 && (type == 3 || type == 4 || type == 16))
+                    g[k] = get(x + 4 + nval, type == 3 ? 2 : type == 4 ? 4 : 8, be);
+            if (tag == 324) {
+                g[6] = count;
+                has_offsets = 1;
+            }
+            depth |= tag == 32997;
+        }
+        /* its tiles must all have an offset (OpenSlide divides by a level's size in tiles, and took a
+           directory of 8 x 6881304 pixels with 4 tiles as a level) */
+        if (rc == HS_OK && has_offsets && !depth && g[0] && g[1] && g[2] && g[3]) {
+            uint64_t tiles = ((g[0] + g[2] - 1) / g[2]) * ((g[1] + g[3] - 1) / g[3]);
+            if (g[5] == 2 && g[4] > 1)
+                tiles = tiles > UINT64_MAX / g[4] ? UINT64_MAX : tiles * g[4];
+            if (g[6] < tiles)
+                rc = hs_error_set(err, HS_EFORMAT,
+                                  "%s: corrupt TIFF: directory %d has %llu x %llu pixels in %llu x %llu tiles, %llu "
+                                  "tiles, but TileOffsets (324) lists %llu",
+                                  path, d, (unsigned long long)g[0], (unsigned long long)g[1],
+                                  (unsigned long long)g[2], (unsigned long long)g[3], (unsigned long long)tiles,
+                                  (unsigned long long)g[6]);
         }
         off = get(e + n * (uint64_t)nentry, nval, be);
         free(e);

@@ -2,8 +2,10 @@
  * tiffcheck: a look at a TIFF file's directories before OpenSlide parses
  * them.  OpenSlide 3.4 reads every directory entry into memory as the entry
  * states it, so one damaged count (4 bytes of the file) asks it for gigabytes,
- * and a failed allocation in OpenSlide aborts the process.  Every entry's
- * values must fit in the file: a TIFF whose entry states more is corrupt.
+ * and a failed allocation in OpenSlide aborts the process; a tiled directory
+ * with fewer tile offsets than its size in tiles made it divide by zero.
+ * Every entry's values must fit in the file, and a tiled directory must list
+ * an offset for each of its tiles: a TIFF that does not is corrupt.
  * Internal to scoring/ (slide.c): not part of the public API.
  */
 #ifndef HS_TIFFCHECK_INTERNAL_H
@@ -14,7 +16,8 @@
  * Walks the directory chain of the TIFF (classic or BigTIFF, either byte
  * order) open as f, of size bytes, named path in messages: HS_EFORMAT, naming
  * the tag, the directory and the file, when an entry states more values than
- * the file holds; HS_OK otherwise (what else is wrong is left to libtiff and
+ * the file holds or a tiled directory has fewer TileOffsets than tiles;
+ * HS_OK otherwise (what else is wrong is left to libtiff and
  * OpenSlide, which say so).  Reads at most 4096 directories; moves f's
  * position.
  */
