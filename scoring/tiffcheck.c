@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 
 #define MAX_DIRS 4096
@@ -51,6 +52,35 @@ static uint64_t get(const unsigned char *b, int n, int big_endian)
 static int read_at(FILE *f, long long off, void *buf, size_t n)
 {
     return fseeko(f, (off_t)off, SEEK_SET) == 0 && fread(buf, 1, n, f) == n;
+}
+
+/* HS_EFORMAT when a value of the byte-count array of entry x (tag 279 or 325) exceeds the file's size. */
+static int check_bytecounts(FILE *f, long long size, const unsigned char *x, int nval, int be, int d,
+                            const char *path, hs_error *err)
+{
+    unsigned tag = (unsigned)get(x, 2, be), type = (unsigned)get(x + 2, 2, be);
+    uint64_t count = get(x + 4, nval, be);
+    unsigned ts = type == 3 ? 2 : type == 4 ? 4 : type == 16 ? 8 : 0;
+    if (!ts || !count || count > (uint64_t)size / ts)
+        return HS_OK;
+    size_t bytes = (size_t)(count * ts);
+    unsigned char *v = malloc(bytes);
+    if (!v)
+        return hs_error_set(err, HS_ENOMEM, "%s: out of memory", path);
+    int ok = bytes <= (size_t)nval ? (memcpy(v, x + 4 + nval, bytes), 1)
+                                   : read_at(f, (long long)get(x + 4 + nval, nval, be), v, bytes);
+    int rc = HS_OK;
+    for (uint64_t i = 0; ok && i < count && rc == HS_OK; i++) {
+        uint64_t b = get(v + i * ts, (int)ts, be);
+        if (b > (uint64_t)size)
+            rc = hs_error_set(err, HS_EFORMAT,
+                              "%s: corrupt TIFF: %s (%u) of directory %d gives %s %llu %llu bytes, more than the "
+                              "whole file's %lld",
+                              path, tag_name(tag), tag, d, tag == 325 ? "tile" : "strip", (unsigned long long)i,
+                              (unsigned long long)b, size);
+    }
+    free(v);
+    return rc;
 }
 
 int hs_tiffcheck_entries(FILE *f, long long size, const char *path, hs_error *err)
@@ -104,6 +134,8 @@ int hs_tiffcheck_entries(FILE *f, long long size, const char *path, hs_error *er
             for (int k = 0; k < 6; k++)
                 if (tag == geo[k] && count == 1 && (type == 3 || type == 4 || type == 16))
                     g[k] = get(x + 4 + nval, type == 3 ? 2 : type == 4 ? 4 : 8, be);
+            if (rc == HS_OK && (tag == 279 || tag == 325))
+                rc = check_bytecounts(f, size, x, nval, be, d, path, err);
             if (tag == 324) {
                 g[6] = count;
                 has_offsets = 1;
