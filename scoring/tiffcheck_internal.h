@@ -16,7 +16,8 @@
  * Walks the directory chain of the TIFF (classic or BigTIFF, either byte
  * order) open as f, of size bytes, named path in messages: HS_EFORMAT, naming
  * the tag, the directory and the file, when an entry states more values than
- * the file holds or a tiled directory has fewer TileOffsets than tiles;
+ * the file holds, a tile or strip byte count exceeds the file, or a tiled
+ * directory has fewer TileOffsets than tiles;
  * HS_OK otherwise (what else is wrong is left to libtiff and
  * OpenSlide, which say so).  Reads at most 4096 directories; moves f's
  * position.
