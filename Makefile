@@ -41,7 +41,7 @@ SAN_LIB_OBJ := $(LIB_SRC:%.c=$(B)/san/%.o)
 SAN_UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/san/%.o)
 TOOLS := $(TOOL_SRC:tests/tools/%.c=$(B)/%)
 
-.PHONY: all deps check unit unit-asan oracle cli-test demo bench install clean help
+.PHONY: all deps check unit unit-asan oracle cli-test demo bench install clean help fuzz-build fuzz
 
 all: $(B)/hetsurv
 
@@ -79,12 +79,44 @@ $(B)/%: tests/tools/%.c $(B)/libhetsurv.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(B)/libhetsurv.a $(LIBS)
 
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c): the library built again with clang, ASan and UBSan, in $(B)/fuzz.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DHS_VERSION='"$(VERSION)"' $(WARN) -I. $(PKG_CFLAGS) \
+               $(shell pkg-config --cflags ompi 2>/dev/null) -O1 -g $(FUZZ_SAN)
+FUZZ_LIBS := $(LIBS) $(shell pkg-config --libs ompi 2>/dev/null)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
+FUZZERS := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+
+$(B)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC/FUZZ $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(B)/fuzz/libhetsurv-fuzz.a: $(FUZZ_LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(B)/fuzz/libhetsurv-fuzz.a
+	$(if $(Q),@echo "  LD/FUZZ $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(B)/fuzz/libhetsurv-fuzz.a $(FUZZ_LIBS)
+
+fuzz-build: $(FUZZERS)
+
+# Long fuzzing runs: FUZZ_SECONDS per harness (default 600); `make check` runs each for 30 s.
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@rm -f $(B)/fuzz/tally
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(B) $(B)/fuzz/tally
+	@tests/summary.sh $(B)/fuzz/tally
+
 # Debian packages the build, the tests and the R oracle need.  Installs only what is missing.
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libgsl-dev \
             libcsv-dev libcunit1-dev libopenslide-dev libtiff-dev libpng-dev libgcrypt20-dev hdf5-tools libdeflate-dev \
             r-base-core r-cran-survival r-cran-maxstat python3-skimage time \
             libcairo2-dev fonts-dejavu-core poppler-utils libxml2-utils \
-            chromium python3-pil valgrind
+            chromium python3-pil valgrind clang libclang-rt-14-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	  grep -q '^install ok installed$$' || echo $$p; done); \
@@ -108,6 +140,7 @@ check: deps
 	@tests/repro/csv.sh $(B) $(B)/tally
 	@tests/repro/valgrind.sh $(B) $(B)/tally
 	@FAULT_KILLS=$(CHECK_FAULT_KILLS) tests/faults/run.sh $(B) $(B)/tally
+	@tests/fuzz/run.sh $(B) $(B)/tally
 	@tests/figures/run.sh $(B) $(B)/tally
 	@tests/figures/maps.sh $(B) $(B)/tally
 	@tests/scoring/run.sh $(B) $(B)/tally
@@ -146,6 +179,6 @@ clean:
 	rm -rf $(B)
 
 help:
-	@echo "targets: deps all check demo bench install clean (V=1 for full commands)"
+	@echo "targets: deps all check fuzz fuzz-build demo bench install clean (V=1 for full commands; FUZZ_SECONDS=N)"
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

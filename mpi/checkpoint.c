@@ -24,7 +24,10 @@ int hs_ckpt_item_paths(const char *dir, size_t i, char *cells, char *meta, size_
     return HS_OK;
 }
 
-/* Reads a whole small file into a fresh string; NULL with errno when it cannot. */
+/* A run's key is under 1 KB: a stored one longer than this is not one (and comparing it line by line is quadratic). */
+#define MAX_KEY_BYTES 65536
+
+/* Reads a small file (at most MAX_KEY_BYTES + 1 bytes of it) into a fresh string; NULL with errno when it cannot. */
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -33,7 +36,7 @@ static char *slurp(const char *path)
     size_t cap = 4096, n = 0;
     char *s = malloc(cap);
     size_t got;
-    while (s && (got = fread(s + n, 1, cap - n - 1, f)) > 0) {
+    while (s && n <= MAX_KEY_BYTES && (got = fread(s + n, 1, cap - n - 1, f)) > 0) {
         n += got;
         if (cap - n - 1 == 0) {
             char *t = realloc(s, cap * 2);
@@ -66,15 +69,21 @@ static char *value_of(const char *text, const char *key, size_t kl)
 /* An HS_EINVAL naming every key whose value differs between the stored key `was` and this run's `now`. */
 static int explain(const char *was, const char *now, const char *path, hs_error *err)
 {
+    if (strlen(was) > MAX_KEY_BYTES)
+        return hs_error_set(err, HS_EINVAL,
+                            "%s: not the key of a hetsurv run (over %d bytes; a run's is under 1 KB): use --restart",
+                            path, MAX_KEY_BYTES);
     char msg[HS_ERROR_MSG_MAX];
     int len = snprintf(msg, sizeof msg, "%s: this run differs from the checkpointed one:", path);
     const char *texts[2] = {now, was};
-    for (int pass = 0; pass < 2; pass++)
-        for (const char *p = texts[pass]; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+    /* ends when the message is full: each key looked up is a scan of both texts */
+    for (int pass = 0; pass < 2 && len < (int)sizeof msg; pass++)
+        for (const char *p = texts[pass]; *p && len < (int)sizeof msg;
+             p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
             size_t kl = strcspn(p, " \n");
-            char *a = value_of(was, p, kl), *b = value_of(now, p, kl);
+            char *a = kl ? value_of(was, p, kl) : NULL, *b = kl ? value_of(now, p, kl) : NULL;
             /* the first pass sees every key of this run, the second the keys only the stored run had */
-            int differs = pass == 0 ? !a || strcmp(a, b) : !b;
+            int differs = pass == 0 ? !a || !b || strcmp(a, b) : !b;
             if (kl && differs && len < (int)sizeof msg)
                 len += snprintf(msg + len, sizeof msg - len, " %.*s was '%s', now '%s';", (int)kl, p, a ? a : "(none)",
                                 b ? b : "(none)");

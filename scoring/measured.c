@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,6 +33,7 @@
 #include "util/hs_atomic.h"
 
 #define MAGIC "hetsurv-measured 1"
+#define MAX_SIDE_UM 1e6 /* a slide side read back from a checkpoint: 1 m, ten times any glass slide */
 
 int hs_measured_is_qupath(const char *path)
 {
@@ -446,11 +448,20 @@ void hs_measured_clear(hs_measured *m)
 
 static int load_map(hs_measured *m, const char *cells_path, size_t nx, size_t ny, double tile_um, hs_error *err)
 {
-    if (!(m->map = hs_tilemap_alloc(nx, ny, tile_um)))
-        return hs_error_set(err, HS_ENOMEM, "out of memory");
     FILE *f = fopen(cells_path, "rb");
     if (!f)
         return hs_error_set(err, HS_EIO, "%s: %s", cells_path, strerror(errno));
+    /* the size the meta file states must fit in the file before it is allocated (a damaged one asked for terabytes) */
+    struct stat st;
+    if (nx > SIZE_MAX / sizeof(uint64_t) / HS_NCLASS / ny || fstat(fileno(f), &st) != 0 ||
+        (uint64_t)st.st_size / sizeof(uint64_t) / HS_NCLASS / ny < nx) {
+        fclose(f);
+        return hs_error_set(err, HS_EDATA, "%s: shorter than its %zu x %zu tile map", cells_path, nx, ny);
+    }
+    if (!(m->map = hs_tilemap_alloc(nx, ny, tile_um))) {
+        fclose(f);
+        return hs_error_set(err, HS_ENOMEM, "out of memory");
+    }
     size_t n = nx * ny * HS_NCLASS, got = 0;
     for (; got < n; got++) {
         uint64_t v;
@@ -535,9 +546,14 @@ int hs_measured_load(hs_measured *m, const char *cells_path, const char *meta_pa
         return hs_error_set(err, HS_EDATA, "%s: not a complete hetsurv measurement", meta_path);
     if (verdict == 0)
         return HS_OK;
+    /* the tile map is sized from these: a damaged value must not ask for terabytes */
+    if (verdict == 1 && !(r->width_um >= 0 && r->width_um <= MAX_SIDE_UM && r->height_um >= 0 &&
+                          r->height_um <= MAX_SIDE_UM))
+        return hs_error_set(err, HS_EDATA, "%s: slide size %g x %g um is not plausible (at most %g um a side)",
+                            meta_path, r->width_um, r->height_um, MAX_SIDE_UM);
     if (verdict == 2) {
         m->qupath = m->ok = 1;
-        if (!(nx && ny && tile > 0))
+        if (!(nx && ny && tile > 0 && isfinite(tile)))
             return hs_error_set(err, HS_EDATA, "%s: bad tile map size", meta_path);
         return load_map(m, cells_path, nx, ny, tile, err);
     }

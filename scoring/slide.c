@@ -95,6 +95,7 @@
 #include <tiffio.h>
 
 #include "scoring/slide_internal.h"
+#include "scoring/tiffcheck_internal.h"
 #include "scoring/tifflayout_internal.h"
 #include "scoring/tiffmsg_internal.h"
 
@@ -1349,10 +1350,14 @@ int hs_slide_open_backend(hs_slide **out, const char *path, double mpp_override,
          * The TIFF layouts libtiff reads (plain TIFF, generic-tiff, Aperio) are
          * checked first: a file cut short or with counts that contradict its
          * size.  Other vendors' files (NDPI's offsets wrap past 4 GiB, ...)
-         * only when OpenSlide fails, to say whether they are truncated.
+         * only when OpenSlide fails, to say whether they are truncated.  Then
+         * every TIFF's directory entries: OpenSlide allocates what each entry
+         * states, so a damaged count must not reach it.
          */
         int ours = tiff && (!vendor || !strcmp(vendor, "generic-tiff") || !strcmp(vendor, "aperio"));
         rc = ours ? check_layout(s, 0, err) : HS_OK;
+        if (rc == HS_OK && tiff)
+            rc = hs_tiffcheck_entries(f, (long long)st.st_size, path, err);
         if (rc != HS_OK) {
             /* said */
         } else if (vendor) {
@@ -1372,9 +1377,9 @@ int hs_slide_open_backend(hs_slide **out, const char *path, double mpp_override,
                     rc = HS_OK;
                 }
             }
-        } else if (tiff)
+        } else if (rc == HS_OK && tiff)
             rc = USE_LIBTIFF;
-        else
+        else if (rc == HS_OK)
             rc = hs_error_set(err, HS_EFORMAT,
                               "%s: not a slide image (OpenSlide does not recognise it and it is neither TIFF nor "
                               "PNG)",
