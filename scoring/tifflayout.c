@@ -289,8 +289,10 @@ static int check_dir(walker *w, int d, uint64_t at, uint64_t *next)
         return 0; /* libtiff's own business (it estimates missing byte counts) */
     if (width == 0 || length == 0 || (tiled && (tw == 0 || tl == 0)) || (!tiled && rows == 0))
         return 0; /* libtiff refuses these itself */
+    /* An odd tile size is named here, before its tile count (which OpenSlide divides by) is judged. */
     if (tiled && (tw % 16 != 0 || tl % 16 != 0))
-        return check_data(w, d, off, bc, tiled); /* an odd tile size is named by the reader's own checks */
+        return say(w, 1, "TIFF directory %d: %s %llu is not plausible: the TIFF specification asks for a multiple of 16",
+                   d, tw % 16 != 0 ? "TileWidth" : "TileLength", (unsigned long long)(tw % 16 != 0 ? tw : tl));
     uint64_t need;
     char what[160];
     if (tiled) {
