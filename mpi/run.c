@@ -798,7 +798,8 @@ static int remove_finish_marks(const run *r, hs_error *err)
     for (size_t k = 0; k < sizeof name / sizeof name[0]; k++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", r->cfg->out, name[k]);
-        if (remove(path) != 0 && errno != ENOENT)
+        /* unlink, not remove: a folder of that name is left, for the write to refuse it by name */
+        if (unlink(path) != 0 && errno != ENOENT && errno != EISDIR)
             return hs_error_set(err, HS_EIO, "%s: cannot remove the earlier run's file: %s", path, strerror(errno));
     }
     return HS_OK;
@@ -855,8 +856,14 @@ static int outputs(run *r, hs_error *err)
             rc = hs_atomic_rename(tmp, h5, err); /* synced, then renamed: results.h5 is whole or absent */
     }
     rc = hs_cohort_agree(r->comm, rc, err);
-    if (rc != HS_OK && r->rank == 0)
-        remove(tmp); /* a results.h5 that stopped halfway is not left beside the other outputs */
+    if (rc != HS_OK && r->rank == 0) {
+        /* a results.h5 that stopped halfway is not left beside the other outputs, nor a report of a run that
+           did not finish (any report.html here is this run's: the earlier one was removed above) */
+        char report[4200];
+        snprintf(report, sizeof report, "%s/report.html", c->out);
+        unlink(tmp);
+        unlink(report);
+    }
     return rc;
 }
 
