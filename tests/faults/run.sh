@@ -40,7 +40,7 @@ gone() {
 # rank_pid MPIRUN_PID RANK: the pid of that rank (a child of mpirun), empty when not started yet
 rank_pid() {
   for p in $(pgrep -P "$1"); do
-    if tr '\0' '\n' 2> /dev/null < "/proc/$p/environ" | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then echo "$p"; return; fi
+    if { tr '\0' '\n' < "/proc/$p/environ"; } 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then echo "$p"; return; fi
   done
 }
 # ends PID SECONDS: waits for PID (a background job of this shell) at most SECONDS; its exit in $rc, 124 if it hung
