@@ -95,7 +95,6 @@
 #include <tiffio.h>
 
 #include "scoring/slide_internal.h"
-#include "scoring/tiffcheck_internal.h"
 #include "scoring/tifflayout_internal.h"
 #include "scoring/tiffmsg_internal.h"
 
@@ -1262,14 +1261,14 @@ static void read_memory(const hs_slide *s, int64_t x, int64_t y, int64_t w, int6
 /* ---- public ----------------------------------------------------------------------------------------------- */
 
 /*
- * The layout check (tifflayout): HS_EFORMAT naming the file and what is
- * wrong.  only_truncation: report only a file cut short, and leave err
+ * The layout check (tifflayout, in mode HS_TIFFLAYOUT_FULL or _ENTRIES):
+ * HS_EFORMAT naming the file and what is wrong.  only_truncation: report only a file cut short, and leave err
  * alone otherwise (a vendor's file libtiff's rules do not fit).
  */
-static int check_layout(hs_slide *s, int only_truncation, hs_error *err)
+static int check_layout(hs_slide *s, int mode, int only_truncation, hs_error *err)
 {
     char why[512];
-    int rc = hs_tifflayout_check(s->path, MAX_DIRS, why, sizeof why);
+    int rc = hs_tifflayout_check(s->path, MAX_DIRS, mode, why, sizeof why);
     if (rc == 0 || (only_truncation && (rc < 0 || !strstr(why, "truncated"))))
         return HS_OK;
     char esc[512];
@@ -1345,25 +1344,36 @@ int hs_slide_open_backend(hs_slide **out, const char *path, double mpp_override,
     } else {
         int tiff = is_tiff_magic(magic, nmagic);
         hs_tiffmsg_clear();
-        const char *vendor = openslide_detect_vendor(path);
+        /*
+         * Every TIFF's directory entries are checked before OpenSlide sees the
+         * file: its detection already reads the values an entry states (a
+         * 4 GiB ImageDescription in a 4 KB file is a 4 GiB allocation), so a
+         * damaged count must not reach it.  A file that fails is not given to
+         * OpenSlide at all.
+         */
+        hs_error entries_err = {0};
+        int entries = tiff ? check_layout(s, HS_TIFFLAYOUT_ENTRIES, 0, &entries_err) : HS_OK;
+        const char *vendor = entries == HS_OK ? openslide_detect_vendor(path) : NULL;
         /*
          * The TIFF layouts libtiff reads (plain TIFF, generic-tiff, Aperio) are
          * checked first: a file cut short or with counts that contradict its
-         * size.  Other vendors' files (NDPI's offsets wrap past 4 GiB, ...)
-         * only when OpenSlide fails, to say whether they are truncated.  Then
-         * every TIFF's directory entries: OpenSlide allocates what each entry
-         * states, so a damaged count must not reach it.
+         * size, which says more than a bad entry.  Other vendors' files (NDPI's
+         * offsets wrap past 4 GiB, ...) only when OpenSlide fails, to say
+         * whether they are truncated.
          */
         int ours = tiff && (!vendor || !strcmp(vendor, "generic-tiff") || !strcmp(vendor, "aperio"));
-        rc = ours ? check_layout(s, 0, err) : HS_OK;
-        if (rc == HS_OK && tiff)
-            rc = hs_tiffcheck_entries(f, (long long)st.st_size, path, err);
+        rc = ours ? check_layout(s, HS_TIFFLAYOUT_FULL, 0, err) : HS_OK;
+        if (rc == HS_OK && entries != HS_OK) {
+            rc = entries;
+            if (err)
+                *err = entries_err;
+        }
         if (rc != HS_OK) {
             /* said */
         } else if (vendor) {
             rc = open_openslide(s, tiff, err);
             if (rc != HS_OK && rc != USE_LIBTIFF && tiff && !ours)
-                rc = check_layout(s, 1, err) == HS_OK ? rc : HS_EFORMAT;
+                rc = check_layout(s, HS_TIFFLAYOUT_FULL, 1, err) == HS_OK ? rc : HS_EFORMAT;
             if (rc == HS_OK && ours)
                 rc = vet_tiled_file(s, !strcmp(s->vendor, "aperio"), err);
             /* Tiled TIFF layouts libtiff decodes like OpenSlide, only faster: OpenSlide keeps the metadata. */

@@ -81,5 +81,10 @@ $mut retag "$good" nophoto.tif 0 262 263
 score_bad nophoto nophoto.tif 'Photometric \(tag 262\) missing'
 if grep -q 'TIFF tag: 262' nophoto.csv; then no "nophoto: the bare tag number still shown"; else ok; fi
 
+# 5. an entry stating more values than the file holds never reaches OpenSlide: a 3,840-byte fuzz input whose
+#    ImageDescription states 4,294,770,745 bytes made OpenSlide's vendor detection allocate 4.3 GB
+cp "$here/../fuzz/regress/slide/imagedescription_count_4.3e9.tif" desc43.tif
+score_bad desc43 desc43.tif 'desc43.tif: [^"]*ImageDescription \(tag 270\)[^"]*4294770745'
+
 echo "decode: $pass passed, $fail failed"
 echo "decode $pass $fail" >> "$tally"

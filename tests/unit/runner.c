@@ -15,7 +15,7 @@
 static int (*const suites[])(void) = {
     hs_suite_error, hs_suite_atomic, hs_suite_csv,    hs_suite_table, hs_suite_manifest,    hs_suite_timefix,
     hs_suite_km,    hs_suite_logrank, hs_suite_cox,  hs_suite_concordance, hs_suite_zph, hs_suite_maxstat, hs_suite_survival,
-    hs_suite_slide, hs_suite_tiffwriter,
+    hs_suite_slide, hs_suite_tiffwriter, hs_suite_tifflayout,
     hs_suite_metrics, hs_suite_qupath,
     hs_suite_simulate,
     hs_suite_stain, hs_suite_cells, hs_suite_score,

@@ -24,6 +24,7 @@ int hs_suite_maxstat(void);
 int hs_suite_survival(void);
 int hs_suite_slide(void);
 int hs_suite_tiffwriter(void);
+int hs_suite_tifflayout(void);
 int hs_suite_metrics(void);
 int hs_suite_qupath(void);
 int hs_suite_simulate(void);
