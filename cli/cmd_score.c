@@ -11,6 +11,10 @@
  * once every slide is measured), so a kill loses no finished row.  --out
  * FILE is written as FILE.partial and renamed to FILE when the table is
  * complete; a failed write removes FILE.partial and stops the command.
+ * Every slide's measurement is saved in FILE.partial.d (measured in a child
+ * process, as a cohort run measures: a crash inside one slide is its error)
+ * and removed with the folder once the table is complete, so that the same
+ * command run again after a kill measures only the slides not yet saved.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,20 +22,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/score_opts.h"
 #include "cohorts/cohorttable.h"
 #include "cohorts/csvread.h"
 #include "cohorts/manifest.h"
+#include "mpi/checkpoint.h"
 #include "scoring/batchcal.h"
 #include "scoring/controls.h"
+#include "scoring/measured.h"
 #include "scoring/qupath.h"
 #include "scoring/score.h"
 #include "scoring/tilecsv.h"
 #include "scoring/scorerow.h"
 #include "util/hs_atomic.h"
 #include "util/hs_parse.h"
+#include "util/hs_sha256.h"
 
 #define CMD "score"
 
@@ -48,7 +58,9 @@ static void usage(FILE *f)
             "\n"
             "Options:\n"
             "  --out FILE.csv        write the table there (default: stdout); while score runs, the finished\n"
-            "                        rows are in FILE.csv.partial, renamed to FILE.csv when all are written\n"
+            "                        rows are in FILE.csv.partial, renamed to FILE.csv when all are written;\n"
+            "                        each slide's measurement is saved in FILE.csv.partial.d until then, so\n"
+            "                        the same command run again after a kill measures only the rest\n"
             "  --map DIR             write each slide's tile map as DIR/<name>.tiles.csv\n"
             "  --cells DIR           write each slide's tumour cells as DIR/<name>.cells.csv\n"
             "  --manifest FILE       score every patient's slide of a cohort manifest and write the cohort\n"
@@ -107,9 +119,8 @@ typedef struct item {
     hs_ish ish;
     int batch;
     size_t patient;         /* cohort table: manifest row */
-    int ok;
+    int ok;                 /* measured, and its saved measurement loads */
     char error[HS_ERROR_MSG_MAX];
-    hs_score_result res;
 } item;
 
 /* The table being written: to --out's FILE.partial, or to stdout. */
@@ -148,38 +159,209 @@ typedef struct run {
     table *out;
     const hs_manifest *m;   /* a cohort table: its manifest; NULL for a table of slides */
     int ntotal;
+    char ck[4096];          /* the saved measurements' folder: FILE.partial.d, or a temporary one */
+    int ck_temporary;       /* no --out: removed at the end whatever happens */
+    int ck_lock;            /* its lock, -1 when none */
+    hs_measurer *job;       /* the measuring process */
+    int stopped;            /* the scoring stopped before the table was complete */
 } run;
 
-/* Measures slide i and adds its borders to its batch's leak. */
-static void measure_one(run *r, size_t i)
+/*
+ * The saved measurements' key: the measuring options and the slides, each
+ * with its size and time of change (hashed: a table of thousands of slides
+ * would make a long key).  A saved measurement is reused only under the same
+ * key.
+ */
+static char *measure_key(const run *r, hs_error *err)
+{
+    char *list = NULL, *key = NULL;
+    size_t nlist = 0, nkey = 0;
+    FILE *l = open_memstream(&list, &nlist);
+    if (!l) {
+        hs_error_set(err, HS_ENOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct stat st;
+        if (stat(r->it[i].path, &st) == 0)
+            fprintf(l, "%zu %lld %lld.%09ld ", i, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                    (long)st.st_mtim.tv_nsec);
+        else
+            fprintf(l, "%zu missing ", i);
+        fputs(r->it[i].path, l);
+        fputc('\0', l);
+    }
+    char sha[HS_SHA256_HEX];
+    FILE *k = NULL;
+    int rc = fclose(l) != 0 ? hs_error_set(err, HS_ENOMEM, "out of memory") : hs_sha256_buf(list, nlist, sha, err);
+    if (rc == HS_OK && !(k = open_memstream(&key, &nkey)))
+        rc = hs_error_set(err, HS_ENOMEM, "out of memory");
+    if (rc == HS_OK) {
+        fprintf(k, "hetsurv %s\ncommand score\nslides %zu\nslides_sha256 %s\n", HS_VERSION, r->n, sha);
+        hs_score_opts_describe_measure(r->o, k);
+        if (fclose(k) != 0) {
+            free(key);
+            key = NULL;
+            rc = hs_error_set(err, HS_ENOMEM, "out of memory");
+        }
+    }
+    free(list);
+    return rc == HS_OK ? key : NULL;
+}
+
+/*
+ * Opens the folder of saved measurements (locked against another score
+ * writing the same table) and says how many slides an earlier, interrupted
+ * run of the same command measured: those are not measured again.  Saved
+ * measurements of another command (other slides, changed slides, other
+ * options) are discarded.
+ */
+static int open_measurements(run *r, const char *out, hs_error *err)
+{
+    if (out) {
+        if (snprintf(r->ck, sizeof r->ck, "%s.partial.d", out) >= (int)sizeof r->ck)
+            return hs_error_set(err, HS_EINVAL, "%s: path too long", out);
+        if (mkdir(r->ck, 0777) != 0 && errno != EEXIST)
+            return hs_error_set(err, HS_EIO, "%s: cannot create: %s", r->ck, strerror(errno));
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        if (snprintf(r->ck, sizeof r->ck, "%s/hetsurv-score-XXXXXX", tmp && *tmp ? tmp : "/tmp") >= (int)sizeof r->ck)
+            return hs_error_set(err, HS_EINVAL, "TMPDIR: path too long");
+        if (!mkdtemp(r->ck))
+            return hs_error_set(err, HS_EIO, "%s: cannot create a temporary folder: %s", r->ck, strerror(errno));
+        r->ck_temporary = 1;
+    }
+    int warn = 0;
+    int rc = hs_ckpt_lock(r->ck, -1, &r->ck_lock, &warn, err);
+    char *key = rc == HS_OK ? measure_key(r, err) : NULL;
+    if (rc == HS_OK && !key)
+        rc = err->code;
+    if (rc == HS_OK && (rc = hs_ckpt_prepare(r->ck, key, 1, 0, err)) == HS_EINVAL) {
+        /* what changed, from the checkpoint's sentence for `run` ("...: this run differs ...: X; rerun ...") */
+        const char *what = strstr(err->msg, "checkpointed one: ");
+        what = what ? what + strlen("checkpointed one: ") : "its key is not a hetsurv key";
+        const char *end = strstr(what, "; rerun ");
+        hs_cli_error(CMD, "%s: its saved measurements are of other slides or options (%.*s): every slide is measured "
+                     "again", r->ck, end ? (int)(end - what) : (int)strlen(what), what);
+        rc = hs_ckpt_prepare(r->ck, key, 0, 1, err);
+    }
+    free(key);
+    size_t resumed = 0;
+    for (size_t i = 0; rc == HS_OK && i < r->n; i++) {
+        char cells[4096], meta[4096];
+        if ((rc = hs_ckpt_item_paths(r->ck, i, cells, meta, sizeof cells, err)) == HS_OK)
+            resumed += hs_measured_verdict(meta) >= 0;
+    }
+    if (rc == HS_OK && resumed)
+        fprintf(stderr, "hetsurv " CMD ": %zu of %zu slide%s measured by an earlier, interrupted run (%s): not measured "
+                        "again\n",
+                resumed, r->n, r->n == 1 ? "" : "s", r->ck);
+    if (rc == HS_OK)
+        rc = hs_measurer_alloc(&r->job, &r->o->score, NULL, err);
+    return rc;
+}
+
+/* Ends the measuring process; removes the saved measurements when the table is complete (or they were temporary). */
+static void close_measurements(run *r, int complete)
+{
+    hs_measurer_free(r->job);
+    r->job = NULL;
+    if (r->ck[0] && (complete || r->ck_temporary)) {
+        hs_error err;
+        if (hs_ckpt_remove(r->ck, &err) != HS_OK)
+            hs_cli_error(CMD, "%s", err.msg);
+    }
+    hs_ckpt_unlock(r->ck_lock);
+    r->ck_lock = -1;
+}
+
+/*
+ * Measures slide i in the measuring process (a crash inside one slide is
+ * that slide's error) and saves it, unless it is saved already.  HS_OK once
+ * its verdict is saved; HS_EIO when it cannot be (a full disk): the scoring
+ * stops there, and a rerun measures that slide again.
+ */
+static int measure_saved(run *r, size_t i, hs_error *err)
+{
+    char cells[4096], meta[4096];
+    int rc = hs_ckpt_item_paths(r->ck, i, cells, meta, sizeof cells, err);
+    if (rc != HS_OK || hs_measured_verdict(meta) >= 0)
+        return rc;
+    rc = hs_measurer_submit(r->job, r->it[i].path, cells, meta, err);
+    while (rc == HS_OK && (rc = hs_measurer_poll(r->job, err)) == 0) {
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return rc == 1 ? HS_OK : rc;
+}
+
+/* Loads slide i's saved measurement; a damaged one is the slide's error.  HS_ENOMEM stops the scoring. */
+static int load_saved(run *r, size_t i, hs_measured *m, hs_error *err)
+{
+    char cells[4096], meta[4096];
+    int rc = hs_ckpt_item_paths(r->ck, i, cells, meta, sizeof cells, err);
+    if (rc == HS_OK)
+        rc = hs_measured_load(m, cells, meta, err);
+    if (rc == HS_ENOMEM)
+        return rc;
+    if (rc != HS_OK) {
+        hs_measured_clear(m);
+        snprintf(m->error, sizeof m->error, "%s: its saved measurement is damaged: %.900s", r->it[i].path, err->msg);
+    }
+    return HS_OK;
+}
+
+/* Marks slide i failed with the message msg, and says it. */
+static void fail_item(run *r, size_t i, const char *msg)
 {
     item *t = &r->it[i];
-    hs_error err;
-    if (hs_score_slide(t->path, &r->o->score, r->spill, &t->res, &err) != HS_OK ||
-        hs_batchcal_add_leak(r->bc, t->batch, t->res.cells, &err) != HS_OK) {
-        snprintf(t->error, sizeof t->error, "%s", err.msg);
-        hs_cli_error(CMD, "%s", err.msg);
-        hs_score_result_clear(&t->res);
-        return;
+    snprintf(t->error, sizeof t->error, "%s", msg);
+    hs_cli_error(CMD, "%s", msg);
+    t->ok = 0;
+}
+
+/* Measures slide i (or takes its saved measurement) and adds its borders to its batch's leak.  HS_OK, or an
+ * error that stops the scoring (the measurement could not be saved, or memory ran out). */
+static int measure_one(run *r, size_t i, hs_error *err)
+{
+    item *t = &r->it[i];
+    hs_measured m;
+    hs_error e;
+    int rc = measure_saved(r, i, err);
+    if (rc == HS_OK)
+        rc = load_saved(r, i, &m, err);
+    if (rc != HS_OK)
+        return rc;
+    if (!m.ok) {
+        fail_item(r, i, m.error);
+    } else if (hs_batchcal_add_leak(r->bc, t->batch, m.res.cells, &e) != HS_OK) {
+        fail_item(r, i, e.msg);
+    } else {
+        if (m.res.stain_note[0])
+            hs_cli_error(CMD, "%s: %s", t->path, m.res.stain_note);
+        t->ok = 1;
     }
-    if (t->res.stain_note[0])
-        hs_cli_error(CMD, "%s: %s", t->path, t->res.stain_note);
-    t->ok = 1;
+    hs_measured_clear(&m);
+    return HS_OK;
 }
 
 /* Adds measured slide i, unmixed with its batch's leak, to its batch's intensity histograms. */
-static void add_slide(run *r, size_t i)
+static int add_slide(run *r, size_t i, hs_error *err)
 {
     item *t = &r->it[i];
-    hs_error err;
     if (!t->ok)
-        return;
-    if (hs_batchcal_add_slide(r->bc, t->batch, t->res.cells, r->o->her2.complete, &err) != HS_OK) {
-        snprintf(t->error, sizeof t->error, "%s", err.msg);
-        hs_cli_error(CMD, "%s", err.msg);
-        hs_score_result_clear(&t->res);
-        t->ok = 0;
-    }
+        return HS_OK;
+    hs_measured m;
+    hs_error e;
+    int rc = load_saved(r, i, &m, err);
+    if (rc != HS_OK)
+        return rc;
+    if (!m.ok)
+        fail_item(r, i, m.error);
+    else if (hs_batchcal_add_slide(r->bc, t->batch, m.res.cells, r->o->her2.complete, &e) != HS_OK)
+        fail_item(r, i, e.msg);
+    hs_measured_clear(&m);
+    return HS_OK;
 }
 
 /* Scores the control slides of the table and adds their areas to their batches (after the leak is set). */
@@ -240,15 +422,24 @@ static void calibrate(run *r)
 }
 
 /* Classifies slide i with its batch's cuts and writes the rest of its row (the score columns) and its files. */
-static void finish_item(run *r, FILE *f, size_t i)
+static int finish_item(run *r, FILE *f, size_t i, hs_error *lerr)
 {
     item *t = &r->it[i];
+    hs_measured m;
+    memset(&m, 0, sizeof m);
+    if (t->ok) {
+        int lrc = load_saved(r, i, &m, lerr);
+        if (lrc != HS_OK)
+            return lrc;
+        if (!m.ok)
+            fail_item(r, i, m.error);
+    }
     const char *why = NULL;
     const hs_calib_cuts *cuts = t->ok ? hs_batchcal_cuts(r->bc, t->batch, &why) : NULL;
     hs_score_row row;
     hs_score_row_init(&row);
     if (t->ok) {
-        hs_score_row_measured(&row, &t->res);
+        hs_score_row_measured(&row, &m.res);
         row.leak = hs_batchcal_leak(r->bc, t->batch, NULL);
     }
     if (cuts)
@@ -257,7 +448,8 @@ static void finish_item(run *r, FILE *f, size_t i)
         hs_score_row_fail(&row, t->ok ? why : t->error);
         hs_score_row_write(f, &row);
         r->nfail++;
-        return;
+        hs_measured_clear(&m);
+        return HS_OK;
     }
     hs_her2_params hp = r->o->her2;
     hp.od_1 = cuts->od[0];
@@ -273,7 +465,7 @@ static void finish_item(run *r, FILE *f, size_t i)
     if (cf)
         fprintf(cf, "x_um,y_um,nucleus_area_um2,membrane_dab_od,membrane_completeness,class,cell_radius_um\n");
     hs_tilemap *map = NULL;
-    int rc = hs_score_classify(&t->res, &hp, row.leak, r->o->tile_um, t->ish, cf ? put_cell : NULL, cf, &row.m, &map,
+    int rc = hs_score_classify(&m.res, &hp, row.leak, r->o->tile_um, t->ish, cf ? put_cell : NULL, cf, &row.m, &map,
                                &err);
     if (cf && rc != HS_OK) {
         hs_atomic_abort(cf, ctmp);
@@ -299,7 +491,8 @@ static void finish_item(run *r, FILE *f, size_t i)
     }
     hs_score_row_write(f, &row);
     hs_tilemap_free(map);
-    hs_score_result_clear(&t->res);
+    hs_measured_clear(&m);
+    return HS_OK;
 }
 
 static int score_qupath(table *out, const char *path, const char *completeness_col, const hs_score_opts *o, hs_ish ish,
@@ -376,7 +569,7 @@ static int header_has(const char *path, header_probe *h, hs_error *err)
 }
 
 /* Writes row i of the table (its first columns, then the score columns) and flushes it. */
-static void write_row(run *r, size_t i)
+static int write_row(run *r, size_t i, hs_error *err)
 {
     FILE *f = r->out->f;
     if (r->m)
@@ -384,42 +577,54 @@ static void write_row(run *r, size_t i)
     else
         hs_fprint_field(f, r->it[i].row_name);
     r->ntotal++;
-    finish_item(r, f, i);
+    int rc = finish_item(r, f, i, err);
     table_flush(r->out);
+    return rc;
 }
 
 /*
  * Runs the measure / calibrate / classify steps over r->it and writes the
- * rows in table order, after the header.  Fixed cuts (without control
+ * rows in table order, after the header.  Every slide's measurement is saved
+ * (open_measurements) before it counts, so that a rerun after a kill
+ * measures only the slides not yet saved.  Fixed cuts (without control
  * slides) depend on no other slide: each row is written as soon as its slide
  * is measured.  Cuts chosen from the data need every slide of the batch
- * first.  A failed write of the table stops the scoring.
+ * first.  A failed write of the table, or a measurement that cannot be
+ * saved, stops the scoring.
  */
 static void score_items(run *r)
 {
+    hs_error err;
+    /* beside the table, unless the table is written directly (a device) or to stdout */
+    int rc = open_measurements(r, r->out->tmp ? r->out->path : NULL, &err);
     if (r->o->calibration == HS_CALIB_FIXED && !r->o->controls) {
         double fixed[3] = {r->o->her2.od_1, r->o->her2.od_2, r->o->her2.od_3};
         hs_batchcal_choose(r->bc, HS_CALIB_FIXED, fixed, r->o->her2.complete);
-        for (size_t i = 0; i < r->n && !r->out->failed; i++) {
-            measure_one(r, i);
-            add_slide(r, i);
-            write_row(r, i);
-        }
-        calibrate(r); /* the same cuts, said once every slide is counted */
-        return;
+        for (size_t i = 0; rc == HS_OK && i < r->n && !r->out->failed; i++)
+            if ((rc = measure_one(r, i, &err)) == HS_OK && (rc = add_slide(r, i, &err)) == HS_OK)
+                rc = write_row(r, i, &err);
+        if (rc == HS_OK)
+            calibrate(r); /* the same cuts, said once every slide is counted */
+    } else {
+        for (size_t i = 0; rc == HS_OK && i < r->n; i++)
+            rc = measure_one(r, i, &err);
+        /* fixed cuts apply to the membranes as measured (QuPath-comparable): no unmixing of the borders */
+        if (rc == HS_OK && r->o->calibration != HS_CALIB_FIXED)
+            hs_batchcal_choose_leak(r->bc);
+        for (size_t i = 0; rc == HS_OK && i < r->n; i++)
+            rc = add_slide(r, i, &err);
+        if (rc == HS_OK && r->o->controls && measure_controls(r) != HS_EXIT_OK)
+            r->status = HS_EXIT_FAIL;
+        if (rc == HS_OK)
+            calibrate(r);
+        for (size_t i = 0; rc == HS_OK && i < r->n && !r->out->failed; i++)
+            rc = write_row(r, i, &err);
     }
-    for (size_t i = 0; i < r->n; i++)
-        measure_one(r, i);
-    /* fixed cuts apply to the membranes as measured (QuPath-comparable): no unmixing of the borders */
-    if (r->o->calibration != HS_CALIB_FIXED)
-        hs_batchcal_choose_leak(r->bc);
-    for (size_t i = 0; i < r->n; i++)
-        add_slide(r, i);
-    if (r->o->controls && measure_controls(r) != HS_EXIT_OK)
+    if (rc != HS_OK) {
+        hs_cli_error(CMD, "%s", err.msg);
         r->status = HS_EXIT_FAIL;
-    calibrate(r);
-    for (size_t i = 0; i < r->n && !r->out->failed; i++)
-        write_row(r, i);
+        r->stopped = 1;
+    }
 }
 
 /*
@@ -618,7 +823,8 @@ int main_score(int argc, char **argv)
         return HS_EXIT_FAIL;
     }
     int status = HS_EXIT_OK;
-    run r = {&o, NULL, 0, hs_batchcal_alloc(), tmpfile(), map, cells, HS_EXIT_OK, 0, &t, NULL, 0};
+    run r = {.o = &o, .bc = hs_batchcal_alloc(), .spill = tmpfile(), .map = map, .cells = cells,
+             .status = HS_EXIT_OK, .out = &t, .ck_lock = -1};
     if (!r.bc || !r.spill) {
         hs_cli_error(CMD, "%s", !r.bc ? "out of memory" : "cannot create a temporary file for the cells");
         status = HS_EXIT_FAIL;
@@ -629,13 +835,12 @@ int main_score(int argc, char **argv)
     } else {
         status = score_slides(argv + optind, argc - optind, ish, &r);
     }
-    for (size_t i = 0; r.it && i < r.n; i++)
-        hs_score_result_clear(&r.it[i].res);
     free(r.it);
     hs_batchcal_free(r.bc);
     if (r.spill)
         fclose(r.spill);
     table_flush(&t);
+    int complete = 0;
     if (!out && t.failed) {
         hs_cli_stdout_error(t.err);
         status = HS_EXIT_FAIL;
@@ -649,10 +854,19 @@ int main_score(int argc, char **argv)
         status = HS_EXIT_FAIL;
     } else if (!t.started) {
         hs_atomic_abort(t.f, t.tmp); /* stopped before the first row: no table */
+    } else if (r.stopped) {
+        /* the rows so far stay in FILE.partial, the measurements in FILE.partial.d: the same command continues */
+        fclose(t.f);
+        hs_cli_error(CMD, "%s: the table is incomplete (its rows so far are in %s): run the same command again to "
+                     "continue", out, t.tmp ? t.tmp : out);
+        free(t.tmp);
     } else if (hs_atomic_commit(t.f, t.tmp, out, &err) != HS_OK) {
         hs_cli_error(CMD, "%s", err.msg);
         status = HS_EXIT_FAIL;
+    } else {
+        complete = 1;
     }
+    close_measurements(&r, complete || (!out && !t.failed));
     if (r.nfail)
         fprintf(stderr, "hetsurv " CMD ": %d of %d slide%s failed (status=error in the table)\n", r.nfail, r.ntotal,
                 r.ntotal == 1 ? "" : "s");

@@ -152,11 +152,10 @@ static void kv3(FILE *f, const char *key, const double *v)
     fputc('\n', f);
 }
 
-void hs_score_opts_describe(const hs_score_opts *o, FILE *f)
+void hs_score_opts_describe_measure(const hs_score_opts *o, FILE *f)
 {
     const hs_score_params *p = &o->score;
     const hs_cell_params *c = &p->cells;
-    const hs_her2_params *h = &o->her2;
     kv(f, "level_mpp", p->target_mpp);
     kv(f, "mpp_override", p->mpp_override);
     kv(f, "region_px", p->region_px);
@@ -185,6 +184,12 @@ void hs_score_opts_describe(const hs_score_opts *o, FILE *f)
     kv(f, "sectors", c->sectors);
     kv(f, "rays_per_sector", c->rays_per_sector);
     kv(f, "band_px", c->band_px);
+}
+
+void hs_score_opts_describe(const hs_score_opts *o, FILE *f)
+{
+    const hs_her2_params *h = &o->her2;
+    hs_score_opts_describe_measure(o, f);
     double od[3] = {h->od_1, h->od_2, h->od_3};
     kv3(f, "thresholds", od);
     kv(f, "complete", h->complete);

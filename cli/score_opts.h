@@ -61,6 +61,9 @@ int hs_score_opts_parse(hs_score_opts *o, int c, const char *arg, hs_error *err)
  */
 void hs_score_opts_describe(const hs_score_opts *o, FILE *f);
 
+/* The first part of hs_score_opts_describe: only what changes a slide's measurement (not its cuts or calls). */
+void hs_score_opts_describe_measure(const hs_score_opts *o, FILE *f);
+
 /* Writes the help text of the scoring options. */
 void hs_score_opts_help(FILE *f);
 

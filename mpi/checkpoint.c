@@ -124,6 +124,24 @@ static int sweep(const char *ck, int all, hs_error *err)
     return rc;
 }
 
+int hs_ckpt_remove(const char *dir, hs_error *err)
+{
+    char ck[4096];
+    if (snprintf(ck, sizeof ck, "%s/checkpoint", dir) >= (int)sizeof ck)
+        return hs_error_set(err, HS_EINVAL, "%s: path too long", dir);
+    int rc = sweep(ck, 1, err);
+    for (int k = 0; rc == HS_OK && k < 2; k++) {
+        char lp[4200];
+        snprintf(lp, sizeof lp, "%s/%s", ck, k ? "lock.ranks" : "lock");
+        if (remove(lp) != 0 && errno != ENOENT)
+            rc = hs_error_set(err, HS_EIO, "%s: cannot remove: %s", lp, strerror(errno));
+    }
+    /* a folder still holding something not ours stays, as does its parent */
+    if (rc == HS_OK && rmdir(ck) == 0)
+        (void)rmdir(dir);
+    return rc;
+}
+
 /* Writes the key under a name of this process's own (shards may write it at once), then renames it into place. */
 static int write_key(const char *path, const char *key, hs_error *err)
 {

@@ -25,6 +25,14 @@
 int hs_ckpt_item_paths(const char *dir, size_t i, char *cells, char *meta, size_t size, hs_error *err) HS_RESULT_USED;
 
 /*
+ * Removes DIR/checkpoint with everything hetsurv put there (measurements,
+ * key, lock files), then DIR itself when it is left empty: once what the
+ * checkpoint served is complete.  Files of other programs are left, and so
+ * are the folders holding them.  HS_EIO (named).
+ */
+int hs_ckpt_remove(const char *dir, hs_error *err) HS_RESULT_USED;
+
+/*
  * Prepares DIR/checkpoint for a run whose key is `key`:
  *  - resume = 0: a folder holding an earlier run's key is refused (HS_EINVAL,
  *    saying to add --resume or --restart) unless restart = 1, which empties it;

@@ -124,7 +124,7 @@ int hs_measure_save(const char *path, const hs_score_params *p, const hs_qupath_
                     const char *meta_path, hs_error *err)
 {
     hs_error why;
-    if (hs_measured_is_qupath(path)) {
+    if (q && hs_measured_is_qupath(path)) {
         hs_tilemap *map = NULL;
         int from_class = 0;
         int rc = read_qupath(path, q, &map, &from_class, &why);
@@ -218,11 +218,17 @@ static void serve(hs_measurer *m, int jobs, int done)
             _exit(0);
         }
         hs_error e;
-        unsigned char ok = hs_measure_save(path, &m->p, m->has_q ? &m->q : NULL, cells, meta, &e) == HS_OK ? 0 : 1;
+        /* the answer: 0, or 1 and why the verdict could not be saved, in one write (atomic up to PIPE_BUF), so
+           that the reader, once it has the first byte, has the reason too */
+        char answer[1 + 512];
+        answer[0] = hs_measure_save(path, &m->p, m->has_q ? &m->q : NULL, cells, meta, &e) == HS_OK ? 0 : 1;
+        size_t n = 1;
+        if (answer[0])
+            n += (size_t)snprintf(answer + 1, sizeof answer - 1, "%s", e.msg) + 1;
         free(path);
         free(cells);
         free(meta);
-        if (transfer(done, &ok, 1, 1) != 0)
+        if (transfer(done, answer, n < sizeof answer ? n : sizeof answer, 1) != 0)
             _exit(1);
     }
 }
@@ -375,8 +381,13 @@ int hs_measurer_poll(hs_measurer *m, hs_error *err)
         return 0;
     int rc = HS_OK;
     if (k == 1) {
-        if (ok != 0)
-            rc = hs_error_set(err, HS_EIO, "%s: could not save its measurement in %s", m->path, m->meta_path);
+        if (ok != 0) {
+            char why[512] = "";
+            ssize_t w = read(m->done_fd, why, sizeof why - 1);
+            why[w > 0 ? w : 0] = '\0';
+            rc = hs_error_set(err, HS_EIO, "%s: could not save its measurement in %s: %s", m->path, m->meta_path,
+                              why[0] ? why : "no reason given");
+        }
     } else {
         /* the server is gone: a crash inside this slide; record it and start afresh with the next */
         int status = 0;

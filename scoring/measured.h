@@ -13,8 +13,10 @@
  * last.  A slide is done exactly when its text file exists.
  *
  * A QuPath detection export given in place of an image (a path ending in
- * .tsv, .txt or .csv) is read the same way: its classes come with it, so it
- * saves its tile map instead of cells and takes no part in calibration.
+ * .tsv, .txt or .csv) is read the same way when QuPath options are given:
+ * its classes come with it, so it saves its tile map instead of cells and
+ * takes no part in calibration.  Without them (q NULL) every path is read as
+ * an image.
  */
 #ifndef HS_MEASURED_H
 #define HS_MEASURED_H

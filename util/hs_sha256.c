@@ -8,15 +8,38 @@
 #include <stdio.h>
 #include <string.h>
 
-int hs_sha256_file(const char *path, char hex[HS_SHA256_HEX], hs_error *err)
+/* libgcrypt started for hashing only: no secure memory, no entropy gathering; idempotent.  0, or -1. */
+static int start(void)
 {
-    /* hashing only: no secure memory, no entropy gathering; the call is idempotent */
     if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
         if (!gcry_check_version(NULL))
-            return hs_error_set(err, HS_EIO, "libgcrypt could not start");
+            return -1;
         gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
         gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
     }
+    return 0;
+}
+
+static void to_hex(const unsigned char *d, char hex[HS_SHA256_HEX])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+int hs_sha256_buf(const void *data, size_t n, char hex[HS_SHA256_HEX], hs_error *err)
+{
+    if (start() != 0)
+        return hs_error_set(err, HS_EIO, "libgcrypt could not start");
+    unsigned char d[32];
+    gcry_md_hash_buffer(GCRY_MD_SHA256, d, data, n);
+    to_hex(d, hex);
+    return HS_OK;
+}
+
+int hs_sha256_file(const char *path, char hex[HS_SHA256_HEX], hs_error *err)
+{
+    if (start() != 0)
+        return hs_error_set(err, HS_EIO, "libgcrypt could not start");
     FILE *f = fopen(path, "rb");
     if (!f)
         return hs_error_set(err, HS_EIO, "%s: %s", path, strerror(errno));
@@ -35,9 +58,7 @@ int hs_sha256_file(const char *path, char hex[HS_SHA256_HEX], hs_error *err)
         gcry_md_close(h);
         return hs_error_set(err, HS_EIO, "%s: read error", path);
     }
-    const unsigned char *d = gcry_md_read(h, GCRY_MD_SHA256);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    to_hex(gcry_md_read(h, GCRY_MD_SHA256), hex);
     gcry_md_close(h);
     return HS_OK;
 }

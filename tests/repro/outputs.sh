@@ -171,9 +171,66 @@ if [ "$k" -ge 4 ] && [ "$k" -lt 9 ]; then ok; else no "kill -9: $k lines in part
 if head -n "$k" whole.csv | cmp -s - part.csv.partial; then ok; else no "kill -9: the finished rows differ from the whole table's"; fi
 if [ -e part.csv ]; then no "kill -9: part.csv exists, looking complete"; else ok; fi
 # without --out, each row is flushed to standard output as it is finished
-kill_after 4 stdout.csv sh -c 'exec "$0" score k/slides/*.tif --calibration fixed --threads 1 > stdout.csv' "$bin"
+kill_after 4 stdout.csv env TMPDIR="$PWD" sh -c 'exec "$0" score k/slides/*.tif --calibration fixed --threads 1 > stdout.csv' "$bin"
 k=$(wc -l < stdout.csv)
 if [ "$k" -ge 4 ] && head -n "$k" whole.csv | cmp -s - stdout.csv; then ok; else no "kill -9, stdout: $k rows, or not the table's"; fi
+
+
+# 5. the same command run again after a kill measures only the slides not yet saved (FILE.partial.d), and its
+#    table is the whole one; with cuts from the batch's own cells (the default), where no row is written before
+#    every slide is measured, a kill used to lose every measurement
+saved() { ls "$1"/checkpoint/*.meta 2> /dev/null | wc -l; }
+# kill_saved N DIR CMD...: starts CMD, kills it with SIGKILL once N measurements are saved in DIR (60 s at most)
+kill_saved() {
+  want=$1 d=$2; shift 2
+  "$@" 2> /dev/null & pid=$!
+  n=0
+  while [ "$n" -lt 1200 ] && [ "$(saved "$d")" -lt "$want" ] && kill -0 "$pid" 2> /dev/null; do
+    sleep 0.05; n=$((n + 1))
+  done
+  kill -9 "$pid" 2> /dev/null; wait "$pid" 2> /dev/null
+}
+"$bin" score k/slides/*.tif --out wholeauto.csv 2> /dev/null
+if [ "$(wc -l < wholeauto.csv)" = 9 ] && [ ! -e wholeauto.csv.partial.d ] && [ ! -e wholeauto.csv.partial ]; then ok
+else no "score (cohort cuts): the whole table, no FILE.partial or FILE.partial.d left"; fi
+kill_saved 3 auto.csv.partial.d "$bin" score k/slides/*.tif --out auto.csv
+k=$(saved auto.csv.partial.d)
+if [ "$k" -ge 3 ] && [ "$k" -lt 8 ] && [ ! -e auto.csv ]; then ok; else no "kill -9 (cohort cuts): $k of 8 measurements saved, expected 3..7, and no table"; fi
+#    (a rerun where nothing more can be saved stops at the first slide not saved: the saved ones are not measured)
+limited 200 "$bin" score k/slides/*.tif --out auto.csv > /dev/null 2> autofull.err
+has "the rerun starts at the first slide not saved" "could not save its measurement in auto.csv.partial.d/checkpoint/$k.meta" autofull.err
+"$bin" score k/slides/*.tif --out auto.csv 2> auto.err
+expect "the same command after the kill: exit" 0 "$?"
+has "the slides measured before the kill are not measured again" \
+  "^hetsurv score: $k of 8 slides measured by an earlier, interrupted run \(auto.csv.partial.d\): not measured again\$" auto.err
+if cmp -s auto.csv wholeauto.csv; then ok; else no "the table after the kill differs from the uninterrupted one"; fi
+if [ -e auto.csv.partial.d ] || [ -e auto.csv.partial ]; then no "FILE.partial.d or FILE.partial left once complete"; else ok; fi
+#    fixed cuts: the rows written before the kill, and the rest, the whole table
+"$bin" score k/slides/*.tif --calibration fixed --threads 1 --out part.csv 2> part.err
+expect "fixed cuts, the same command after the kill: exit" 0 "$?"
+has "fixed cuts: the slides measured before the kill are not measured again" \
+  '^hetsurv score: [3-8] of 8 slides measured by an earlier, interrupted run \(part.csv.partial.d\)' part.err
+if cmp -s part.csv whole.csv; then ok; else no "fixed cuts: the table after the kill differs from the uninterrupted one"; fi
+#    other options (or changed slides): the saved measurements are not used, and the table is that of the options
+kill_saved 2 opt.csv.partial.d "$bin" score k/slides/*.tif --out opt.csv
+"$bin" score k/slides/*.tif --level-mpp 1 --out opt.csv 2> opt.err
+expect "other options after the kill: exit" 0 "$?"
+has "other options: said, with what changed" \
+  "^hetsurv score: opt.csv.partial.d: its saved measurements are of other slides or options \(level_mpp was '0.5', now '1'\): every slide is measured again\$" opt.err
+if grep -q 'not measured again' opt.err; then no "other options: saved measurements reused"; else ok; fi
+"$bin" score k/slides/*.tif --level-mpp 1 --out opt1.csv 2> /dev/null
+if cmp -s opt.csv opt1.csv; then ok; else no "other options: the table differs from a fresh one with those options"; fi
+#    a measurement that cannot be saved (a full disk) stops the scoring, naming why; the rows so far are kept
+limited 200 "$bin" score k/slides/*.tif --out full.csv > /dev/null 2> full.err
+expect "score, measurements on a full disk: exit" 1 "$rc"
+has "score, measurements on a full disk: the slide, file and reason" \
+  'k/slides/P001.tif: could not save its measurement in full.csv.partial.d/checkpoint/0.meta: .*File too large' full.err
+has "score, measurements on a full disk: the way on" 'full.csv: the table is incomplete .*run the same command again' full.err
+if [ -e full.csv ]; then no "score, measurements on a full disk: full.csv looks complete"; else ok; fi
+#    to standard output, the measurements go to a temporary folder, removed at the end
+mkdir -p tmpd
+TMPDIR=$PWD/tmpd "$bin" score k/slides/P001.tif > so.csv 2> /dev/null
+if [ -s so.csv ] && [ -z "$(ls tmpd)" ]; then ok; else no "score to stdout: a temporary folder left: $(ls tmpd)"; fi
 
 echo "outputs: $pass passed, $fail failed"
 echo "outputs $pass $fail" >> "$tally"
