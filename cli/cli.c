@@ -51,24 +51,29 @@ int hs_cli_stdout_close(void)
     return bad ? -1 : 0;
 }
 
+/* "hetsurv CMD: " and the message, control bytes escaped, on stderr. */
+static void say(const char *cmd, const char *fmt, va_list ap) HS_FORMAT(2, 0);
+static void say(const char *cmd, const char *fmt, va_list ap)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "hetsurv %s: ", cmd);
+    (void)hs_err_print_line(stderr, prefix, fmt, ap);
+}
+
 void hs_cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "hetsurv %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(cmd, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int hs_cli_misuse(const char *cmd, void (*usage)(FILE *), const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "hetsurv %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(cmd, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     usage(stderr);
     return HS_EXIT_USAGE;
 }

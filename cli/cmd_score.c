@@ -253,8 +253,7 @@ static int open_measurements(run *r, const char *out, hs_error *err)
             resumed += hs_measured_verdict(meta) >= 0;
     }
     if (rc == HS_OK && resumed)
-        fprintf(stderr, "hetsurv " CMD ": %zu of %zu slide%s measured by an earlier, interrupted run (%s): not measured "
-                        "again\n",
+        hs_cli_error(CMD, "%zu of %zu slide%s measured by an earlier, interrupted run (%s): not measured again",
                 resumed, r->n, r->n == 1 ? "" : "s", r->ck);
     if (rc == HS_OK)
         rc = hs_measurer_alloc(&r->job, &r->o->score, NULL, err);
@@ -415,7 +414,7 @@ static void calibrate(run *r)
         if (!c)
             hs_cli_error(CMD, "%s", why);
         else if (ns)
-            fprintf(stderr, "hetsurv " CMD ": batch '%s' (%zu slide%s): border leak %.2f; %s cuts %.2f, %.2f, %.2f (%s)\n",
+            hs_cli_error(CMD, "batch '%s' (%zu slide%s): border leak %.2f; %s cuts %.2f, %.2f, %.2f (%s)",
                     name, ns, ns == 1 ? "" : "s", hs_batchcal_leak(r->bc, (int)b, NULL), hs_calib_mode_name(c->method),
                     c->od[0], c->od[1], c->od[2], c->note);
     }

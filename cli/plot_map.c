@@ -108,7 +108,7 @@ int hs_plot_map_main(int argc, char **argv)
         status = HS_EXIT_FAIL;
     }
     if (status == HS_EXIT_OK && d->note)
-        fprintf(stderr, "hetsurv " CMD ": %s: %s\n", slide, d->note);
+        hs_cli_error(CMD, "%s: %s", slide, d->note);
     hs_slidemap_data_free(d);
     free(base);
     return status;

@@ -91,9 +91,9 @@ static void say(const run *r, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fprintf(r->cfg->log, "hetsurv %s: ", r->cfg->name ? r->cfg->name : "run");
-    vfprintf(r->cfg->log, fmt, ap);
-    fputc('\n', r->cfg->log);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "hetsurv %s: ", r->cfg->name ? r->cfg->name : "run");
+    (void)hs_err_print_line(r->cfg->log, prefix, fmt, ap); /* control bytes of paths and names escaped */
     fflush(r->cfg->log);
     va_end(ap);
 }

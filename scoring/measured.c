@@ -42,12 +42,12 @@ int hs_measured_is_qupath(const char *path)
 }
 
 /* One line of text: control characters become spaces. */
+/* A "key text" line: control bytes (a slide path can hold any) escaped, which also keeps the line one line. */
 static void put_text(FILE *f, const char *key, const char *s)
 {
-    fprintf(f, "%s ", key);
-    for (; *s; s++)
-        fputc((unsigned char)*s < 32 ? ' ' : *s, f);
-    fputc('\n', f);
+    char esc[4 * HS_ERROR_MSG_MAX + 1];
+    hs_err_escape(esc, sizeof esc, s, strnlen(s, HS_ERROR_MSG_MAX));
+    fprintf(f, "%s %s\n", key, esc);
 }
 
 /* Writes the verdict file: failed with why, or the measurement (res) / QuPath map (map). */

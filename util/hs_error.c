@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void hs_error_clear(hs_error *err)
@@ -92,4 +93,24 @@ const char *hs_strerror(int code)
     case HS_EINTR: return "stopped on request";
     default: return "unknown error";
     }
+}
+
+int hs_err_print_line(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+    char *msg = NULL, *esc = NULL;
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vasprintf(&msg, fmt, aq);
+    va_end(aq);
+    if (n >= 0 && (esc = malloc(4 * (size_t)n + 1)))
+        hs_err_escape(esc, 4 * (size_t)n + 1, msg, (size_t)n);
+    fputs(prefix ? prefix : "", f);
+    if (esc)
+        fputs(esc, f);
+    else
+        vfprintf(f, fmt, ap); /* out of memory: as it is rather than nothing */
+    fputc('\n', f);
+    free(msg);
+    free(esc);
+    return ferror(f) ? -1 : 0;
 }

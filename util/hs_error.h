@@ -9,6 +9,9 @@
 #ifndef HS_ERROR_H
 #define HS_ERROR_H
 
+#include <stdarg.h>
+#include <stdio.h>
+
 #include <stddef.h>
 
 #if defined(__GNUC__)
@@ -58,6 +61,14 @@ int hs_error_set(hs_error *err, int code, const char *fmt, ...) HS_FORMAT(3, 4);
  * cap > 0.  Returns the number of characters written, the NUL excluded.
  */
 size_t hs_err_escape(char *dst, size_t cap, const char *src, size_t n);
+
+/*
+ * Writes to f one line: prefix, then the printf-style message with every
+ * control byte escaped as hs_err_escape does (a slide path or a batch name
+ * from a manifest can hold any byte; the terminal must not act on it), then
+ * a newline.  Returns 0, or -1 when f reports an error.
+ */
+int hs_err_print_line(FILE *f, const char *prefix, const char *fmt, va_list ap) HS_FORMAT(3, 0);
 
 /* A short static description of a status code ("out of memory", ...). */
 const char *hs_strerror(int code);

@@ -219,5 +219,19 @@ for x in "cbom2:1: a second byte-order mark" "c16:1: the header is UTF-16" \
   no_ctl "controls $f" "$f.log"
 done
 
+# slide paths and batch names holding control bytes (from a manifest or a file name) are escaped in messages
+esc=$(printf 'sl\033[31mred\tx.tif')
+printf 'not a slide' > "$esc"
+"$bin" score "$esc" "$(printf 'missing\033]0;title\007.tif')" --out esc.csv > esc.log 2>&1
+expect "control bytes in slide paths: exit" 1 "$?"
+has "control bytes in slide paths: the path escaped" 'sl\\x1B\[31mred\\tx.tif' esc.log
+has "control bytes in slide paths: a missing one escaped" 'missing\\x1B\]0;title\\x07.tif' esc.log
+no_ctl "control bytes in slide paths" esc.log
+printf 'patient_id,slide,dfs_time,dfs_event,os_time,os_event,batch\nP1,%s,10,1,12,0,%s\n' "$slide" \
+  "$(printf 'b\033[2J')" > escm.csv
+"$bin" score --manifest escm.csv --out escm.out.csv > escm.log 2>&1
+has "control bytes in a batch name: escaped" "batch 'b\\\\x1B\\[2J'" escm.log
+no_ctl "control bytes in a batch name" escm.log
+
 echo "csvin: $pass passed, $fail failed"
 echo "csvin $pass $fail" >> "$tally"
