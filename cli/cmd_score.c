@@ -152,7 +152,6 @@ typedef struct run {
     item *it;
     size_t n;
     hs_batchcal *bc;
-    FILE *spill;
     const char *map, *cells;
     int status;
     int nfail;
@@ -167,8 +166,8 @@ typedef struct run {
 } run;
 
 /*
- * The saved measurements' key: the measuring options and the slides, each
- * with its size and time of change (hashed: a table of thousands of slides
+ * The saved measurements' key: the measuring options and the slides (the
+ * table's, then the control slides), each with its size and time of change (hashed: a table of thousands of slides
  * would make a long key).  A saved measurement is reused only under the same
  * key.
  */
@@ -181,16 +180,23 @@ static char *measure_key(const run *r, hs_error *err)
         hs_error_set(err, HS_ENOMEM, "out of memory");
         return NULL;
     }
-    for (size_t i = 0; i < r->n; i++) {
+    hs_controls *c = NULL;
+    hs_error e;
+    if (r->o->controls && hs_controls_read(&c, r->o->controls, &e) != HS_OK)
+        c = NULL; /* said when the controls are measured */
+    size_t nc = c ? c->n : 0;
+    for (size_t i = 0; i < r->n + nc; i++) {
+        const char *path = i < r->n ? r->it[i].path : c->area[i - r->n].path;
         struct stat st;
-        if (stat(r->it[i].path, &st) == 0)
+        if (stat(path, &st) == 0)
             fprintf(l, "%zu %lld %lld.%09ld ", i, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
                     (long)st.st_mtim.tv_nsec);
         else
             fprintf(l, "%zu missing ", i);
-        fputs(r->it[i].path, l);
+        fputs(path, l);
         fputc('\0', l);
     }
+    hs_controls_free(c);
     char sha[HS_SHA256_HEX];
     FILE *k = NULL;
     int rc = fclose(l) != 0 ? hs_error_set(err, HS_ENOMEM, "out of memory") : hs_sha256_buf(list, nlist, sha, err);
@@ -198,6 +204,12 @@ static char *measure_key(const run *r, hs_error *err)
         rc = hs_error_set(err, HS_ENOMEM, "out of memory");
     if (rc == HS_OK) {
         fprintf(k, "hetsurv %s\ncommand score\nslides %zu\nslides_sha256 %s\n", HS_VERSION, r->n, sha);
+        char csha[HS_SHA256_HEX] = "none";
+        /* the control slides are saved after the table's: the controls file names them (an unreadable one is
+           said when it is read) */
+        if (r->o->controls && hs_sha256_file(r->o->controls, csha, err) != HS_OK)
+            snprintf(csha, sizeof csha, "unreadable");
+        fprintf(k, "controls_sha256 %s\n", csha);
         hs_score_opts_describe_measure(r->o, k);
         if (fclose(k) != 0) {
             free(key);
@@ -275,18 +287,19 @@ static void close_measurements(run *r, int complete)
 }
 
 /*
- * Measures slide i in the measuring process (a crash inside one slide is
- * that slide's error) and saves it, unless it is saved already.  HS_OK once
+ * Measures the slide at path (item i: a slide of the table, or control
+ * slide i - n) in the measuring process (a crash inside one slide is that
+ * slide's error) and saves it, unless it is saved already.  HS_OK once
  * its verdict is saved; HS_EIO when it cannot be (a full disk): the scoring
  * stops there, and a rerun measures that slide again.
  */
-static int measure_saved(run *r, size_t i, hs_error *err)
+static int measure_saved(run *r, size_t i, const char *path, hs_error *err)
 {
     char cells[4096], meta[4096];
     int rc = hs_ckpt_item_paths(r->ck, i, cells, meta, sizeof cells, err);
     if (rc != HS_OK || hs_measured_verdict(meta) >= 0)
         return rc;
-    rc = hs_measurer_submit(r->job, r->it[i].path, cells, meta, err);
+    rc = hs_measurer_submit(r->job, path, cells, meta, err);
     while (rc == HS_OK && (rc = hs_measurer_poll(r->job, err)) == 0) {
         struct timespec ts = {0, 2 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -295,7 +308,7 @@ static int measure_saved(run *r, size_t i, hs_error *err)
 }
 
 /* Loads slide i's saved measurement; a damaged one is the slide's error.  HS_ENOMEM stops the scoring. */
-static int load_saved(run *r, size_t i, hs_measured *m, hs_error *err)
+static int load_saved(run *r, size_t i, const char *path, hs_measured *m, hs_error *err)
 {
     char cells[4096], meta[4096];
     int rc = hs_ckpt_item_paths(r->ck, i, cells, meta, sizeof cells, err);
@@ -305,7 +318,7 @@ static int load_saved(run *r, size_t i, hs_measured *m, hs_error *err)
         return rc;
     if (rc != HS_OK) {
         hs_measured_clear(m);
-        snprintf(m->error, sizeof m->error, "%s: its saved measurement is damaged: %.900s", r->it[i].path, err->msg);
+        snprintf(m->error, sizeof m->error, "%s: its saved measurement is damaged: %.900s", path, err->msg);
     }
     return HS_OK;
 }
@@ -326,9 +339,9 @@ static int measure_one(run *r, size_t i, hs_error *err)
     item *t = &r->it[i];
     hs_measured m;
     hs_error e;
-    int rc = measure_saved(r, i, err);
+    int rc = measure_saved(r, i, t->path, err);
     if (rc == HS_OK)
-        rc = load_saved(r, i, &m, err);
+        rc = load_saved(r, i, t->path, &m, err);
     if (rc != HS_OK)
         return rc;
     if (!m.ok) {
@@ -352,7 +365,7 @@ static int add_slide(run *r, size_t i, hs_error *err)
         return HS_OK;
     hs_measured m;
     hs_error e;
-    int rc = load_saved(r, i, &m, err);
+    int rc = load_saved(r, i, t->path, &m, err);
     if (rc != HS_OK)
         return rc;
     if (!m.ok)
@@ -363,43 +376,54 @@ static int add_slide(run *r, size_t i, hs_error *err)
     return HS_OK;
 }
 
-/* Scores the control slides of the table and adds their areas to their batches (after the leak is set). */
-static int measure_controls(run *r)
+/*
+ * Measures the control slides of the controls file (saved as items n, n + 1,
+ * ..., like the table's slides) and adds their areas to their batches
+ * (after the leak is set).  HS_OK, or an error that stops the scoring; a
+ * control slide that fails makes the command fail (r->status), its batch
+ * then calibrated without it.
+ */
+static int measure_controls(run *r, hs_error *err)
 {
     hs_controls *c = NULL;
-    hs_error err;
-    if (hs_controls_read(&c, r->o->controls, &err) != HS_OK) {
-        hs_cli_error(CMD, "%s", err.msg);
-        return HS_EXIT_FAIL;
+    hs_error e;
+    if (hs_controls_read(&c, r->o->controls, &e) != HS_OK) {
+        hs_cli_error(CMD, "%s", e.msg);
+        r->status = HS_EXIT_FAIL;
+        return HS_OK;
     }
-    int status = HS_EXIT_OK;
-    for (size_t i = 0; i < c->n; i++) {
+    int rc = HS_OK;
+    size_t k = r->n; /* the control slide's item */
+    for (size_t i = 0; i < c->n && rc == HS_OK; i++) {
         int seen = 0;
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = !strcmp(c->area[k].path, c->area[i].path);
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = !strcmp(c->area[j].path, c->area[i].path);
         if (seen)
             continue;
-        hs_score_result res;
-        if (hs_score_slide(c->area[i].path, &r->o->score, r->spill, &res, &err) != HS_OK) {
-            hs_cli_error(CMD, "%s:%ld: control slide: %s", r->o->controls, c->area[i].line, err.msg);
-            status = HS_EXIT_FAIL;
-            continue;
+        hs_measured m;
+        if ((rc = measure_saved(r, k, c->area[i].path, err)) != HS_OK ||
+            (rc = load_saved(r, k, c->area[i].path, &m, err)) != HS_OK)
+            break;
+        k++;
+        if (!m.ok) {
+            hs_cli_error(CMD, "%s:%ld: control slide: %s", r->o->controls, c->area[i].line, m.error);
+            r->status = HS_EXIT_FAIL;
         }
-        for (size_t k = i; k < c->n; k++) {
-            const hs_control_area *a = &c->area[k];
+        for (size_t j = i; j < c->n && m.ok; j++) {
+            const hs_control_area *a = &c->area[j];
             if (strcmp(a->path, c->area[i].path))
                 continue;
             int b = hs_batchcal_index(r->bc, a->batch);
-            if (b < 0 || hs_batchcal_add_control(r->bc, b, a->cls, res.cells, a->rect, r->o->her2.complete, &err) !=
+            if (b < 0 || hs_batchcal_add_control(r->bc, b, a->cls, m.res.cells, a->rect, r->o->her2.complete, &e) !=
                              HS_OK) {
-                hs_cli_error(CMD, "%s", b < 0 ? "out of memory" : err.msg);
-                status = HS_EXIT_FAIL;
+                hs_cli_error(CMD, "%s", b < 0 ? "out of memory" : e.msg);
+                r->status = HS_EXIT_FAIL;
             }
         }
-        hs_score_result_clear(&res);
+        hs_measured_clear(&m);
     }
     hs_controls_free(c);
-    return status;
+    return rc;
 }
 
 /* Chooses the cuts of every batch and says what they are. */
@@ -427,7 +451,7 @@ static int finish_item(run *r, FILE *f, size_t i, hs_error *lerr)
     hs_measured m;
     memset(&m, 0, sizeof m);
     if (t->ok) {
-        int lrc = load_saved(r, i, &m, lerr);
+        int lrc = load_saved(r, i, t->path, &m, lerr);
         if (lrc != HS_OK)
             return lrc;
         if (!m.ok)
@@ -612,8 +636,8 @@ static void score_items(run *r)
             hs_batchcal_choose_leak(r->bc);
         for (size_t i = 0; rc == HS_OK && i < r->n; i++)
             rc = add_slide(r, i, &err);
-        if (rc == HS_OK && r->o->controls && measure_controls(r) != HS_EXIT_OK)
-            r->status = HS_EXIT_FAIL;
+        if (rc == HS_OK && r->o->controls)
+            rc = measure_controls(r, &err);
         if (rc == HS_OK)
             calibrate(r);
         for (size_t i = 0; rc == HS_OK && i < r->n && !r->out->failed; i++)
@@ -822,10 +846,10 @@ int main_score(int argc, char **argv)
         return HS_EXIT_FAIL;
     }
     int status = HS_EXIT_OK;
-    run r = {.o = &o, .bc = hs_batchcal_alloc(), .spill = tmpfile(), .map = map, .cells = cells,
+    run r = {.o = &o, .bc = hs_batchcal_alloc(), .map = map, .cells = cells,
              .status = HS_EXIT_OK, .out = &t, .ck_lock = -1};
-    if (!r.bc || !r.spill) {
-        hs_cli_error(CMD, "%s", !r.bc ? "out of memory" : "cannot create a temporary file for the cells");
+    if (!r.bc) {
+        hs_cli_error(CMD, "out of memory");
         status = HS_EXIT_FAIL;
     } else if (qupath) {
         status = score_qupath(&t, qupath, completeness_col, &o, ish, map, &r.nfail, &r.ntotal);
@@ -836,8 +860,6 @@ int main_score(int argc, char **argv)
     }
     free(r.it);
     hs_batchcal_free(r.bc);
-    if (r.spill)
-        fclose(r.spill);
     table_flush(&t);
     int complete = 0;
     if (!out && t.failed) {
