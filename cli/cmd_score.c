@@ -308,19 +308,9 @@ static int measure_saved(run *r, size_t i, const char *path, hs_error *err)
 }
 
 /* Loads slide i's saved measurement; a damaged one is the slide's error.  HS_ENOMEM stops the scoring. */
-static int load_saved(run *r, size_t i, const char *path, hs_measured *m, hs_error *err)
+static int load_saved(run *r, size_t i, hs_measured *m, hs_error *err)
 {
-    char cells[4096], meta[4096];
-    int rc = hs_ckpt_item_paths(r->ck, i, cells, meta, sizeof cells, err);
-    if (rc == HS_OK)
-        rc = hs_measured_load(m, cells, meta, err);
-    if (rc == HS_ENOMEM)
-        return rc;
-    if (rc != HS_OK) {
-        hs_measured_clear(m);
-        snprintf(m->error, sizeof m->error, "%s: its saved measurement is damaged: %.900s", path, err->msg);
-    }
-    return HS_OK;
+    return hs_ckpt_load_item(r->ck, i, m, err);
 }
 
 /* Marks slide i failed with the message msg, and says it. */
@@ -341,7 +331,7 @@ static int measure_one(run *r, size_t i, hs_error *err)
     hs_error e;
     int rc = measure_saved(r, i, t->path, err);
     if (rc == HS_OK)
-        rc = load_saved(r, i, t->path, &m, err);
+        rc = load_saved(r, i, &m, err);
     if (rc != HS_OK)
         return rc;
     if (!m.ok) {
@@ -365,7 +355,7 @@ static int add_slide(run *r, size_t i, hs_error *err)
         return HS_OK;
     hs_measured m;
     hs_error e;
-    int rc = load_saved(r, i, t->path, &m, err);
+    int rc = load_saved(r, i, &m, err);
     if (rc != HS_OK)
         return rc;
     if (!m.ok)
@@ -402,7 +392,7 @@ static int measure_controls(run *r, hs_error *err)
             continue;
         hs_measured m;
         if ((rc = measure_saved(r, k, c->area[i].path, err)) != HS_OK ||
-            (rc = load_saved(r, k, c->area[i].path, &m, err)) != HS_OK)
+            (rc = load_saved(r, k, &m, err)) != HS_OK)
             break;
         k++;
         if (!m.ok) {
@@ -451,7 +441,7 @@ static int finish_item(run *r, FILE *f, size_t i, hs_error *lerr)
     hs_measured m;
     memset(&m, 0, sizeof m);
     if (t->ok) {
-        int lrc = load_saved(r, i, t->path, &m, lerr);
+        int lrc = load_saved(r, i, &m, lerr);
         if (lrc != HS_OK)
             return lrc;
         if (!m.ok)

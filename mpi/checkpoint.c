@@ -24,6 +24,23 @@ int hs_ckpt_item_paths(const char *dir, size_t i, char *cells, char *meta, size_
     return HS_OK;
 }
 
+int hs_ckpt_load_item(const char *dir, size_t i, hs_measured *m, hs_error *err)
+{
+    char cells[4096], meta[4096];
+    memset(m, 0, sizeof *m);
+    int rc = hs_ckpt_item_paths(dir, i, cells, meta, sizeof cells, err);
+    if (rc != HS_OK)
+        return rc;
+    rc = hs_measured_load(m, cells, meta, err);
+    if (rc == HS_ENOMEM)
+        return rc;
+    if (rc != HS_OK) {
+        hs_measured_clear(m);
+        snprintf(m->error, sizeof m->error, "its checkpoint is damaged: %.900s", err->msg);
+    }
+    return HS_OK;
+}
+
 /* A run's key is under 1 KB: a stored one longer than this is not one (and comparing it line by line is quadratic). */
 #define MAX_KEY_BYTES 65536
 

@@ -19,10 +19,19 @@
 
 #include <stddef.h>
 
+#include "scoring/measured.h"
 #include "util/hs_error.h"
 
 /* DIR/checkpoint/<i>.cells and .meta into cells and meta (each `size` bytes).  HS_EINVAL when too long. */
 int hs_ckpt_item_paths(const char *dir, size_t i, char *cells, char *meta, size_t size, hs_error *err) HS_RESULT_USED;
+
+/*
+ * Loads item i's saved measurement into m (hs_measured_load); a missing or
+ * damaged one is a failed slide (m->ok = 0, m->error "its checkpoint is
+ * damaged: ...").  HS_OK, or HS_ENOMEM or HS_EINVAL (a path too long),
+ * which stop the caller.  Clear m with hs_measured_clear.
+ */
+int hs_ckpt_load_item(const char *dir, size_t i, hs_measured *m, hs_error *err) HS_RESULT_USED;
 
 /*
  * Removes DIR/checkpoint with everything hetsurv put there (measurements,

@@ -383,23 +383,6 @@ int hs_cohort_measure(const hs_cohort_run *r, const hs_cohort *c, hs_dispatch_st
 
 /* ---- phase 2: calibrate ------------------------------------------------------------------------------------- */
 
-/* Loads item i's measurement; a missing or damaged checkpoint is a failed slide (ok = 0) with the reason. */
-static int load_item(const hs_cohort_run *r, size_t i, hs_measured *m, hs_error *err)
-{
-    char cells[4096], meta[4096];
-    int rc = hs_ckpt_item_paths(r->dir, i, cells, meta, sizeof cells, err);
-    if (rc == HS_OK)
-        rc = hs_measured_load(m, cells, meta, err);
-    if (rc == HS_ENOMEM)
-        return rc;
-    if (rc != HS_OK) {
-        hs_measured_clear(m);
-        snprintf(m->error, sizeof m->error, "its checkpoint is damaged: %.900s", err->msg);
-        m->ok = 0;
-    }
-    return HS_OK;
-}
-
 /* Sums a histogram of 64-bit counts over the ranks, in place. */
 static void sum_counts(MPI_Comm comm, void *h, size_t bytes)
 {
@@ -411,7 +394,7 @@ static int add_leaks(const hs_cohort_run *r, const hs_cohort *c, hs_batchcal *bc
 {
     for (size_t i = (size_t)rank; i < c->npatient; i += (size_t)size) {
         hs_measured m;
-        int rc = load_item(r, i, &m, err);
+        int rc = hs_ckpt_load_item(r->dir, i, &m, err);
         if (rc != HS_OK)
             return rc;
         hs_error e;
@@ -430,7 +413,7 @@ static int add_cells(const hs_cohort_run *r, const hs_cohort *c, hs_batchcal *bc
 {
     for (size_t i = (size_t)rank; i < c->n; i += (size_t)size) {
         hs_measured m;
-        int rc = load_item(r, i, &m, err);
+        int rc = hs_ckpt_load_item(r->dir, i, &m, err);
         if (rc != HS_OK)
             return rc;
         hs_error e;
@@ -576,7 +559,7 @@ static int classify_one(const hs_cohort_run *r, const hs_cohort *c, const hs_bat
     hs_score_row_init(row);
     dim[0] = dim[1] = 0;
     hs_measured m;
-    int rc = load_item(r, i, &m, err);
+    int rc = hs_ckpt_load_item(r->dir, i, &m, err);
     if (rc != HS_OK)
         return rc;
     if (!m.ok) {

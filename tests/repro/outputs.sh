@@ -155,16 +155,18 @@ if [ -L /dev/stdout ]; then ok; else no "/dev/stdout is no longer a link"; fi
 "$bin" score k/slides/*.tif --calibration fixed --threads 1 --out whole.csv 2> /dev/null
 if [ -s whole.csv ] && [ ! -e whole.csv.partial ] && [ "$(wc -l < whole.csv)" = 9 ]; then ok
 else no "score: the whole table (9 lines) and no FILE.partial left"; fi
-# kill_after LINES FILE CMD...: starts CMD, kills it with SIGKILL once FILE has LINES lines (60 s at most)
-kill_after() {
-  want=$1 file=$2; shift 2
+# kill_when TEST CMD...: starts CMD, kills it with SIGKILL once the shell test TEST holds (60 s at most)
+kill_when() {
+  cond=$1; shift
   "$@" 2> /dev/null & pid=$!
   n=0
-  while [ "$n" -lt 1200 ] && [ "$(cat "$file" 2> /dev/null | wc -l)" -lt "$want" ] && kill -0 "$pid" 2> /dev/null; do
+  while [ "$n" -lt 1200 ] && ! eval "$cond" && kill -0 "$pid" 2> /dev/null; do
     sleep 0.05; n=$((n + 1))
   done
   kill -9 "$pid" 2> /dev/null; wait "$pid" 2> /dev/null
 }
+# kill_after LINES FILE CMD...: kills CMD once FILE has LINES lines
+kill_after() { want=$1 file=$2; shift 2; kill_when '[ "$(cat "$file" 2> /dev/null | wc -l)" -ge "$want" ]' "$@"; }
 kill_after 4 part.csv.partial "$bin" score k/slides/*.tif --calibration fixed --threads 1 --out part.csv
 k=$(wc -l < part.csv.partial 2> /dev/null || echo 0)
 if [ "$k" -ge 4 ] && [ "$k" -lt 9 ]; then ok; else no "kill -9: $k lines in part.csv.partial, expected 4..8"; fi
@@ -180,16 +182,8 @@ if [ "$k" -ge 4 ] && head -n "$k" whole.csv | cmp -s - stdout.csv; then ok; else
 #    table is the whole one; with cuts from the batch's own cells (the default), where no row is written before
 #    every slide is measured, a kill used to lose every measurement
 saved() { ls "$1"/checkpoint/*.meta 2> /dev/null | wc -l; }
-# kill_saved N DIR CMD...: starts CMD, kills it with SIGKILL once N measurements are saved in DIR (60 s at most)
-kill_saved() {
-  want=$1 d=$2; shift 2
-  "$@" 2> /dev/null & pid=$!
-  n=0
-  while [ "$n" -lt 1200 ] && [ "$(saved "$d")" -lt "$want" ] && kill -0 "$pid" 2> /dev/null; do
-    sleep 0.05; n=$((n + 1))
-  done
-  kill -9 "$pid" 2> /dev/null; wait "$pid" 2> /dev/null
-}
+# kill_saved N DIR CMD...: kills CMD once N measurements are saved in DIR
+kill_saved() { want=$1 d=$2; shift 2; kill_when '[ "$(saved "$d")" -ge "$want" ]' "$@"; }
 "$bin" score k/slides/*.tif --out wholeauto.csv 2> /dev/null
 if [ "$(wc -l < wholeauto.csv)" = 9 ] && [ ! -e wholeauto.csv.partial.d ] && [ ! -e wholeauto.csv.partial ]; then ok
 else no "score (cohort cuts): the whole table, no FILE.partial or FILE.partial.d left"; fi
