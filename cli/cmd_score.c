@@ -161,6 +161,8 @@ typedef struct run {
     char ck[4096];          /* the saved measurements' folder: FILE.partial.d, or a temporary one */
     int ck_temporary;       /* no --out: removed at the end whatever happens */
     int ck_lock;            /* its lock, -1 when none */
+    int ck_owned;           /* locked by this command (or on a file system that cannot lock) */
+    int ck_prepared;        /* its key written: it holds this command's measurements */
     hs_measurer *job;       /* the measuring process */
     int stopped;            /* the scoring stopped before the table was complete */
 } run;
@@ -222,19 +224,19 @@ static char *measure_key(const run *r, hs_error *err)
 }
 
 /*
- * Opens the folder of saved measurements (locked against another score
- * writing the same table) and says how many slides an earlier, interrupted
- * run of the same command measured: those are not measured again.  Saved
- * measurements of another command (other slides, changed slides, other
- * options) are discarded.
+ * Takes the folder of saved measurements: FILE.partial.d beside the table
+ * (out), or a temporary folder when there is none (stdout, a device), and
+ * locks it, before the table is opened: a second score writing the same
+ * table is refused before it touches FILE.partial.
  */
-static int open_measurements(run *r, const char *out, hs_error *err)
+static int lock_measurements(run *r, const char *out, hs_error *err)
 {
     if (out) {
         if (snprintf(r->ck, sizeof r->ck, "%s.partial.d", out) >= (int)sizeof r->ck)
             return hs_error_set(err, HS_EINVAL, "%s: path too long", out);
+        /* named as the table: what stops the folder (a missing or unwritable folder) stops the table too */
         if (mkdir(r->ck, 0777) != 0 && errno != EEXIST)
-            return hs_error_set(err, HS_EIO, "%s: cannot create: %s", r->ck, strerror(errno));
+            return hs_error_set(err, HS_EIO, "%s: cannot create: %s", out, strerror(errno));
     } else {
         const char *tmp = getenv("TMPDIR");
         if (snprintf(r->ck, sizeof r->ck, "%s/hetsurv-score-XXXXXX", tmp && *tmp ? tmp : "/tmp") >= (int)sizeof r->ck)
@@ -243,12 +245,29 @@ static int open_measurements(run *r, const char *out, hs_error *err)
             return hs_error_set(err, HS_EIO, "%s: cannot create a temporary folder: %s", r->ck, strerror(errno));
         r->ck_temporary = 1;
     }
-    int warn = 0;
-    int rc = hs_ckpt_lock(r->ck, -1, &r->ck_lock, &warn, err);
-    char *key = rc == HS_OK ? measure_key(r, err) : NULL;
-    if (rc == HS_OK && !key)
-        rc = err->code;
-    if (rc == HS_OK && (rc = hs_ckpt_prepare(r->ck, key, 1, 0, err)) == HS_EINVAL) {
+    int warn = 0, rc = hs_ckpt_lock(r->ck, -1, &r->ck_lock, &warn, err);
+    if (rc == HS_OK || r->ck_temporary)
+        r->ck_owned = 1;
+    else if (!r->ck_temporary)
+        r->ck[0] = '\0'; /* another score's: left alone */
+    return rc;
+}
+
+/*
+ * Prepares the locked folder for this command's slides and says how many an
+ * earlier, interrupted run of the same command measured: those are not
+ * measured again.  Saved measurements of another command (other slides,
+ * changed slides, other options) are discarded.  Starts the measuring
+ * process.
+ */
+static int open_measurements(run *r, hs_error *err)
+{
+    char *key = measure_key(r, err);
+    if (!key)
+        return err->code;
+    r->ck_prepared = 1;
+    int rc = hs_ckpt_prepare(r->ck, key, 1, 0, err);
+    if (rc == HS_EINVAL) {
         /* what changed, from the checkpoint's sentence for `run` ("...: this run differs ...: X; rerun ...") */
         const char *what = strstr(err->msg, "checkpointed one: ");
         what = what ? what + strlen("checkpointed one: ") : "its key is not a hetsurv key";
@@ -272,15 +291,27 @@ static int open_measurements(run *r, const char *out, hs_error *err)
     return rc;
 }
 
-/* Ends the measuring process; removes the saved measurements when the table is complete (or they were temporary). */
+/*
+ * Ends the measuring process and unlocks the folder of saved measurements.
+ * It is removed when the table is complete or it was temporary; when no
+ * slide was looked at (a bad manifest), only what this command added (its
+ * lock) goes, so that an earlier run's measurements stay.
+ */
 static void close_measurements(run *r, int complete)
 {
     hs_measurer_free(r->job);
     r->job = NULL;
-    if (r->ck[0] && (complete || r->ck_temporary)) {
+    if (r->ck[0] && r->ck_owned && (complete || r->ck_temporary)) {
         hs_error err;
         if (hs_ckpt_remove(r->ck, &err) != HS_OK)
             hs_cli_error(CMD, "%s", err.msg);
+    } else if (r->ck[0] && r->ck_owned && !r->ck_prepared) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/checkpoint/lock", r->ck);
+        (void)remove(p);
+        snprintf(p, sizeof p, "%s/checkpoint", r->ck);
+        if (rmdir(p) == 0)
+            (void)rmdir(r->ck); /* empty: nothing of an earlier run was there */
     }
     hs_ckpt_unlock(r->ck_lock);
     r->ck_lock = -1;
@@ -608,8 +639,7 @@ static int write_row(run *r, size_t i, hs_error *err)
 static void score_items(run *r)
 {
     hs_error err;
-    /* beside the table, unless the table is written directly (a device) or to stdout */
-    int rc = open_measurements(r, r->out->tmp ? r->out->path : NULL, &err);
+    int rc = open_measurements(r, &err);
     if (r->o->calibration == HS_CALIB_FIXED && !r->o->controls) {
         double fixed[3] = {r->o->her2.od_1, r->o->her2.od_2, r->o->her2.od_3};
         hs_batchcal_choose(r->bc, HS_CALIB_FIXED, fixed, r->o->her2.complete);
@@ -830,14 +860,24 @@ int main_score(int argc, char **argv)
         return HS_EXIT_FAIL;
     }
     table t = {stdout, out, NULL, 0, 0, 0};
+    run r = {.o = &o, .map = map, .cells = cells, .status = HS_EXIT_OK, .out = &t, .ck_lock = -1};
+    /* the measurements beside the table, unless it goes to stdout or is written directly (a device, a link) */
+    struct stat ost;
+    int direct = out && lstat(out, &ost) == 0 && !S_ISREG(ost.st_mode);
+    if (!qupath && lock_measurements(&r, out && !direct ? out : NULL, &err) != HS_OK) {
+        hs_cli_error(CMD, "%s", err.msg);
+        close_measurements(&r, 0);
+        hs_cli_list_free(factors);
+        return HS_EXIT_FAIL;
+    }
     if (out && !(t.f = hs_atomic_open_as(out, ".partial", "w", &t.tmp, &err))) {
         hs_cli_error(CMD, "%s", err.msg);
+        close_measurements(&r, 0);
         hs_cli_list_free(factors);
         return HS_EXIT_FAIL;
     }
     int status = HS_EXIT_OK;
-    run r = {.o = &o, .bc = hs_batchcal_alloc(), .map = map, .cells = cells,
-             .status = HS_EXIT_OK, .out = &t, .ck_lock = -1};
+    r.bc = hs_batchcal_alloc();
     if (!r.bc) {
         hs_cli_error(CMD, "out of memory");
         status = HS_EXIT_FAIL;

@@ -221,6 +221,21 @@ has "score, measurements on a full disk: the slide, file and reason" \
   'k/slides/P001.tif: could not save its measurement in full.csv.partial.d/checkpoint/0.meta: .*File too large' full.err
 has "score, measurements on a full disk: the way on" 'full.csv: the table is incomplete .*run the same command again' full.err
 if [ -e full.csv ]; then no "score, measurements on a full disk: full.csv looks complete"; else ok; fi
+#    a second score writing the same table is refused before it touches FILE.partial; the first one's table whole
+"$bin" score k/slides/*.tif --out two.csv 2> /dev/null & first=$!
+n=0
+while [ "$n" -lt 600 ] && [ "$(saved two.csv.partial.d)" -lt 1 ]; do sleep 0.05; n=$((n + 1)); done
+"$bin" score k/slides/*.tif --out two.csv > /dev/null 2> two.err
+expect "a second score of the same table: exit" 1 "$?"
+has "a second score of the same table: said" '^hetsurv score: two.csv.partial.d is in use by another hetsurv run; wait for it to end$' two.err
+wait "$first"
+expect "the first score of the table: exit" 0 "$?"
+if cmp -s two.csv wholeauto.csv && [ ! -e two.csv.partial.d ]; then ok; else no "the first score's table, beside a refused second"; fi
+#    a bad manifest: nothing measured, no folder left
+printf 'patient_id,slide\nP1\n' > badm.csv
+"$bin" score --manifest badm.csv --out badm.out.csv > /dev/null 2>&1
+expect "score of a bad manifest: exit" 1 "$?"
+none "score of a bad manifest: no table, no FILE.partial, no FILE.partial.d" . '^badm\.out'
 #    to standard output, the measurements go to a temporary folder, removed at the end
 mkdir -p tmpd
 TMPDIR=$PWD/tmpd "$bin" score k/slides/P001.tif > so.csv 2> /dev/null
