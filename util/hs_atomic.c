@@ -28,11 +28,12 @@ FILE *hs_atomic_open_as(const char *path, const char *suffix, const char *mode, 
 {
     *tmp = NULL;
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    int there = stat(path, &st) == 0;
+    if (there && S_ISDIR(st.st_mode)) {
         hs_error_set(err, HS_EIO, "%s: cannot create: it is a folder", path);
         return NULL;
     }
-    if ((stat(path, &st) == 0 && !S_ISREG(st.st_mode)) || (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))) {
+    if ((there && !S_ISREG(st.st_mode)) || (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))) {
         /* a device, a FIFO or a symbolic link (/dev/stdout): renaming over it would replace it */
         FILE *f = fopen(path, mode);
         if (!f)
