@@ -266,16 +266,11 @@ static int open_measurements(run *r, hs_error *err)
     if (!key)
         return err->code;
     r->ck_prepared = 1;
-    int rc = hs_ckpt_prepare(r->ck, key, 1, 0, err);
-    if (rc == HS_EINVAL) {
-        /* what changed, from the checkpoint's sentence for `run` ("...: this run differs ...: X; rerun ...") */
-        const char *what = strstr(err->msg, "checkpointed one: ");
-        what = what ? what + strlen("checkpointed one: ") : "its key is not a hetsurv key";
-        const char *end = strstr(what, "; rerun ");
-        hs_cli_error(CMD, "%s: its saved measurements are of other slides or options (%.*s): every slide is measured "
-                     "again", r->ck, end ? (int)(end - what) : (int)strlen(what), what);
-        rc = hs_ckpt_prepare(r->ck, key, 0, 1, err);
-    }
+    char changed[HS_ERROR_MSG_MAX];
+    int rc = hs_ckpt_prepare_renew(r->ck, key, changed, sizeof changed, err);
+    if (rc == HS_OK && changed[0])
+        hs_cli_error(CMD, "%s: its saved measurements are of other slides or options (%s): every slide is measured "
+                     "again", r->ck, changed);
     free(key);
     size_t resumed = 0;
     for (size_t i = 0; rc == HS_OK && i < r->n; i++) {
@@ -301,18 +296,10 @@ static void close_measurements(run *r, int complete)
 {
     hs_measurer_free(r->job);
     r->job = NULL;
-    if (r->ck[0] && r->ck_owned && (complete || r->ck_temporary)) {
-        hs_error err;
-        if (hs_ckpt_remove(r->ck, &err) != HS_OK)
-            hs_cli_error(CMD, "%s", err.msg);
-    } else if (r->ck[0] && r->ck_owned && !r->ck_prepared) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/checkpoint/lock", r->ck);
-        (void)remove(p);
-        snprintf(p, sizeof p, "%s/checkpoint", r->ck);
-        if (rmdir(p) == 0)
-            (void)rmdir(r->ck); /* empty: nothing of an earlier run was there */
-    }
+    hs_error err;
+    if (r->ck[0] && r->ck_owned && (complete || r->ck_temporary || !r->ck_prepared) &&
+        hs_ckpt_remove(r->ck, complete || r->ck_temporary, &err) != HS_OK)
+        hs_cli_error(CMD, "%s", err.msg);
     hs_ckpt_unlock(r->ck_lock);
     r->ck_lock = -1;
 }

@@ -83,33 +83,47 @@ static char *value_of(const char *text, const char *key, size_t kl)
     return NULL;
 }
 
-/* An HS_EINVAL naming every key whose value differs between the stored key `was` and this run's `now`. */
-static int explain(const char *was, const char *now, const char *path, hs_error *err)
+/*
+ * Writes into buf (size n) every key whose value differs between the stored
+ * key `was` and this run's `now`, "k was 'a', now 'b'" joined by "; ".  -1
+ * (buf says so) when `was` is too long to be a run's key.
+ */
+static int differences(const char *was, const char *now, char *buf, size_t n)
 {
-    if (strlen(was) > MAX_KEY_BYTES)
-        return hs_error_set(err, HS_EINVAL,
-                            "%s: not the key of a hetsurv run (over %d bytes; a run's is under 1 KB): use --restart",
-                            path, MAX_KEY_BYTES);
-    char msg[HS_ERROR_MSG_MAX];
-    int len = snprintf(msg, sizeof msg, "%s: this run differs from the checkpointed one:", path);
+    if (strlen(was) > MAX_KEY_BYTES) {
+        snprintf(buf, n, "not the key of a hetsurv run (over %d bytes; a run's is under 1 KB)", MAX_KEY_BYTES);
+        return -1;
+    }
+    int len = 0;
+    buf[0] = '\0';
     const char *texts[2] = {now, was};
-    /* ends when the message is full: each key looked up is a scan of both texts */
-    for (int pass = 0; pass < 2 && len < (int)sizeof msg; pass++)
-        for (const char *p = texts[pass]; *p && len < (int)sizeof msg;
+    /* ends when buf is full: each key looked up is a scan of both texts */
+    for (int pass = 0; pass < 2 && len < (int)n; pass++)
+        for (const char *p = texts[pass]; *p && len < (int)n;
              p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
             size_t kl = strcspn(p, " \n");
             char *a = kl ? value_of(was, p, kl) : NULL, *b = kl ? value_of(now, p, kl) : NULL;
             /* the first pass sees every key of this run, the second the keys only the stored run had */
             int differs = pass == 0 ? !a || !b || strcmp(a, b) : !b;
-            if (kl && differs && len < (int)sizeof msg)
-                len += snprintf(msg + len, sizeof msg - len, " %.*s was '%s', now '%s';", (int)kl, p, a ? a : "(none)",
-                                b ? b : "(none)");
+            if (kl && differs && len < (int)n)
+                len += snprintf(buf + len, n - len, "%s%.*s was '%s', now '%s'", len ? "; " : "", (int)kl, p,
+                                a ? a : "(none)", b ? b : "(none)");
             free(a);
             free(b);
         }
-    if (len < (int)sizeof msg)
-        snprintf(msg + len, sizeof msg - len, " rerun with the same manifest and options, or use --restart");
-    return hs_error_set(err, HS_EINVAL, "%s", msg);
+    return 0;
+}
+
+/* An HS_EINVAL naming every key whose value differs between the stored key `was` and this run's `now`. */
+static int explain(const char *was, const char *now, const char *path, hs_error *err)
+{
+    char what[HS_ERROR_MSG_MAX];
+    if (differences(was, now, what, sizeof what) != 0)
+        return hs_error_set(err, HS_EINVAL, "%s: %s: use --restart", path, what);
+    return hs_error_set(err, HS_EINVAL,
+                        "%s: this run differs from the checkpointed one: %s%srerun with the same manifest and options, "
+                        "or use --restart",
+                        path, what, what[0] ? "; " : "");
 }
 
 /* Removes DIR/checkpoint's files: all of them (all = 1) or the *.tmp ones. */
@@ -141,12 +155,12 @@ static int sweep(const char *ck, int all, hs_error *err)
     return rc;
 }
 
-int hs_ckpt_remove(const char *dir, hs_error *err)
+int hs_ckpt_remove(const char *dir, int all, hs_error *err)
 {
     char ck[4096];
     if (snprintf(ck, sizeof ck, "%s/checkpoint", dir) >= (int)sizeof ck)
         return hs_error_set(err, HS_EINVAL, "%s: path too long", dir);
-    int rc = sweep(ck, 1, err);
+    int rc = all ? sweep(ck, 1, err) : HS_OK;
     for (int k = 0; rc == HS_OK && k < 2; k++) {
         char lp[4200];
         snprintf(lp, sizeof lp, "%s/%s", ck, k ? "lock.ranks" : "lock");
@@ -203,6 +217,24 @@ int hs_ckpt_prepare_shard(const char *dir, const char *key, hs_error *err)
     return rc;
 }
 
+int hs_ckpt_prepare_renew(const char *dir, const char *key, char *changed, size_t n, hs_error *err)
+{
+    char ck[4096], kp[4200], *was;
+    int rc = open_key(dir, ck, sizeof ck, kp, sizeof kp, &was, err);
+    if (rc != HS_OK)
+        return rc;
+    int renew = was && strcmp(was, key);
+    if (renew && differences(was, key, changed, n) == 0 && !changed[0])
+        snprintf(changed, n, "the stored key differs"); /* the same keys and values, in another order */
+    else if (!renew && n)
+        changed[0] = '\0';
+    free(was);
+    rc = sweep(ck, renew, err);
+    if (rc == HS_OK)
+        rc = write_key(kp, key, err);
+    return rc;
+}
+
 int hs_ckpt_prepare(const char *dir, const char *key, int resume, int restart, hs_error *err)
 {
     char ck[4096], kp[4200], *was;
@@ -224,6 +256,34 @@ int hs_ckpt_prepare(const char *dir, const char *key, int resume, int restart, h
     return rc;
 }
 
+/*
+ * Opens the lock file lp (created if missing) and flocks it with op, not
+ * waiting: HS_OK with *fd its descriptor, or with *fd = -1 and *state 1 when
+ * another process holds it, 2 when the file system cannot lock; HS_EIO
+ * (named) otherwise.
+ */
+static int try_lock(const char *lp, int op, int *fd, int *state, hs_error *err)
+{
+    *fd = -1;
+    *state = 0;
+    int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (f < 0)
+        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", lp, strerror(errno));
+    if (flock(f, op | LOCK_NB) == 0) {
+        *fd = f;
+        return HS_OK;
+    }
+    int e = errno;
+    close(f);
+    if (e == ENOLCK || e == ENOSYS || e == EOPNOTSUPP)
+        *state = 2;
+    else if (e == EWOULDBLOCK)
+        *state = 1;
+    else
+        return hs_error_set(err, HS_EIO, "%s: cannot lock: %s", lp, strerror(e));
+    return HS_OK;
+}
+
 int hs_ckpt_lock(const char *dir, int shard, int *fd, int *warn, hs_error *err)
 {
     char ck[4096], lp[4200];
@@ -237,28 +297,16 @@ int hs_ckpt_lock(const char *dir, int shard, int *fd, int *warn, hs_error *err)
         snprintf(lp, sizeof lp, "%s/lock", ck);
     if (mkdir(ck, 0777) != 0 && errno != EEXIST)
         return hs_error_set(err, HS_EIO, "%s: cannot create: %s", ck, strerror(errno));
-    int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (f < 0)
-        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", lp, strerror(errno));
-    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        close(f);
-        if (e == ENOLCK || e == ENOSYS || e == EOPNOTSUPP) {
-            *warn = 1;
-            return HS_OK;
-        }
-        if (e == EWOULDBLOCK && shard >= 0)
-            return hs_error_set(err, HS_EINVAL, "%s: shard %d is being measured by another hetsurv run", dir, shard);
-        if (e == EWOULDBLOCK)
-            return hs_error_set(err, HS_EINVAL, "%s is in use by another hetsurv run; wait for it to end", dir);
-        return hs_error_set(err, HS_EIO, "%s: cannot lock: %s", lp, strerror(e));
-    }
-    *fd = f;
-    return HS_OK;
+    int state, rc = try_lock(lp, LOCK_EX, fd, &state, err);
+    *warn = state == 2;
+    if (rc == HS_OK && state == 1 && shard >= 0)
+        return hs_error_set(err, HS_EINVAL, "%s: shard %d is being measured by another hetsurv run", dir, shard);
+    if (rc == HS_OK && state == 1)
+        return hs_error_set(err, HS_EINVAL, "%s is in use by another hetsurv run; wait for it to end", dir);
+    return rc;
 }
 
-/* Opens DIR/checkpoint/lock.ranks and flocks it with `op` (not waiting); *fd the descriptor, -1 where the file
- * system cannot lock; *busy set when another process holds it. */
+/* try_lock on DIR/checkpoint/lock.ranks; *busy set when another process holds it. */
 static int lock_ranks(const char *dir, int op, int *fd, int *busy, hs_error *err)
 {
     char lp[4200];
@@ -266,22 +314,9 @@ static int lock_ranks(const char *dir, int op, int *fd, int *busy, hs_error *err
     *busy = 0;
     if (snprintf(lp, sizeof lp, "%s/checkpoint/lock.ranks", dir) >= (int)sizeof lp)
         return hs_error_set(err, HS_EINVAL, "%s: path too long", dir);
-    int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (f < 0)
-        return hs_error_set(err, HS_EIO, "%s: cannot create: %s", lp, strerror(errno));
-    if (flock(f, op | LOCK_NB) != 0) {
-        int e = errno;
-        close(f);
-        if (e == ENOLCK || e == ENOSYS || e == EOPNOTSUPP)
-            return HS_OK;
-        if (e == EWOULDBLOCK) {
-            *busy = 1;
-            return HS_OK;
-        }
-        return hs_error_set(err, HS_EIO, "%s: cannot lock: %s", lp, strerror(e));
-    }
-    *fd = f;
-    return HS_OK;
+    int state, rc = try_lock(lp, op, fd, &state, err);
+    *busy = state == 1;
+    return rc;
 }
 
 int hs_ckpt_lock_rank(const char *dir, int *fd, hs_error *err)

@@ -35,11 +35,12 @@ int hs_ckpt_load_item(const char *dir, size_t i, hs_measured *m, hs_error *err) 
 
 /*
  * Removes DIR/checkpoint with everything hetsurv put there (measurements,
- * key, lock files), then DIR itself when it is left empty: once what the
- * checkpoint served is complete.  Files of other programs are left, and so
- * are the folders holding them.  HS_EIO (named).
+ * key, lock files; all = 0: only the lock files, for a checkpoint this
+ * process locked but never wrote to), then DIR itself when it is left
+ * empty: once what the checkpoint served is complete.  Files of other
+ * programs are left, and so are the folders holding them.  HS_EIO (named).
  */
-int hs_ckpt_remove(const char *dir, hs_error *err) HS_RESULT_USED;
+int hs_ckpt_remove(const char *dir, int all, hs_error *err) HS_RESULT_USED;
 
 /*
  * Prepares DIR/checkpoint for a run whose key is `key`:
@@ -50,6 +51,15 @@ int hs_ckpt_remove(const char *dir, hs_error *err) HS_RESULT_USED;
  * then removes left-over *.tmp files and writes the key.  HS_EIO (named).
  */
 int hs_ckpt_prepare(const char *dir, const char *key, int resume, int restart, hs_error *err) HS_RESULT_USED;
+
+/*
+ * Prepares DIR/checkpoint as hs_ckpt_prepare with resume = 1, except that a
+ * stored key other than `key` is no error: the folder is emptied, and what
+ * changed goes into changed (size n: "level_mpp was '0.5', now '1'", joined
+ * by "; "), which is left empty when the stored key was the same or absent.
+ * For a command that simply measures again what it cannot reuse (score).
+ */
+int hs_ckpt_prepare_renew(const char *dir, const char *key, char *changed, size_t n, hs_error *err) HS_RESULT_USED;
 
 /*
  * Takes DIR/checkpoint/lock, or lock.shard<shard> when shard >= 0 (flock,
